@@ -1,0 +1,104 @@
+//! The audit log: who did what to which record, when. Entries hold opaque ids, the
+//! client IP and the request id — never secrets, never e-mail addresses or names, so
+//! they can outlive a deleted account.
+
+use chrono::Utc;
+use diesel::prelude::*;
+
+use crate::db::DbConnection;
+use crate::error::AppError;
+use crate::http::{ClientIp, RequestId};
+use crate::schema::audit_log;
+
+/// Where an audited action came from.
+#[derive(Debug, Clone)]
+pub struct AuditContext {
+    pub client_ip: ClientIp,
+    pub request_id: RequestId,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditAction {
+    Registered,
+    RegisterForExistingAccount,
+    EmailVerified,
+    VerificationResent,
+    LoginSucceeded,
+    LoginFailed,
+    TokenRefreshed,
+    RefreshTokenReused,
+    LoggedOut,
+    PasswordResetRequested,
+    PasswordReset,
+    PasswordChanged,
+    AccountUpdated,
+    AccountDeleted,
+}
+
+impl AuditAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditAction::Registered => "account.registered",
+            AuditAction::RegisterForExistingAccount => "account.register_existing",
+            AuditAction::EmailVerified => "account.email_verified",
+            AuditAction::VerificationResent => "account.verification_resent",
+            AuditAction::LoginSucceeded => "auth.login_succeeded",
+            AuditAction::LoginFailed => "auth.login_failed",
+            AuditAction::TokenRefreshed => "auth.token_refreshed",
+            AuditAction::RefreshTokenReused => "auth.refresh_token_reused",
+            AuditAction::LoggedOut => "auth.logged_out",
+            AuditAction::PasswordResetRequested => "account.password_reset_requested",
+            AuditAction::PasswordReset => "account.password_reset",
+            AuditAction::PasswordChanged => "account.password_changed",
+            AuditAction::AccountUpdated => "account.updated",
+            AuditAction::AccountDeleted => "account.deleted",
+        }
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = audit_log)]
+struct NewAuditEntry<'a> {
+    id: String,
+    occurred_at: chrono::NaiveDateTime,
+    actor_id: Option<&'a str>,
+    action: &'static str,
+    subject_id: Option<&'a str>,
+    client_ip: Option<String>,
+    request_id: Option<&'a str>,
+    details: Option<String>,
+}
+
+/// Writes one entry in the caller's transaction, so the entry and the change commit
+/// together.
+pub fn record(
+    conn: &mut DbConnection,
+    context: &AuditContext,
+    action: AuditAction,
+    actor_id: Option<&str>,
+    subject_id: Option<&str>,
+    details: Option<serde_json::Value>,
+) -> Result<(), AppError> {
+    diesel::insert_into(audit_log::table)
+        .values(NewAuditEntry {
+            id: uuid::Uuid::now_v7().to_string(),
+            occurred_at: Utc::now().naive_utc(),
+            actor_id,
+            action: action.as_str(),
+            subject_id,
+            client_ip: Some(context.client_ip.0.to_string()),
+            request_id: Some(&context.request_id.0),
+            details: details.map(|d| d.to_string()),
+        })
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The actions recorded for a subject, oldest first (used by tests and support tools).
+pub fn actions_for(conn: &mut DbConnection, subject: &str) -> Result<Vec<String>, AppError> {
+    Ok(audit_log::table
+        .filter(audit_log::subject_id.eq(subject))
+        .order(audit_log::occurred_at.asc())
+        .select(audit_log::action)
+        .load(conn)?)
+}

@@ -1,0 +1,269 @@
+//! Typed configuration, read once from the environment (and an optional `.env`) and
+//! passed into the application. Every variable is listed in the README's table.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+/// Where the service runs; production refuses unsafe defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppEnv {
+    Development,
+    Production,
+}
+
+/// A limit of `max` events per `window`.
+#[derive(Debug, Clone, Copy)]
+pub struct RateLimit {
+    pub max: u32,
+    pub window: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct RateLimits {
+    /// Failed logins per e-mail address (known or not, so the limit tells nothing).
+    pub login_failures_per_account: RateLimit,
+    /// Failed logins per client IP.
+    pub login_failures_per_ip: RateLimit,
+    /// Register / resend / forgot-password requests per e-mail address.
+    pub email_requests_per_email: RateLimit,
+    /// Register / resend / forgot-password requests per client IP.
+    pub email_requests_per_ip: RateLimit,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub app_env: AppEnv,
+    pub bind_addr: String,
+    pub database_url: SecretString,
+    pub database_pool_size: u32,
+    /// How long a request waits for a database connection before answering 503.
+    pub database_timeout: Duration,
+    pub public_app_url: String,
+    pub smtp_url: Option<SecretString>,
+    pub mail_from: String,
+    pub email_token_ttl: Duration,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    pub jwt_issuer: String,
+    pub jwt_audience: String,
+    pub jwt_signing_key_file: Option<PathBuf>,
+    pub jwt_verification_key_files: Vec<PathBuf>,
+    pub data_dir: PathBuf,
+    pub trusted_proxies: Vec<IpAddr>,
+    pub hashing_threads: usize,
+    pub outbox_poll_interval: Duration,
+    pub outbox_retry_base: Duration,
+    pub outbox_max_attempts: i32,
+    pub rate_limits: RateLimits,
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{name} has an invalid value {value:?}: {reason}")]
+    Invalid {
+        name: &'static str,
+        value: String,
+        reason: String,
+    },
+    #[error("APP_ENV=production needs explicit configuration; missing: {}", .0.join(", "))]
+    MissingInProduction(Vec<&'static str>),
+}
+
+pub const DEFAULT_SQLITE_URL: &str = "sqlite://data/firmenportal.db";
+
+impl Config {
+    /// Reads `.env` (if present) and then the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let _ = dotenvy::dotenv();
+        Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+    }
+
+    /// Builds the configuration from any lookup (tests pass a map).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let app_env = match get("APP_ENV").as_deref() {
+            None | Some("development") | Some("dev") | Some("test") => AppEnv::Development,
+            Some("production") | Some("prod") => AppEnv::Production,
+            Some(other) => return Err(invalid("APP_ENV", other, "use development or production")),
+        };
+
+        if app_env == AppEnv::Production {
+            let missing: Vec<&'static str> = [
+                "DATABASE_URL",
+                "JWT_SIGNING_KEY_FILE",
+                "SMTP_URL",
+                "PUBLIC_APP_URL",
+            ]
+            .into_iter()
+            .filter(|name| get(name).is_none())
+            .collect();
+            if !missing.is_empty() {
+                return Err(ConfigError::MissingInProduction(missing));
+            }
+        }
+
+        let secs = |name: &'static str, default: u64| -> Result<Duration, ConfigError> {
+            parse_or(&get, name, default).map(Duration::from_secs)
+        };
+        let millis = |name: &'static str, default: u64| -> Result<Duration, ConfigError> {
+            parse_or(&get, name, default).map(Duration::from_millis)
+        };
+        let limit =
+            |name: &'static str, max: u32, window_secs: u64| -> Result<RateLimit, ConfigError> {
+                Ok(RateLimit {
+                    max: parse_or(&get, name, max)?,
+                    window: Duration::from_secs(window_secs),
+                })
+            };
+
+        let access_token_ttl = secs("ACCESS_TOKEN_TTL_SECS", 900)?;
+        if access_token_ttl.is_zero() || access_token_ttl > Duration::from_secs(900) {
+            return Err(invalid(
+                "ACCESS_TOKEN_TTL_SECS",
+                &access_token_ttl.as_secs().to_string(),
+                "must be between 1 and 900 seconds",
+            ));
+        }
+
+        let trusted_proxies = match get("TRUSTED_PROXIES") {
+            None => Vec::new(),
+            Some(list) => list
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| {
+                    s.parse()
+                        .map_err(|_| invalid("TRUSTED_PROXIES", s, "not an IP address"))
+                })
+                .collect::<Result<_, _>>()?,
+        };
+
+        let default_threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let hashing_threads: usize = parse_or(&get, "PASSWORD_HASHING_THREADS", default_threads)?;
+        if hashing_threads == 0 {
+            return Err(invalid(
+                "PASSWORD_HASHING_THREADS",
+                "0",
+                "must be at least 1",
+            ));
+        }
+
+        Ok(Config {
+            app_env,
+            bind_addr: get("BIND_ADDR").unwrap_or_else(|| "127.0.0.1:8080".into()),
+            database_url: get("DATABASE_URL")
+                .unwrap_or_else(|| DEFAULT_SQLITE_URL.into())
+                .into(),
+            database_pool_size: parse_or(&get, "DATABASE_POOL_SIZE", 10)?,
+            database_timeout: millis("DATABASE_TIMEOUT_MS", 1500)?,
+            public_app_url: get("PUBLIC_APP_URL")
+                .unwrap_or_else(|| "http://localhost:3000".into())
+                .trim_end_matches('/')
+                .to_string(),
+            smtp_url: get("SMTP_URL").map(Into::into),
+            mail_from: get("MAIL_FROM")
+                .unwrap_or_else(|| "Firmenportal <no-reply@firmenportal.example>".into()),
+            email_token_ttl: secs("EMAIL_TOKEN_TTL_SECS", 1800)?,
+            access_token_ttl,
+            refresh_token_ttl: secs("REFRESH_TOKEN_TTL_SECS", 30 * 24 * 3600)?,
+            jwt_issuer: get("JWT_ISSUER").unwrap_or_else(|| "firmenportal".into()),
+            jwt_audience: get("JWT_AUDIENCE").unwrap_or_else(|| "firmenportal-api".into()),
+            jwt_signing_key_file: get("JWT_SIGNING_KEY_FILE").map(PathBuf::from),
+            jwt_verification_key_files: get("JWT_VERIFICATION_KEY_FILES")
+                .map(|list| {
+                    list.split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(PathBuf::from)
+                        .collect()
+                })
+                .unwrap_or_default(),
+            data_dir: get("DATA_DIR").map_or_else(|| PathBuf::from("data"), PathBuf::from),
+            trusted_proxies,
+            hashing_threads,
+            outbox_poll_interval: millis("OUTBOX_POLL_INTERVAL_MS", 1000)?,
+            outbox_retry_base: millis("OUTBOX_RETRY_BASE_MS", 2000)?,
+            outbox_max_attempts: parse_or(&get, "OUTBOX_MAX_ATTEMPTS", 10)?,
+            rate_limits: RateLimits {
+                login_failures_per_account: limit("RATE_LIMIT_LOGIN_PER_ACCOUNT", 10, 900)?,
+                login_failures_per_ip: limit("RATE_LIMIT_LOGIN_PER_IP", 100, 900)?,
+                email_requests_per_email: limit("RATE_LIMIT_EMAIL_PER_ADDRESS", 5, 3600)?,
+                email_requests_per_ip: limit("RATE_LIMIT_EMAIL_PER_IP", 50, 3600)?,
+            },
+            log_format: match get("LOG_FORMAT").as_deref() {
+                None if app_env == AppEnv::Production => LogFormat::Json,
+                None | Some("pretty") => LogFormat::Pretty,
+                Some("json") => LogFormat::Json,
+                Some(other) => return Err(invalid("LOG_FORMAT", other, "use pretty or json")),
+            },
+        })
+    }
+}
+
+fn parse_or<T: std::str::FromStr>(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: T,
+) -> Result<T, ConfigError> {
+    match get(name) {
+        None => Ok(default),
+        Some(raw) => raw
+            .trim()
+            .parse()
+            .map_err(|_| invalid(name, &raw, "not a valid number")),
+    }
+}
+
+fn invalid(name: &'static str, value: &str, reason: &str) -> ConfigError {
+    ConfigError::Invalid {
+        name,
+        value: value.to_string(),
+        reason: reason.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn defaults_serve_sqlite_on_localhost() {
+        let config = Config::from_lookup(lookup(&[])).unwrap();
+        assert_eq!(config.bind_addr, "127.0.0.1:8080");
+        assert_eq!(config.email_token_ttl, Duration::from_secs(1800));
+        assert_eq!(config.app_env, AppEnv::Development);
+    }
+
+    #[test]
+    fn production_names_every_missing_setting() {
+        let err = Config::from_lookup(lookup(&[("APP_ENV", "production")])).unwrap_err();
+        let message = err.to_string();
+        for name in ["DATABASE_URL", "JWT_SIGNING_KEY_FILE", "SMTP_URL"] {
+            assert!(message.contains(name), "{message}");
+        }
+    }
+
+    #[test]
+    fn rejects_an_access_token_ttl_over_fifteen_minutes() {
+        let err = Config::from_lookup(lookup(&[("ACCESS_TOKEN_TTL_SECS", "3600")])).unwrap_err();
+        assert!(err.to_string().contains("ACCESS_TOKEN_TTL_SECS"));
+    }
+}

@@ -1,0 +1,190 @@
+//! Database access: one connection enum over PostgreSQL and bundled SQLite, an r2d2 pool
+//! that picks the variant from the URL scheme, embedded migrations, and `DbPool::run`,
+//! which moves blocking diesel work onto the blocking thread pool.
+
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::r2d2::{self, ManageConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use secrecy::ExposeSecret;
+
+use crate::config::Config;
+use crate::error::AppError;
+
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+
+/// A connection to either backend. Backend-specific SQL matches on the variant.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Postgres(diesel::PgConnection),
+    Sqlite(diesel::SqliteConnection),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+/// The backend named by a database URL; anything that is not a PostgreSQL URL is a
+/// SQLite file (`sqlite://path`, `sqlite:path` or a plain path).
+pub fn backend_of(url: &str) -> Backend {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Backend::Postgres
+    } else {
+        Backend::Sqlite
+    }
+}
+
+/// The file path of a SQLite URL.
+pub fn sqlite_path(url: &str) -> &str {
+    url.strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url)
+}
+
+/// Opens connections of the variant the URL names. diesel's derived `establish` would
+/// try every variant in turn and open a SQLite file named after a Postgres URL, hiding
+/// the real error; this manager surfaces it.
+#[derive(Debug)]
+pub struct ConnectionManager {
+    url: String,
+    backend: Backend,
+}
+
+impl ConnectionManager {
+    pub fn new(url: &str, connect_timeout: Duration) -> Self {
+        let backend = backend_of(url);
+        let url = match backend {
+            // Without a connect timeout libpq can hang for minutes on an unreachable host;
+            // the service must answer 503 quickly instead.
+            Backend::Postgres if !url.contains("connect_timeout") => {
+                let separator = if url.contains('?') { '&' } else { '?' };
+                let secs = connect_timeout.as_secs().max(1);
+                format!("{url}{separator}connect_timeout={secs}")
+            }
+            _ => url.to_string(),
+        };
+        ConnectionManager { url, backend }
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+}
+
+impl ManageConnection for ConnectionManager {
+    type Connection = DbConnection;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
+        match self.backend {
+            Backend::Postgres => diesel::PgConnection::establish(&self.url)
+                .map(DbConnection::Postgres)
+                .map_err(r2d2::Error::ConnectionError),
+            Backend::Sqlite => {
+                let path = sqlite_path(&self.url);
+                let mut conn = diesel::SqliteConnection::establish(path)
+                    .map_err(r2d2::Error::ConnectionError)?;
+                // WAL lets readers run beside the writer; the busy timeout waits for a
+                // lock instead of failing at once.
+                conn.batch_execute(
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+                )
+                .map_err(r2d2::Error::QueryError)?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
+        false
+    }
+}
+
+/// The shared connection pool.
+#[derive(Clone)]
+pub struct DbPool {
+    pool: r2d2::Pool<ConnectionManager>,
+    backend: Backend,
+}
+
+impl DbPool {
+    /// Builds the pool without connecting: the server starts (and answers 503) even when
+    /// the database is down, and recovers by itself when it returns.
+    pub fn new(config: &Config) -> Result<Self, std::io::Error> {
+        let url = config.database_url.expose_secret();
+        let manager = ConnectionManager::new(url, config.database_timeout);
+        let backend = manager.backend();
+        let max_size = match backend {
+            Backend::Postgres => config.database_pool_size.max(1),
+            // SQLite has one writer; one connection avoids SQLITE_BUSY on lock upgrades.
+            Backend::Sqlite => {
+                if let Some(parent) = std::path::Path::new(sqlite_path(url)).parent()
+                    && !parent.as_os_str().is_empty()
+                {
+                    std::fs::create_dir_all(parent)?;
+                }
+                1
+            }
+        };
+        let pool = r2d2::Pool::builder()
+            .max_size(max_size)
+            .min_idle(Some(0))
+            .connection_timeout(config.database_timeout)
+            .build_unchecked(manager);
+        Ok(DbPool { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Runs blocking database work on the blocking pool, never on an actix worker.
+    pub async fn run<F, R>(&self, work: F) -> Result<R, AppError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<R, AppError> + Send + 'static,
+        R: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get().map_err(AppError::DatabaseUnavailable)?;
+            work(&mut conn)
+        })
+        .await
+        .map_err(|join| AppError::Internal(format!("database task failed: {join}")))?
+    }
+
+    /// Runs work in one transaction.
+    pub async fn transaction<F, R>(&self, work: F) -> Result<R, AppError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<R, AppError> + Send + 'static,
+        R: Send + 'static,
+    {
+        self.run(move |conn| conn.transaction(work)).await
+    }
+
+    /// Applies pending migrations; returns how many ran.
+    pub fn migrate(&self) -> Result<usize, AppError> {
+        let mut conn = self.pool.get().map_err(AppError::DatabaseUnavailable)?;
+        run_migrations(&mut conn)
+    }
+}
+
+pub fn run_migrations(conn: &mut DbConnection) -> Result<usize, AppError> {
+    let applied = match conn {
+        DbConnection::Postgres(pg) => pg.run_pending_migrations(POSTGRES_MIGRATIONS),
+        DbConnection::Sqlite(sqlite) => sqlite.run_pending_migrations(SQLITE_MIGRATIONS),
+    }
+    .map_err(|e| AppError::Internal(format!("migration failed: {e}")))?;
+    Ok(applied.len())
+}

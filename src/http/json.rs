@@ -1,0 +1,146 @@
+//! `ApiJson<T>`: a JSON body extractor whose every failure is a problem+json answer:
+//! 415 for a wrong content type, 413 over 64 KiB, 400 for malformed JSON and 422 with a
+//! JSON pointer when a field has the wrong type.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, dev::Payload, web::BytesMut};
+use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
+
+use crate::error::{AppError, FieldError, FieldErrorCode};
+
+/// Largest accepted request body.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let content_type_ok = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<mime::Mime>().ok())
+            .is_some_and(|m| {
+                m.type_() == mime::APPLICATION
+                    && (m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON))
+            });
+        let declared_length = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if !content_type_ok {
+                return Err(AppError::UnsupportedMediaType);
+            }
+            if declared_length.is_some_and(|len| len > MAX_BODY_BYTES) {
+                return Err(AppError::PayloadTooLarge);
+            }
+            let mut body = BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk.map_err(|e| AppError::MalformedJson(e.to_string()))?;
+                if body.len() + chunk.len() > MAX_BODY_BYTES {
+                    return Err(AppError::PayloadTooLarge);
+                }
+                body.extend_from_slice(&chunk);
+            }
+            parse_json(&body).map(ApiJson)
+        })
+    }
+}
+
+/// Parses a body; a type error names the field by JSON pointer.
+pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    match serde_path_to_error::deserialize::<_, T>(&mut deserializer) {
+        Ok(value) => {
+            deserializer
+                .end()
+                .map_err(|e| AppError::MalformedJson(e.to_string()))?;
+            Ok(value)
+        }
+        Err(error) => {
+            let inner = error.inner();
+            if inner.is_data() {
+                let message = inner.to_string();
+                let mut pointer = to_pointer(&error.path().to_string());
+                let code = if message.starts_with("unknown field") {
+                    FieldErrorCode::UnknownField
+                } else if let Some(rest) = message.strip_prefix("missing field `") {
+                    pointer.push('/');
+                    pointer.push_str(rest.split('`').next().unwrap_or_default());
+                    FieldErrorCode::Required
+                } else {
+                    FieldErrorCode::InvalidType
+                };
+                Err(AppError::Validation(vec![FieldError::new(pointer, code)]))
+            } else {
+                Err(AppError::MalformedJson(inner.to_string()))
+            }
+        }
+    }
+}
+
+/// `a.b[0]` (serde_path_to_error's notation) → `/a/b/0`; the root `.` → ``.
+fn to_pointer(path: &str) -> String {
+    if path == "." {
+        return String::new();
+    }
+    let mut pointer = String::new();
+    for part in path.split('.') {
+        for piece in part.split('[') {
+            let piece = piece.trim_end_matches(']');
+            if !piece.is_empty() {
+                pointer.push('/');
+                pointer.push_str(&piece.replace('~', "~0").replace('/', "~1"));
+            }
+        }
+    }
+    pointer
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Body {
+        email: String,
+    }
+
+    #[test]
+    fn wrong_type_names_the_field() {
+        let err = parse_json::<Body>(br#"{"email": 5}"#).unwrap_err();
+        match err {
+            AppError::Validation(fields) => assert_eq!(fields[0].pointer, "/email"),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn broken_json_is_malformed() {
+        assert!(matches!(
+            parse_json::<Body>(br#"{"email": "#),
+            Err(AppError::MalformedJson(_))
+        ));
+        assert!(matches!(
+            parse_json::<Body>(br#"{"email": "a"} trailing"#),
+            Err(AppError::MalformedJson(_))
+        ));
+    }
+
+    #[test]
+    fn pointer_notation() {
+        assert_eq!(to_pointer("a.b[0]"), "/a/b/0");
+        assert_eq!(to_pointer("email"), "/email");
+    }
+}

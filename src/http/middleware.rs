@@ -1,0 +1,112 @@
+//! The outermost middleware: gives every request an id (`X-Request-Id`, taken from the
+//! client when it is sane), a tracing span and an access log line, and makes sure every
+//! error answer is problem+json in the negotiated language.
+
+use std::time::Instant;
+
+use actix_web::HttpMessage;
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use tracing::Instrument;
+
+use crate::error::AppError;
+use crate::http::RequestId;
+use crate::i18n::Lang;
+
+pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
+
+pub async fn request_context(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let request_id = req
+        .headers()
+        .get(&REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| is_sane_request_id(v))
+        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_string);
+    req.extensions_mut().insert(RequestId(request_id.clone()));
+    let lang = Lang::negotiate(&req);
+    let span = tracing::info_span!(
+        "request",
+        request_id = %request_id,
+        method = %req.method(),
+        path = %req.path(),
+    );
+    let started = Instant::now();
+    let response = next.call(req).instrument(span.clone()).await;
+    let mut response = match response {
+        Ok(response) => problem_in_language(response.map_into_boxed_body(), lang),
+        Err(error) => return Err(error),
+    };
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert(REQUEST_ID_HEADER, value);
+    }
+    span.in_scope(|| {
+        tracing::info!(
+            status = response.status().as_u16(),
+            elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "request finished"
+        );
+    });
+    Ok(response)
+}
+
+fn is_sane_request_id(value: &str) -> bool {
+    (1..=128).contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+}
+
+/// Re-renders our own errors in the client's language and turns any other error answer
+/// (from actix itself or an extractor) into problem+json, so no HTML or plain-text page
+/// and no internal cause ever leaves the service.
+fn problem_in_language(response: ServiceResponse<BoxBody>, lang: Lang) -> ServiceResponse<BoxBody> {
+    let status = response.status();
+    if !status.is_client_error() && !status.is_server_error() {
+        return response;
+    }
+    let replacement = match response.response().error() {
+        Some(error) => match error.as_error::<AppError>() {
+            // Already rendered in German by `ResponseError::error_response`.
+            Some(_) if lang == Lang::De => None,
+            Some(app_error) => Some(app_error.render(lang)),
+            None => Some(AppError::from_status(status).render(lang)),
+        },
+        None => {
+            let is_problem = response
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.starts_with("application/problem+json"));
+            (!is_problem).then(|| AppError::from_status(status).render(lang))
+        }
+    };
+    match replacement {
+        None => response,
+        Some(new_response) => {
+            let (req, _) = response.into_parts();
+            ServiceResponse::new(req, new_response)
+        }
+    }
+}
+
+impl AppError {
+    /// The closest problem for an error answer that did not come from an `AppError`.
+    pub fn from_status(status: StatusCode) -> AppError {
+        match status {
+            StatusCode::NOT_FOUND => AppError::NotFound,
+            StatusCode::METHOD_NOT_ALLOWED => AppError::MethodNotAllowed { allowed: vec![] },
+            StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => AppError::UnsupportedMediaType,
+            StatusCode::UNAUTHORIZED => AppError::Token(crate::error::TokenProblem::Invalid),
+            StatusCode::FORBIDDEN => AppError::Forbidden,
+            s if s.is_client_error() => AppError::BadRequest,
+            s => AppError::Internal(format!("unexpected status {s}")),
+        }
+    }
+}

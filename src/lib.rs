@@ -1,0 +1,19 @@
+//! Firmenportal: the backend of a public-transport operator's job-ticket portal
+//! (Deutschlandticket Job). See `README.md` and `../shared/DESIGN.md`.
+
+pub mod accounts;
+pub mod audit;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod i18n;
+pub mod mail;
+pub mod openapi;
+pub mod rate_limit;
+pub mod schema;
+pub mod startup;
+pub mod state;
+pub mod system;
+pub mod telemetry;

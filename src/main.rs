@@ -1,0 +1,59 @@
+//! The `firmenportal` binary: parses the command and calls the library.
+
+use std::process::ExitCode;
+
+use firmenportal::config::Config;
+use firmenportal::db::DbPool;
+use firmenportal::startup::Application;
+
+const USAGE: &str = "usage: firmenportal [serve | migrate | openapi]
+  serve    run the HTTP API (default)
+  migrate  apply database migrations and exit
+  openapi  print the OpenAPI document";
+
+#[actix_web::main]
+async fn main() -> ExitCode {
+    let command = std::env::args().nth(1).unwrap_or_else(|| "serve".into());
+    if command == "openapi" {
+        print!("{}", firmenportal::openapi::document_json());
+        return ExitCode::SUCCESS;
+    }
+    if !matches!(command.as_str(), "serve" | "migrate") {
+        eprintln!("{USAGE}");
+        return ExitCode::from(2);
+    }
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("configuration error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    firmenportal::telemetry::init(config.log_format);
+    let outcome = match command.as_str() {
+        "migrate" => migrate(&config),
+        _ => serve(config).await,
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(%error, "firmenportal stopped");
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn migrate(config: &Config) -> Result<(), String> {
+    let db = DbPool::new(config).map_err(|e| e.to_string())?;
+    let applied = db.migrate().map_err(|e| e.to_string())?;
+    tracing::info!(applied, "migrations applied");
+    Ok(())
+}
+
+async fn serve(config: Config) -> Result<(), String> {
+    let app = Application::build(config)
+        .await
+        .map_err(|e| e.to_string())?;
+    app.run_until_stopped().await.map_err(|e| e.to_string())
+}

@@ -1,0 +1,100 @@
+//! Database schema shared by PostgreSQL and SQLite (only types both support).
+
+diesel::table! {
+    accounts (id) {
+        id -> Text,
+        email -> Text,
+        password_hash -> Text,
+        first_name -> Text,
+        last_name -> Text,
+        role -> Text,
+        email_verified_at -> Nullable<Timestamp>,
+        tokens_valid_after -> Timestamp,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    email_tokens (id) {
+        id -> Text,
+        account_id -> Text,
+        purpose -> Text,
+        token_hash -> Text,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        account_id -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (id) {
+        id -> Text,
+        session_id -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        rotated_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    email_outbox (id) {
+        id -> Text,
+        recipient -> Text,
+        subject -> Text,
+        text_body -> Text,
+        html_body -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    rate_limits (key) {
+        key -> Text,
+        window_start -> Timestamp,
+        hits -> Integer,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> Text,
+        occurred_at -> Timestamp,
+        actor_id -> Nullable<Text>,
+        action -> Text,
+        subject_id -> Nullable<Text>,
+        client_ip -> Nullable<Text>,
+        request_id -> Nullable<Text>,
+        details -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(email_tokens -> accounts (account_id));
+diesel::joinable!(sessions -> accounts (account_id));
+diesel::joinable!(refresh_tokens -> sessions (session_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    accounts,
+    email_tokens,
+    sessions,
+    refresh_tokens,
+    email_outbox,
+    rate_limits,
+    audit_log,
+);

@@ -1,0 +1,17 @@
+//! What every handler may use, built once at start-up and shared.
+
+use std::sync::Arc;
+
+use crate::auth::jwt::KeyRing;
+use crate::auth::password::PasswordHasher;
+use crate::config::Config;
+use crate::db::DbPool;
+use crate::mail::OutboxWaker;
+
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: DbPool,
+    pub keys: Arc<KeyRing>,
+    pub hasher: PasswordHasher,
+    pub outbox: OutboxWaker,
+}

@@ -1,0 +1,334 @@
+//! `TestApp`: the real service on a random port with its own fresh database (SQLite by
+//! default, PostgreSQL when `TEST_DATABASE_URL` is set) and a real SMTP listener.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use diesel::prelude::*;
+use firmenportal::config::Config;
+use firmenportal::db::{DbConnection, DbPool};
+use firmenportal::startup::Application;
+use reqwest::{Method, Response, StatusCode};
+use serde_json::{Value, json};
+
+use crate::smtp::{MailSink, ReceivedMail};
+
+pub const PASSWORD: &str = "Kassel-Tram-2024!";
+
+/// A database of its own for one test; dropped with the test.
+pub struct TestDatabase {
+    pub url: String,
+    postgres: Option<(String, String)>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDatabase {
+    pub fn create() -> TestDatabase {
+        match std::env::var("TEST_DATABASE_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+        {
+            Some(admin_url) => {
+                let name = format!("fp_test_{}", uuid::Uuid::new_v4().simple());
+                let mut admin = diesel::PgConnection::establish(&admin_url)
+                    .expect("connect to TEST_DATABASE_URL");
+                diesel::sql_query(format!("CREATE DATABASE {name}"))
+                    .execute(&mut admin)
+                    .expect("create test database");
+                let base = admin_url
+                    .rsplit_once('/')
+                    .map_or(admin_url.as_str(), |(b, _)| b);
+                TestDatabase {
+                    url: format!("{base}/{name}"),
+                    postgres: Some((admin_url.clone(), name)),
+                    _dir: None,
+                }
+            }
+            None => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                TestDatabase {
+                    url: format!("sqlite://{}", dir.path().join("test.db").display()),
+                    postgres: None,
+                    _dir: Some(dir),
+                }
+            }
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.postgres.is_some()
+    }
+
+    /// Runs SQL as the PostgreSQL superuser (to simulate outages).
+    pub fn admin_sql(&self, sql: &str) {
+        let (admin_url, _) = self.postgres.as_ref().expect("PostgreSQL only");
+        let mut admin = diesel::PgConnection::establish(admin_url).expect("admin connection");
+        diesel::sql_query(sql)
+            .execute(&mut admin)
+            .expect("admin SQL");
+    }
+
+    pub fn name(&self) -> &str {
+        &self.postgres.as_ref().expect("PostgreSQL only").1
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Some((admin_url, name)) = &self.postgres
+            && let Ok(mut admin) = diesel::PgConnection::establish(admin_url)
+        {
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut admin);
+        }
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub mail: MailSink,
+    pub db: DbPool,
+    pub data_dir: tempfile::TempDir,
+    // Dropped last: the database outlives the server's use of it.
+    pub database: std::sync::Arc<TestDatabase>,
+}
+
+pub struct TestAppBuilder {
+    settings: HashMap<String, String>,
+    database: Option<std::sync::Arc<TestDatabase>>,
+    data_dir: Option<tempfile::TempDir>,
+    smtp_port: Option<u16>,
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        TestApp::builder().spawn().await
+    }
+
+    pub fn builder() -> TestAppBuilder {
+        TestAppBuilder {
+            settings: HashMap::new(),
+            database: None,
+            data_dir: None,
+            smtp_port: None,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Response {
+        let mut request = self.client.request(method, self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request.send().await.expect("request")
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Response {
+        self.request(Method::POST, path, None, Some(body)).await
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Response {
+        self.request(Method::GET, path, token, None).await
+    }
+
+    pub async fn register(&self, email: &str) -> Response {
+        self.post(
+            "/api/v1/auth/register",
+            json!({
+                "email": email,
+                "password": PASSWORD,
+                "password_confirmation": PASSWORD,
+                "first_name": "Max",
+                "last_name": "Musterjobber",
+            }),
+        )
+        .await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Response {
+        self.post(
+            "/api/v1/auth/login",
+            json!({ "email": email, "password": password }),
+        )
+        .await
+    }
+
+    /// Registers, verifies through the e-mailed link and logs in; returns the tokens.
+    pub async fn signed_up_user(&self, email: &str) -> Tokens {
+        assert_eq!(self.register(email).await.status(), StatusCode::ACCEPTED);
+        let mail = self.mail.wait_for(email, 1).await;
+        let token = mail.token_for("verify-email");
+        let verified = self
+            .post("/api/v1/auth/verify-email", json!({ "token": token }))
+            .await;
+        assert_eq!(verified.status(), StatusCode::NO_CONTENT);
+        let login = self.login(email, PASSWORD).await;
+        assert_eq!(login.status(), StatusCode::OK);
+        Tokens::from(login.json::<Value>().await.unwrap())
+    }
+
+    pub async fn verification_mail(&self, email: &str, nth: usize) -> ReceivedMail {
+        self.mail.wait_for(email, nth).await
+    }
+
+    /// Audit actions recorded for a subject id.
+    pub async fn audit_actions(&self, subject: &str) -> Vec<String> {
+        let subject = subject.to_string();
+        self.db
+            .run(move |conn| firmenportal::audit::actions_for(conn, &subject))
+            .await
+            .unwrap()
+    }
+
+    /// Runs a query against the test database.
+    pub async fn with_db<R: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut DbConnection) -> R + Send + 'static,
+    ) -> R {
+        self.db.run(move |conn| Ok(work(conn))).await.unwrap()
+    }
+}
+
+impl TestAppBuilder {
+    pub fn set(mut self, name: &str, value: &str) -> Self {
+        self.settings.insert(name.to_string(), value.to_string());
+        self
+    }
+
+    /// Shares the database of another app (two instances behind a load balancer).
+    pub fn database(mut self, database: std::sync::Arc<TestDatabase>) -> Self {
+        self.database = Some(database);
+        self
+    }
+
+    pub fn data_dir(mut self, dir: tempfile::TempDir) -> Self {
+        self.data_dir = Some(dir);
+        self
+    }
+
+    /// Points SMTP at a port where nothing may be listening yet.
+    pub fn smtp_port(mut self, port: u16) -> Self {
+        self.smtp_port = Some(port);
+        self
+    }
+
+    pub async fn spawn(self) -> TestApp {
+        let database = self
+            .database
+            .unwrap_or_else(|| std::sync::Arc::new(TestDatabase::create()));
+        let data_dir = self
+            .data_dir
+            .unwrap_or_else(|| tempfile::tempdir().expect("data dir"));
+        let mail = MailSink::start().await;
+        let smtp_port = self.smtp_port.unwrap_or(mail.port);
+        let mut settings: HashMap<String, String> = [
+            ("BIND_ADDR", "127.0.0.1:0".to_string()),
+            ("DATABASE_URL", database.url.clone()),
+            ("SMTP_URL", format!("smtp://127.0.0.1:{smtp_port}")),
+            ("DATA_DIR", data_dir.path().display().to_string()),
+            ("PUBLIC_APP_URL", "https://portal.test".to_string()),
+            ("OUTBOX_POLL_INTERVAL_MS", "100".to_string()),
+            ("OUTBOX_RETRY_BASE_MS", "200".to_string()),
+            ("PASSWORD_HASHING_THREADS", "2".to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        settings.extend(self.settings);
+        let config = Config::from_lookup(|name| settings.get(name).cloned()).expect("test config");
+        let app = Application::build(config.clone()).await.expect("build app");
+        let port = app.port();
+        tokio::spawn(app.run_until_stopped());
+        let db = DbPool::new(&config).expect("test pool");
+        TestApp {
+            address: format!("http://127.0.0.1:{port}"),
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap(),
+            mail,
+            db,
+            data_dir,
+            database,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Tokens {
+    pub access: String,
+    pub refresh: String,
+}
+
+impl From<Value> for Tokens {
+    fn from(body: Value) -> Self {
+        Tokens {
+            access: body["access_token"]
+                .as_str()
+                .expect("access_token")
+                .to_string(),
+            refresh: body["refresh_token"]
+                .as_str()
+                .expect("refresh_token")
+                .to_string(),
+        }
+    }
+}
+
+/// Asserts an RFC 9457 answer with the given status and code; returns the body.
+pub async fn assert_problem(response: Response, status: StatusCode, code: &str) -> Value {
+    assert_eq!(response.status(), status, "status");
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        content_type.starts_with("application/problem+json"),
+        "content type {content_type}"
+    );
+    let body: Value = response.json().await.expect("problem body is JSON");
+    assert_eq!(body["code"], code, "body {body}");
+    assert_eq!(body["status"], status.as_u16());
+    assert!(body["type"].as_str().unwrap().ends_with(code));
+    assert!(!body["title"].as_str().unwrap().is_empty());
+    assert!(!body["detail"].as_str().unwrap().is_empty());
+    body
+}
+
+/// The JSON pointers of a validation problem's field errors.
+pub fn pointers(problem: &Value) -> Vec<(String, String)> {
+    problem["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .map(|e| {
+                    (
+                        e["pointer"].as_str().unwrap().to_string(),
+                        e["code"].as_str().unwrap().to_string(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub fn unique_email() -> String {
+    format!("user-{}@example.de", uuid::Uuid::new_v4().simple())
+}

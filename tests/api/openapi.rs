@@ -1,0 +1,77 @@
+//! The committed OpenAPI document is what the code generates, and it is complete.
+
+use serde_json::Value;
+
+#[test]
+fn committed_openapi_document_matches_the_code() {
+    let committed =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json"))
+            .expect("openapi/openapi.json is committed");
+    let generated = firmenportal::openapi::document_json();
+    assert!(
+        committed == generated,
+        "openapi/openapi.json is stale: run `cargo run -- openapi > openapi/openapi.json`"
+    );
+}
+
+#[test]
+fn every_operation_is_documented() {
+    let doc: Value = serde_json::from_str(&firmenportal::openapi::document_json()).unwrap();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let name = format!("{method} {path}");
+            assert!(
+                op["summary"].as_str().is_some_and(|s| !s.is_empty()),
+                "{name}: summary"
+            );
+            assert!(
+                op["description"].as_str().is_some_and(|s| !s.is_empty()),
+                "{name}: description"
+            );
+            assert!(
+                op["tags"].as_array().is_some_and(|t| !t.is_empty()),
+                "{name}: tags"
+            );
+            let responses = op["responses"].as_object().unwrap();
+            assert!(!responses.is_empty(), "{name}: responses");
+            for (status, response) in responses {
+                if status.starts_with('4') || status.starts_with('5') {
+                    assert!(
+                        response["content"]["application/problem+json"].is_object(),
+                        "{name} {status}: problem+json"
+                    );
+                }
+            }
+            if path.starts_with("/api/v1/me") {
+                assert!(op["security"].is_array(), "{name}: bearer security");
+            }
+        }
+    }
+}
+
+#[test]
+fn every_schema_and_field_has_a_description_and_an_example() {
+    let doc: Value = serde_json::from_str(&firmenportal::openapi::document_json()).unwrap();
+    for (name, schema) in doc["components"]["schemas"].as_object().unwrap() {
+        assert!(
+            schema["description"]
+                .as_str()
+                .is_some_and(|s| !s.is_empty()),
+            "{name}: description"
+        );
+        if let Some(properties) = schema["properties"].as_object() {
+            for (field, property) in properties {
+                let described = property["description"].is_string()
+                    || property["allOf"].is_array()
+                    || property["$ref"].is_string()
+                    || property["items"].is_object();
+                assert!(described, "{name}.{field}: description");
+                let exemplified = property.get("example").is_some()
+                    || property.get("examples").is_some()
+                    || property["items"].is_object()
+                    || property["$ref"].is_string();
+                assert!(exemplified, "{name}.{field}: example");
+            }
+        }
+    }
+}

@@ -1,0 +1,219 @@
+//! Rate limits live in the database: they hold across instances.
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::helpers::{PASSWORD, TestApp, assert_problem, unique_email};
+
+fn retry_after(response: &reqwest::Response) -> u64 {
+    response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn failed_logins_per_account_are_limited_with_retry_after() {
+    let app = TestApp::builder()
+        .set("RATE_LIMIT_LOGIN_PER_ACCOUNT", "3")
+        .spawn()
+        .await;
+    let email = unique_email();
+    app.signed_up_user(&email).await;
+    for _ in 0..3 {
+        assert_eq!(
+            app.login(&email, "Falsches-Passwort-1").await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let limited = app.login(&email, PASSWORD).await;
+    let seconds = retry_after(&limited);
+    assert!((1..=900).contains(&seconds), "Retry-After {seconds}");
+    assert_problem(limited, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+
+    // Unknown addresses are limited the same way (no enumeration through the limit).
+    let unknown = unique_email();
+    for _ in 0..3 {
+        app.login(&unknown, "Falsches-Passwort-1").await;
+    }
+    assert_problem(
+        app.login(&unknown, "x").await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_successful_login_clears_the_account_counter() {
+    let app = TestApp::builder()
+        .set("RATE_LIMIT_LOGIN_PER_ACCOUNT", "3")
+        .spawn()
+        .await;
+    let email = unique_email();
+    app.signed_up_user(&email).await;
+    for _ in 0..2 {
+        app.login(&email, "Falsches-Passwort-1").await;
+    }
+    assert_eq!(app.login(&email, PASSWORD).await.status(), StatusCode::OK);
+    for _ in 0..2 {
+        assert_eq!(
+            app.login(&email, "Falsches-Passwort-1").await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+}
+
+#[tokio::test]
+async fn failed_logins_per_ip_are_limited() {
+    let app = TestApp::builder()
+        .set("RATE_LIMIT_LOGIN_PER_IP", "3")
+        .spawn()
+        .await;
+    for _ in 0..3 {
+        assert_eq!(
+            app.login(&unique_email(), "Falsches-Passwort-1")
+                .await
+                .status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_problem(
+        app.login(&unique_email(), "x").await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn registration_resend_and_forgot_are_limited_per_address_and_ip() {
+    let app = TestApp::builder()
+        .set("RATE_LIMIT_EMAIL_PER_ADDRESS", "2")
+        .set("RATE_LIMIT_EMAIL_PER_IP", "6")
+        .spawn()
+        .await;
+    let email = unique_email();
+    for _ in 0..2 {
+        assert_eq!(app.register(&email).await.status(), StatusCode::ACCEPTED);
+    }
+    let limited = app.register(&email).await;
+    assert!(retry_after(&limited) > 0);
+    assert_problem(limited, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+
+    // Every request that sends mail to the address shares its allowance.
+    let limited = app
+        .post("/api/v1/auth/password/forgot", json!({ "email": email }))
+        .await;
+    assert_problem(limited, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+
+    // Per IP: four requests so far; two more addresses use up the allowance of six.
+    for _ in 0..2 {
+        let other = app
+            .post(
+                "/api/v1/auth/verify-email/resend",
+                json!({ "email": unique_email() }),
+            )
+            .await;
+        assert_eq!(other.status(), StatusCode::ACCEPTED);
+    }
+    let limited = app
+        .post(
+            "/api/v1/auth/verify-email/resend",
+            json!({ "email": unique_email() }),
+        )
+        .await;
+    assert_problem(limited, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+}
+
+#[tokio::test]
+async fn two_instances_on_one_database_share_one_limit() {
+    let first = TestApp::builder()
+        .set("RATE_LIMIT_LOGIN_PER_ACCOUNT", "4")
+        .spawn()
+        .await;
+    let second = TestApp::builder()
+        .database(first.database.clone())
+        .set("RATE_LIMIT_LOGIN_PER_ACCOUNT", "4")
+        .spawn()
+        .await;
+    let email = unique_email();
+    first.signed_up_user(&email).await;
+    for app in [&first, &second, &first, &second] {
+        assert_eq!(
+            app.login(&email, "Falsches-Passwort-1").await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_problem(
+        second.login(&email, PASSWORD).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+    )
+    .await;
+    assert_problem(
+        first.login(&email, PASSWORD).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+    )
+    .await;
+
+    // A restart keeps the count: a fresh instance on the same database still refuses.
+    let restarted = TestApp::builder()
+        .database(first.database.clone())
+        .set("RATE_LIMIT_LOGIN_PER_ACCOUNT", "4")
+        .spawn()
+        .await;
+    assert_problem(
+        restarted.login(&email, PASSWORD).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn forwarded_client_ips_count_only_behind_a_trusted_proxy() {
+    let login_from = |app: &TestApp, ip: &'static str| {
+        app.client
+            .post(app.url("/api/v1/auth/login"))
+            .header("x-forwarded-for", ip)
+            .json(&json!({ "email": unique_email(), "password": "Falsches-Passwort-1" }))
+            .send()
+    };
+    let behind_proxy = TestApp::builder()
+        .set("RATE_LIMIT_LOGIN_PER_IP", "2")
+        .set("TRUSTED_PROXIES", "127.0.0.1")
+        .spawn()
+        .await;
+    for _ in 0..2 {
+        login_from(&behind_proxy, "203.0.113.7").await.unwrap();
+    }
+    assert_eq!(
+        login_from(&behind_proxy, "203.0.113.7")
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        login_from(&behind_proxy, "203.0.113.8")
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+
+    // Without a trusted proxy the header is ignored: the socket address counts.
+    let direct = TestApp::builder()
+        .set("RATE_LIMIT_LOGIN_PER_IP", "2")
+        .spawn()
+        .await;
+    login_from(&direct, "203.0.113.7").await.unwrap();
+    login_from(&direct, "203.0.113.8").await.unwrap();
+    assert_eq!(
+        login_from(&direct, "203.0.113.9").await.unwrap().status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
