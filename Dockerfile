@@ -1,0 +1,23 @@
+# Build: the bundled SQLite and libpq need only a C compiler.
+FROM rust:1-bookworm AS build
+WORKDIR /src
+COPY Cargo.toml Cargo.lock ./
+COPY src ./src
+COPY migrations ./migrations
+RUN cargo build --release --locked && strip target/release/firmenportal
+
+FROM debian:bookworm-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --home /data firmenportal \
+ && mkdir -p /data && chown firmenportal /data
+COPY --from=build /src/target/release/firmenportal /usr/local/bin/firmenportal
+USER firmenportal
+WORKDIR /data
+ENV BIND_ADDR=0.0.0.0:8080 \
+    DATA_DIR=/data
+EXPOSE 8080
+HEALTHCHECK --interval=10s --timeout=3s CMD ["/bin/sh", "-c", "exec 3<>/dev/tcp/127.0.0.1/8080"]
+ENTRYPOINT ["firmenportal"]
+CMD ["serve"]
