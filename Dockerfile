@@ -18,6 +18,6 @@ WORKDIR /data
 ENV BIND_ADDR=0.0.0.0:8080 \
     DATA_DIR=/data
 EXPOSE 8080
-HEALTHCHECK --interval=10s --timeout=3s CMD ["/bin/sh", "-c", "exec 3<>/dev/tcp/127.0.0.1/8080"]
+HEALTHCHECK --interval=10s --timeout=3s CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/8080"]
 ENTRYPOINT ["firmenportal"]
 CMD ["serve"]

@@ -48,7 +48,8 @@ curl -fs -o /dev/null -X POST "$BASE/api/v1/auth/register" -H 'content-type: app
 psql "$DB_URL" -qc "UPDATE accounts SET email_verified_at = now() AT TIME ZONE 'UTC'" >/dev/null
 TOKEN=$(curl -fs -X POST "$BASE/api/v1/auth/login" -H 'content-type: application/json' \
   -d "{\"email\":\"bench@example.de\",\"password\":\"$PASSWORD\"}" | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
-sleep 1
+# Idle: hashing threads release their working memory after 5 s without work.
+sleep 6
 IDLE_KB=$(rss_kb)
 
 # wrk output → "requests/s p50_ms p99_ms"
@@ -64,6 +65,7 @@ read -r SEQ_RPS SEQ_P50 _ < <(wrk -t1 -c1 -d"${SECONDS_PER_RUN}s" --latency -s b
 BOUND=$(awk -v t="$HASH_THREADS" -v p="$SEQ_P50" 'BEGIN { printf "%.1f", t * 1000 / p }')
 
 read -r LOGIN_RPS _ _ < <(wrk -t2 -c32 -d"${SECONDS_PER_RUN}s" --latency -s bench/login.lua "$BASE/api/v1/auth/login" | summarise)
+sleep 2 # let queued logins drain: "alone" means alone
 read -r ME_RPS ME_P50 ME_P99 < <(wrk -t2 -c16 -d"${SECONDS_PER_RUN}s" --latency -H "Authorization: Bearer $TOKEN" "$BASE/api/v1/me" | summarise)
 
 wrk -t1 -c64 -d"$((SECONDS_PER_RUN + 2))s" -s bench/login.lua "$BASE/api/v1/auth/login" >"$DATA_DIR/flood.txt" &

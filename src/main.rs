@@ -11,8 +11,13 @@ const USAGE: &str = "usage: firmenportal [serve | migrate | openapi]
   migrate  apply database migrations and exit
   openapi  print the OpenAPI document";
 
-#[actix_web::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    // Before the runtime starts any thread.
+    return_freed_memory_to_the_os();
+    actix_web::rt::System::new().block_on(run())
+}
+
+async fn run() -> ExitCode {
     let command = std::env::args().nth(1).unwrap_or_else(|| "serve".into());
     if command == "openapi" {
         print!("{}", firmenportal::openapi::document_json());
@@ -57,3 +62,22 @@ async fn serve(config: Config) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     app.run_until_stopped().await.map_err(|e| e.to_string())
 }
+
+/// An argon2id working memory is 19 MiB. glibc raises its mmap threshold after the first
+/// such block is freed and from then on keeps these blocks in per-thread arenas, which
+/// grew the server past a gigabyte under a login flood. A fixed threshold keeps large
+/// blocks mmapped, so a released working memory goes back to the OS, and two arenas
+/// bound fragmentation.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[allow(unsafe_code)]
+fn return_freed_memory_to_the_os() {
+    // SAFETY: mallopt only sets allocator parameters and is called before any other
+    // thread exists.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn return_freed_memory_to_the_os() {}
