@@ -94,6 +94,23 @@ pub fn record(
     Ok(())
 }
 
+/// Records what an account did to itself (most Self-Service actions).
+pub fn record_for_account(
+    conn: &mut DbConnection,
+    context: &AuditContext,
+    action: AuditAction,
+    account_id: &str,
+) -> Result<(), AppError> {
+    record(
+        conn,
+        context,
+        action,
+        Some(account_id),
+        Some(account_id),
+        None,
+    )
+}
+
 /// The actions recorded for a subject, oldest first (used by tests and support tools).
 pub fn actions_for(conn: &mut DbConnection, subject: &str) -> Result<Vec<String>, AppError> {
     Ok(audit_log::table

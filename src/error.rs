@@ -147,6 +147,12 @@ pub enum AppError {
     Internal(String),
 }
 
+impl From<FieldError> for AppError {
+    fn from(error: FieldError) -> Self {
+        AppError::Validation(vec![error])
+    }
+}
+
 impl AppError {
     pub fn field(pointer: &str, code: FieldErrorCode) -> Self {
         AppError::Validation(vec![FieldError::new(pointer, code)])

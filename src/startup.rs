@@ -76,7 +76,10 @@ impl Application {
                 .await
                 .map_err(|e| StartupError(format!("hasher: {e}")))?
         };
-        tracing::debug!(threads = hasher.threads(), "password hashing threads started");
+        tracing::debug!(
+            threads = hasher.threads(),
+            "password hashing threads started"
+        );
         let outbox = OutboxWaker::default();
 
         let worker = tokio::spawn(

@@ -63,12 +63,44 @@ async fn limit_email_request(
         .await
 }
 
-fn link(state: &AppState, page: &str, token: &str) -> String {
-    format!("{}/{page}?token={token}", state.config.public_app_url)
+/// Sends single-use links (verification, password reset) to the frontend's pages.
+#[derive(Clone)]
+struct LinkMailer {
+    public_app_url: String,
+    ttl: Duration,
 }
 
-fn ttl_minutes(state: &AppState) -> u64 {
-    state.config.email_token_ttl.as_secs().div_ceil(60)
+impl LinkMailer {
+    fn new(state: &AppState) -> Self {
+        LinkMailer {
+            public_app_url: state.config.public_app_url.clone(),
+            ttl: state.config.email_token_ttl,
+        }
+    }
+
+    fn ttl_minutes(&self) -> u64 {
+        self.ttl.as_secs().div_ceil(60)
+    }
+
+    /// Creates a fresh token for the account (earlier ones of the purpose die) and
+    /// queues the e-mail carrying its link, in the caller's transaction.
+    fn send(
+        &self,
+        conn: &mut crate::db::DbConnection,
+        account_id: &str,
+        recipient: &str,
+        purpose: TokenPurpose,
+        compose: impl FnOnce(&str, u64) -> mail::Email,
+    ) -> Result<(), AppError> {
+        let token = opaque::generate();
+        repo::replace_email_token(conn, account_id, purpose, &opaque::hash(&token), self.ttl)?;
+        let page = match purpose {
+            TokenPurpose::VerifyEmail => "verify-email",
+            TokenPurpose::ResetPassword => "reset-password",
+        };
+        let link = format!("{}/{page}?token={token}", self.public_app_url);
+        mail::enqueue(conn, recipient, &compose(&link, self.ttl_minutes()))
+    }
 }
 
 pub async fn register(
@@ -98,14 +130,7 @@ pub async fn register(
         .hash(SecretString::from(request.password))
         .await?;
 
-    let token = opaque::generate();
-    let verification = templates::verification(
-        lang,
-        first_name.as_str(),
-        &link(state, "verify-email", &token),
-        ttl_minutes(state),
-    );
-    let ttl = state.config.email_token_ttl;
+    let links = LinkMailer::new(state);
     let created = {
         let (email, context) = (email.clone(), context.clone());
         state
@@ -130,22 +155,16 @@ pub async fn register(
                         updated_at: now,
                     },
                 )?;
-                repo::replace_email_token(
+                links.send(
                     conn,
                     &id,
+                    email.as_str(),
                     TokenPurpose::VerifyEmail,
-                    &opaque::hash(&token),
-                    ttl,
+                    |link, minutes| {
+                        templates::verification(lang, first_name.as_str(), link, minutes)
+                    },
                 )?;
-                mail::enqueue(conn, email.as_str(), &verification)?;
-                audit::record(
-                    conn,
-                    &context,
-                    AuditAction::Registered,
-                    Some(&id),
-                    Some(&id),
-                    None,
-                )?;
+                audit::record_for_account(conn, &context, AuditAction::Registered, &id)?;
                 Ok(true)
             })
             .await
@@ -221,14 +240,7 @@ pub async fn verify_email(
         .transaction(move |conn| {
             let account_id = consume_token(conn, TokenPurpose::VerifyEmail, request.token.trim())?;
             repo::mark_email_verified(conn, &account_id)?;
-            audit::record(
-                conn,
-                &context,
-                AuditAction::EmailVerified,
-                Some(&account_id),
-                Some(&account_id),
-                None,
-            )
+            audit::record_for_account(conn, &context, AuditAction::EmailVerified, &account_id)
         })
         .await
 }
@@ -239,12 +251,9 @@ pub async fn resend_verification(
     lang: Lang,
     context: AuditContext,
 ) -> Result<(), AppError> {
-    let email =
-        EmailAddress::parse(&request.email, "/email").map_err(|e| AppError::Validation(vec![e]))?;
+    let email = EmailAddress::parse(&request.email, "/email")?;
     limit_email_request(state, &email, &context).await?;
-    let ttl = state.config.email_token_ttl;
-    let ttl_minutes = ttl_minutes(state);
-    let public_app_url = state.config.public_app_url.clone();
+    let links = LinkMailer::new(state);
     state
         .db
         .transaction(move |conn| {
@@ -261,25 +270,14 @@ pub async fn resend_verification(
             if too_soon {
                 return Ok(());
             }
-            let token = opaque::generate();
-            repo::replace_email_token(
+            links.send(
                 conn,
                 &account.id,
+                &account.email,
                 TokenPurpose::VerifyEmail,
-                &opaque::hash(&token),
-                ttl,
+                |link, minutes| templates::verification(lang, &account.first_name, link, minutes),
             )?;
-            let link = format!("{public_app_url}/verify-email?token={token}");
-            let email = templates::verification(lang, &account.first_name, &link, ttl_minutes);
-            mail::enqueue(conn, &account.email, &email)?;
-            audit::record(
-                conn,
-                &context,
-                AuditAction::VerificationResent,
-                Some(&account.id),
-                Some(&account.id),
-                None,
-            )
+            audit::record_for_account(conn, &context, AuditAction::VerificationResent, &account.id)
         })
         .await?;
     state.outbox.wake();
@@ -438,14 +436,7 @@ pub async fn refresh(
                 return Ok(None);
             };
             repo::insert_refresh_token(conn, &session.id, &new_hash)?;
-            audit::record(
-                conn,
-                &context,
-                AuditAction::TokenRefreshed,
-                Some(&account.id),
-                Some(&account.id),
-                None,
-            )?;
+            audit::record_for_account(conn, &context, AuditAction::TokenRefreshed, &account.id)?;
             Ok(Some((account, session.id)))
         })
         .await?;
@@ -467,13 +458,11 @@ pub async fn logout(
                 && session.revoked_at.is_none()
             {
                 repo::revoke_session(conn, &session.id)?;
-                audit::record(
+                audit::record_for_account(
                     conn,
                     &context,
                     AuditAction::LoggedOut,
-                    Some(&session.account_id),
-                    Some(&session.account_id),
-                    None,
+                    &session.account_id,
                 )?;
             }
             Ok(())
@@ -487,39 +476,27 @@ pub async fn forgot_password(
     lang: Lang,
     context: AuditContext,
 ) -> Result<(), AppError> {
-    let email =
-        EmailAddress::parse(&request.email, "/email").map_err(|e| AppError::Validation(vec![e]))?;
+    let email = EmailAddress::parse(&request.email, "/email")?;
     limit_email_request(state, &email, &context).await?;
-    let ttl = state.config.email_token_ttl;
-    let ttl_minutes = ttl_minutes(state);
-    let public_app_url = state.config.public_app_url.clone();
+    let links = LinkMailer::new(state);
     state
         .db
         .transaction(move |conn| {
             let Some(account) = repo::find_by_email(conn, email.as_str())? else {
                 return Ok(());
             };
-            let token = opaque::generate();
-            repo::replace_email_token(
+            links.send(
                 conn,
                 &account.id,
-                TokenPurpose::ResetPassword,
-                &opaque::hash(&token),
-                ttl,
-            )?;
-            let link = format!("{public_app_url}/reset-password?token={token}");
-            mail::enqueue(
-                conn,
                 &account.email,
-                &templates::password_reset(lang, &account.first_name, &link, ttl_minutes),
+                TokenPurpose::ResetPassword,
+                |link, minutes| templates::password_reset(lang, &account.first_name, link, minutes),
             )?;
-            audit::record(
+            audit::record_for_account(
                 conn,
                 &context,
                 AuditAction::PasswordResetRequested,
-                Some(&account.id),
-                Some(&account.id),
-                None,
+                &account.id,
             )
         })
         .await?;
@@ -555,14 +532,7 @@ pub async fn reset_password(
             // The reset link proves the mailbox, so the address counts as verified.
             repo::mark_email_verified(conn, &account_id)?;
             repo::revoke_all_sessions(conn, &account_id)?;
-            audit::record(
-                conn,
-                &context,
-                AuditAction::PasswordReset,
-                Some(&account_id),
-                Some(&account_id),
-                None,
-            )
+            audit::record_for_account(conn, &context, AuditAction::PasswordReset, &account_id)
         })
         .await
 }
@@ -673,14 +643,7 @@ pub async fn change_password(
         .transaction(move |conn| {
             repo::set_password(conn, &account_id, &password_hash)?;
             repo::revoke_other_sessions(conn, &account_id, &session_id)?;
-            audit::record(
-                conn,
-                &context,
-                AuditAction::PasswordChanged,
-                Some(&account_id),
-                Some(&account_id),
-                None,
-            )
+            audit::record_for_account(conn, &context, AuditAction::PasswordChanged, &account_id)
         })
         .await
 }
@@ -696,14 +659,7 @@ pub async fn delete_account(
         .db
         .transaction(move |conn| {
             // The audit entry keeps only the opaque id; sessions and tokens go with the row.
-            audit::record(
-                conn,
-                &context,
-                AuditAction::AccountDeleted,
-                Some(&account.id),
-                Some(&account.id),
-                None,
-            )?;
+            audit::record_for_account(conn, &context, AuditAction::AccountDeleted, &account.id)?;
             mail::outbox::forget_recipient(conn, &account.email)?;
             repo::delete_account(conn, &account.id)
         })

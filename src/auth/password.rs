@@ -6,7 +6,7 @@ use std::sync::{Arc, LazyLock};
 
 use std::time::Duration;
 
-use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
+use argon2::password_hash::{Output, ParamsString, PasswordHash, Salt, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -177,23 +177,41 @@ fn hashing_error(error: impl std::fmt::Display) -> AppError {
     AppError::Internal(format!("password hashing failed: {error}"))
 }
 
+/// One argon2 computation in the thread's working memory.
+fn compute(
+    argon2: &Argon2,
+    memory: &mut Memory,
+    password: &[u8],
+    salt: Salt,
+    output_len: usize,
+) -> Result<Output, AppError> {
+    let mut salt_buffer = [0u8; 64];
+    let salt_bytes = salt.decode_b64(&mut salt_buffer).map_err(hashing_error)?;
+    let block_count = argon2.params().block_count();
+    Output::init_with(output_len, |out| {
+        Ok(argon2.hash_password_into_with_memory(
+            password,
+            salt_bytes,
+            out,
+            blocks(memory, block_count),
+        )?)
+    })
+    .map_err(hashing_error)
+}
+
 /// `Argon2::hash_password` with caller-provided working memory; the result is the
 /// usual PHC string (`$argon2id$v=19$m=19456,t=2,p=1$salt$hash`).
 fn hash_with(memory: &mut Memory, password: &[u8]) -> Result<String, AppError> {
     let params = params();
     let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
     let salt = SaltString::generate(&mut rand::rngs::OsRng);
-    let mut salt_buffer = [0u8; 64];
-    let salt_bytes = salt.decode_b64(&mut salt_buffer).map_err(hashing_error)?;
-    let output = Output::init_with(Params::DEFAULT_OUTPUT_LEN, |out| {
-        Ok(argon2.hash_password_into_with_memory(
-            password,
-            salt_bytes,
-            out,
-            blocks(memory, params.block_count()),
-        )?)
-    })
-    .map_err(hashing_error)?;
+    let output = compute(
+        &argon2,
+        memory,
+        password,
+        salt.as_salt(),
+        Params::DEFAULT_OUTPUT_LEN,
+    )?;
     let hash = PasswordHash {
         algorithm: Algorithm::Argon2id.ident(),
         version: Some(Version::V0x13.into()),
@@ -217,18 +235,8 @@ fn verify_with(memory: &mut Memory, password: &[u8], stored: &str) -> Result<boo
         Some(version) => Version::try_from(version).map_err(hashing_error)?,
         None => Version::default(),
     };
-    let argon2 = Argon2::new(algorithm, version, params.clone());
-    let mut salt_buffer = [0u8; 64];
-    let salt_bytes = salt.decode_b64(&mut salt_buffer).map_err(hashing_error)?;
-    let computed = Output::init_with(expected.len(), |out| {
-        Ok(argon2.hash_password_into_with_memory(
-            password,
-            salt_bytes,
-            out,
-            blocks(memory, params.block_count()),
-        )?)
-    })
-    .map_err(hashing_error)?;
+    let argon2 = Argon2::new(algorithm, version, params);
+    let computed = compute(&argon2, memory, password, salt, expected.len())?;
     // `Output`'s equality is constant-time.
     Ok(computed == expected)
 }
