@@ -111,6 +111,21 @@ pub fn record_for_account(
     )
 }
 
+/// Removes what identifies a person (the client IP) from an account's entries when the
+/// account is deleted; the opaque id and the actions stay for the record.
+pub fn anonymise_account(conn: &mut DbConnection, account_id: &str) -> Result<(), AppError> {
+    diesel::update(
+        audit_log::table.filter(
+            audit_log::actor_id
+                .eq(account_id)
+                .or(audit_log::subject_id.eq(account_id)),
+        ),
+    )
+    .set(audit_log::client_ip.eq(None::<String>))
+    .execute(conn)?;
+    Ok(())
+}
+
 /// The actions recorded for a subject, oldest first (used by tests and support tools).
 pub fn actions_for(conn: &mut DbConnection, subject: &str) -> Result<Vec<String>, AppError> {
     Ok(audit_log::table

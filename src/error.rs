@@ -509,3 +509,38 @@ pub struct ProblemFieldError {
     #[schema(example = "Bitte geben Sie eine gültige E-Mail-Adresse ein.")]
     pub detail: String,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[actix_web::test]
+    async fn unexpected_errors_answer_a_generic_500_without_the_cause() {
+        let response =
+            AppError::Internal("connection string postgres://secret".into()).render(Lang::En);
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = actix_web::body::to_bytes(response.into_body())
+            .await
+            .unwrap();
+        let body = String::from_utf8(body.to_vec()).unwrap();
+        assert!(body.contains("\"code\":\"internal_error\""), "{body}");
+        assert!(!body.contains("secret"), "{body}");
+    }
+
+    #[test]
+    fn every_code_has_german_and_english_texts() {
+        let errors = [
+            AppError::BadRequest,
+            AppError::Forbidden,
+            AppError::EmailNotVerified,
+            AppError::RateLimited(Duration::from_secs(3)),
+            AppError::EmailTokenExpired(EmailTokenKind::PasswordReset),
+        ];
+        for error in errors {
+            let (de_title, _) = error.texts(Lang::De);
+            let (en_title, _) = error.texts(Lang::En);
+            assert_ne!(de_title, en_title, "{}", error.code());
+            assert_ne!(en_title, "Internal error", "{}", error.code());
+        }
+    }
+}

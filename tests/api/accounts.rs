@@ -579,6 +579,22 @@ async fn changing_the_password_ends_other_sessions_but_keeps_this_one() {
         app.login(&email, "Neues-Passwort-2025").await.status(),
         StatusCode::OK
     );
+
+    let me: Value = app
+        .get("/api/v1/me", Some(&this.access))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let actions = app.audit_actions(me["id"].as_str().unwrap()).await;
+    assert!(
+        actions.contains(&"account.password_changed".to_string()),
+        "{actions:?}"
+    );
+    assert!(
+        actions.contains(&"auth.login_failed".to_string()),
+        "{actions:?}"
+    );
 }
 
 #[tokio::test]
@@ -645,6 +661,7 @@ async fn deleting_the_account_ends_it_at_once_and_keeps_an_anonymous_audit_trail
     let leaked = app
         .with_db({
             let email = email.clone();
+            let id = id.clone();
             move |conn| {
                 use diesel::prelude::*;
                 use firmenportal::schema::{audit_log, email_outbox};
@@ -652,6 +669,16 @@ async fn deleting_the_account_ends_it_at_once_and_keeps_an_anonymous_audit_trail
                     .select(audit_log::details)
                     .load(conn)
                     .unwrap();
+                let entries_with_ip: i64 = audit_log::table
+                    .filter(audit_log::subject_id.eq(&id))
+                    .filter(audit_log::client_ip.is_not_null())
+                    .count()
+                    .get_result(conn)
+                    .unwrap();
+                assert_eq!(
+                    entries_with_ip, 0,
+                    "client IPs of the deleted account are gone"
+                );
                 let outbox: i64 = email_outbox::table
                     .filter(email_outbox::recipient.eq(&email))
                     .count()

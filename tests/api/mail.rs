@@ -97,3 +97,42 @@ async fn mails_follow_the_requested_language() {
     assert_eq!(mail.subject, "Please verify your e-mail address");
     assert!(mail.text.contains("valid for 30 minutes"));
 }
+
+#[tokio::test]
+async fn undeliverable_mail_is_kept_as_failed_for_inspection() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let app = TestApp::builder()
+        .smtp_port(port)
+        .set("OUTBOX_MAX_ATTEMPTS", "2")
+        .spawn()
+        .await;
+    let email = unique_email();
+    assert_eq!(app.register(&email).await.status(), StatusCode::ACCEPTED);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, attempts, error) = app
+            .with_db(|conn| {
+                use diesel::prelude::*;
+                use firmenportal::schema::email_outbox::dsl::*;
+                email_outbox
+                    .select((status, attempts, last_error))
+                    .first::<(String, i32, Option<String>)>(conn)
+                    .unwrap()
+            })
+            .await;
+        if status == "failed" {
+            assert_eq!(attempts, 2);
+            assert!(error.is_some_and(|e| !e.is_empty()));
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still {status} after {attempts} attempts"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -183,10 +183,19 @@ async fn password_reset_by_mailed_link_ends_every_session() {
     let fresh = app.login(&email, "Neues-Passwort-2025").await;
     assert_eq!(fresh.status(), StatusCode::OK);
     let fresh: Tokens = fresh.json::<Value>().await.unwrap().into();
-    assert_eq!(
-        app.get("/api/v1/me", Some(&fresh.access)).await.status(),
-        StatusCode::OK
-    );
+    let me: Value = app
+        .get("/api/v1/me", Some(&fresh.access))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let actions = app.audit_actions(me["id"].as_str().unwrap()).await;
+    for expected in ["account.password_reset_requested", "account.password_reset"] {
+        assert!(
+            actions.iter().any(|a| a == expected),
+            "{expected} in {actions:?}"
+        );
+    }
 
     let reused = app
         .post(
