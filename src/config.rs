@@ -42,6 +42,8 @@ pub struct Config {
     /// How long a request waits for a database connection before answering 503.
     pub database_timeout: Duration,
     pub public_app_url: String,
+    /// Browser origins allowed to call the API (CORS).
+    pub cors_allowed_origins: Vec<String>,
     pub smtp_url: Option<SecretString>,
     pub mail_from: String,
     pub email_token_ttl: Duration,
@@ -147,6 +149,30 @@ impl Config {
                 .collect::<Result<_, _>>()?,
         };
 
+        let public_app_url = get("PUBLIC_APP_URL")
+            .unwrap_or_else(|| "http://localhost:3000".into())
+            .trim_end_matches('/')
+            .to_string();
+        let cors_allowed_origins =
+            match get("CORS_ALLOWED_ORIGINS") {
+                None => vec![origin_of(&public_app_url).ok_or_else(|| {
+                    invalid("PUBLIC_APP_URL", &public_app_url, "not an http(s) URL")
+                })?],
+                Some(list) => list
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(|origin| match origin_of(origin) {
+                        Some(parsed) if parsed == origin => Ok(parsed),
+                        _ => Err(invalid(
+                            "CORS_ALLOWED_ORIGINS",
+                            origin,
+                            "each entry must be an origin like https://portal.example.de",
+                        )),
+                    })
+                    .collect::<Result<_, _>>()?,
+            };
+
         let default_threads = std::thread::available_parallelism().map_or(2, |n| n.get());
         let hashing_threads: usize = parse_or(&get, "PASSWORD_HASHING_THREADS", default_threads)?;
         if hashing_threads == 0 {
@@ -165,10 +191,8 @@ impl Config {
                 .into(),
             database_pool_size: parse_or(&get, "DATABASE_POOL_SIZE", 10)?,
             database_timeout: millis("DATABASE_TIMEOUT_MS", 1500)?,
-            public_app_url: get("PUBLIC_APP_URL")
-                .unwrap_or_else(|| "http://localhost:3000".into())
-                .trim_end_matches('/')
-                .to_string(),
+            public_app_url,
+            cors_allowed_origins,
             smtp_url: get("SMTP_URL").map(Into::into),
             mail_from: get("MAIL_FROM")
                 .unwrap_or_else(|| "Firmenportal <no-reply@firmenportal.example>".into()),
@@ -207,6 +231,17 @@ impl Config {
             },
         })
     }
+}
+
+/// `scheme://host[:port]` of an http(s) URL.
+fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    if scheme != "http" && scheme != "https" {
+        return None;
+    }
+    let authority = rest.split(['/', '?', '#']).next()?;
+    (!authority.is_empty() && !authority.contains(char::is_whitespace))
+        .then(|| format!("{scheme}://{authority}"))
 }
 
 fn parse_or<T: std::str::FromStr>(
@@ -259,6 +294,17 @@ mod tests {
         for name in ["DATABASE_URL", "JWT_SIGNING_KEY_FILE", "SMTP_URL"] {
             assert!(message.contains(name), "{message}");
         }
+    }
+
+    #[test]
+    fn cors_defaults_to_the_frontend_origin() {
+        let config =
+            Config::from_lookup(lookup(&[("PUBLIC_APP_URL", "https://portal.kvg.de/app/")]))
+                .unwrap();
+        assert_eq!(config.cors_allowed_origins, vec!["https://portal.kvg.de"]);
+        let err = Config::from_lookup(lookup(&[("CORS_ALLOWED_ORIGINS", "https://a.de/path")]))
+            .unwrap_err();
+        assert!(err.to_string().contains("CORS_ALLOWED_ORIGINS"));
     }
 
     #[test]

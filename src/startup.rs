@@ -4,8 +4,10 @@
 use std::net::TcpListener;
 use std::sync::Arc;
 
+use actix_cors::Cors;
 use actix_web::dev::Server;
-use actix_web::middleware::from_fn;
+use actix_web::http::header;
+use actix_web::middleware::{DefaultHeaders, from_fn};
 use actix_web::{App, HttpServer, web};
 use lettre::message::Mailbox;
 use utoipa_actix_web::AppExt;
@@ -18,7 +20,7 @@ use crate::config::Config;
 use crate::db::DbPool;
 use crate::http::context::TrustedProxies;
 use crate::http::fallback::{RouteTable, unmatched_route};
-use crate::http::middleware::request_context;
+use crate::http::middleware::{REQUEST_ID_HEADER, request_context};
 use crate::mail::OutboxWaker;
 use crate::mail::worker::{Transport, Worker};
 use crate::state::AppState;
@@ -35,6 +37,28 @@ pub fn configure_api(cfg: &mut ServiceConfig) {
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct StartupError(pub String);
+
+/// Browsers on the configured frontend origins may call the API with a bearer token.
+fn cors(origins: &[String]) -> Cors {
+    origins
+        .iter()
+        .fold(Cors::default(), |cors, origin| cors.allowed_origin(origin))
+        .allowed_methods(["GET", "POST", "PATCH", "DELETE"])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            header::ACCEPT_LANGUAGE,
+            REQUEST_ID_HEADER,
+        ])
+        .expose_headers([
+            header::RETRY_AFTER,
+            header::WWW_AUTHENTICATE,
+            header::CONTENT_LANGUAGE,
+            REQUEST_ID_HEADER,
+        ])
+        .max_age(3600)
+}
 
 pub struct Application {
     port: u16,
@@ -115,6 +139,7 @@ impl Application {
             outbox,
         });
         let trusted = web::Data::new(TrustedProxies(config.trusted_proxies.clone()));
+        let cors_origins = config.cors_allowed_origins.clone();
 
         let server = HttpServer::new(move || {
             App::new()
@@ -129,6 +154,14 @@ impl Application {
                         .url(OPENAPI_PATH, document.clone()),
                 )
                 .default_service(web::to(unmatched_route))
+                .wrap(cors(&cors_origins))
+                .wrap(
+                    DefaultHeaders::new()
+                        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+                        // Answers carry tokens and personal data; only the JWKS says
+                        // otherwise.
+                        .add((header::CACHE_CONTROL, "no-store")),
+                )
                 .wrap(from_fn(request_context))
         })
         .listen(listener)

@@ -216,3 +216,59 @@ async fn database_outage_answers_503_quickly_and_recovers() {
         StatusCode::ACCEPTED
     );
 }
+
+#[tokio::test]
+async fn browsers_on_the_frontend_origin_may_call_the_api() {
+    let app = TestApp::spawn().await;
+    let preflight = app
+        .client
+        .request(reqwest::Method::OPTIONS, app.url("/api/v1/me"))
+        .header("origin", "https://portal.test")
+        .header("access-control-request-method", "GET")
+        .header("access-control-request-headers", "authorization")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.status(), StatusCode::OK);
+    assert_eq!(
+        preflight.headers()["access-control-allow-origin"],
+        "https://portal.test"
+    );
+
+    let answer = app
+        .client
+        .get(app.url("/api/v1/me"))
+        .header("origin", "https://portal.test")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        answer.headers()["access-control-allow-origin"],
+        "https://portal.test"
+    );
+    let exposed = answer.headers()["access-control-expose-headers"]
+        .to_str()
+        .unwrap()
+        .to_lowercase();
+    assert!(
+        exposed.contains("x-request-id") && exposed.contains("retry-after"),
+        "{exposed}"
+    );
+    assert_eq!(answer.headers()["cache-control"], "no-store");
+    assert_eq!(answer.headers()["x-content-type-options"], "nosniff");
+
+    let foreign = app
+        .client
+        .request(reqwest::Method::OPTIONS, app.url("/api/v1/me"))
+        .header("origin", "https://evil.example")
+        .header("access-control-request-method", "GET")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        !foreign
+            .headers()
+            .contains_key("access-control-allow-origin")
+    );
+    assert_problem(foreign, StatusCode::BAD_REQUEST, "bad_request").await;
+}
