@@ -422,6 +422,22 @@ impl AppError {
     }
 }
 
+impl AppError {
+    /// The closest problem for an error answer that did not come from an `AppError`.
+    pub fn from_status(status: StatusCode) -> AppError {
+        match status {
+            StatusCode::NOT_FOUND => AppError::NotFound,
+            StatusCode::METHOD_NOT_ALLOWED => AppError::MethodNotAllowed { allowed: vec![] },
+            StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => AppError::UnsupportedMediaType,
+            StatusCode::UNAUTHORIZED => AppError::Token(TokenProblem::Invalid),
+            StatusCode::FORBIDDEN => AppError::Forbidden,
+            s if s.is_client_error() => AppError::BadRequest,
+            s => AppError::Internal(format!("unexpected status {s}")),
+        }
+    }
+}
+
 fn is_connection_failure(error: &diesel::result::Error) -> bool {
     use diesel::result::{DatabaseErrorKind, Error};
     matches!(

@@ -7,7 +7,6 @@ use std::time::Instant;
 use actix_web::HttpMessage;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use tracing::Instrument;
@@ -91,22 +90,6 @@ fn problem_in_language(response: ServiceResponse<BoxBody>, lang: Lang) -> Servic
         Some(new_response) => {
             let (req, _) = response.into_parts();
             ServiceResponse::new(req, new_response)
-        }
-    }
-}
-
-impl AppError {
-    /// The closest problem for an error answer that did not come from an `AppError`.
-    pub fn from_status(status: StatusCode) -> AppError {
-        match status {
-            StatusCode::NOT_FOUND => AppError::NotFound,
-            StatusCode::METHOD_NOT_ALLOWED => AppError::MethodNotAllowed { allowed: vec![] },
-            StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => AppError::UnsupportedMediaType,
-            StatusCode::UNAUTHORIZED => AppError::Token(crate::error::TokenProblem::Invalid),
-            StatusCode::FORBIDDEN => AppError::Forbidden,
-            s if s.is_client_error() => AppError::BadRequest,
-            s => AppError::Internal(format!("unexpected status {s}")),
         }
     }
 }
