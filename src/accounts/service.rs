@@ -284,9 +284,12 @@ pub async fn resend_verification(
     Ok(())
 }
 
+/// Opens a session after a successful login and forgets the address's failed attempts,
+/// in one transaction.
 async fn open_session(
     state: &AppState,
     account: &Account,
+    failures_key: String,
     context: &AuditContext,
 ) -> Result<TokenResponse, AppError> {
     let refresh_token = opaque::generate();
@@ -297,6 +300,7 @@ async fn open_session(
     let session_id = state
         .db
         .transaction(move |conn| {
+            rate_limit::clear(conn, &failures_key)?;
             let session_id = repo::create_session(conn, &account_id, ttl)?;
             repo::insert_refresh_token(conn, &session_id, &refresh_hash)?;
             audit::record(
@@ -395,11 +399,7 @@ pub async fn login(
     if account.email_verified_at.is_none() {
         return Err(AppError::EmailNotVerified);
     }
-    state
-        .db
-        .run(move |conn| rate_limit::clear(conn, &email_key))
-        .await?;
-    open_session(state, &account, &context).await
+    open_session(state, &account, email_key, &context).await
 }
 
 pub async fn refresh(
