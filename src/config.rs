@@ -173,7 +173,10 @@ impl Config {
                     .collect::<Result<_, _>>()?,
             };
 
-        let default_threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+        // One core stays free of argon2 work, so a login flood leaves the request
+        // handlers and a co-located database a core of their own.
+        let default_threads =
+            std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1));
         let hashing_threads: usize = parse_or(&get, "PASSWORD_HASHING_THREADS", default_threads)?;
         if hashing_threads == 0 {
             return Err(invalid(

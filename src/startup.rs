@@ -164,6 +164,9 @@ impl Application {
                 )
                 .wrap(from_fn(request_context))
         })
+        // Answers are small and written at once; Nagle's algorithm would hold a second
+        // segment back until the client's delayed ACK (40–200 ms).
+        .tcp_nodelay(true)
         .listen(listener)
         .map_err(|e| StartupError(e.to_string()))?
         .shutdown_timeout(10)
