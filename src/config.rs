@@ -189,9 +189,7 @@ impl Config {
         Ok(Config {
             app_env,
             bind_addr: get("BIND_ADDR").unwrap_or_else(|| "127.0.0.1:8080".into()),
-            database_url: get("DATABASE_URL")
-                .unwrap_or_else(|| DEFAULT_SQLITE_URL.into())
-                .into(),
+            database_url: database_url(&get)?,
             database_pool_size: parse_or(&get, "DATABASE_POOL_SIZE", 10)?,
             database_timeout: millis("DATABASE_TIMEOUT_MS", 1500)?,
             public_app_url,
@@ -234,6 +232,23 @@ impl Config {
             },
         })
     }
+}
+
+/// `DATABASE_URL`, refusing a scheme neither backend speaks: a typo such as
+/// `postgress://` must not quietly become a SQLite file of that name.
+fn database_url(get: &impl Fn(&str) -> Option<String>) -> Result<SecretString, ConfigError> {
+    let url = get("DATABASE_URL").unwrap_or_else(|| DEFAULT_SQLITE_URL.into());
+    if let Some((scheme, _)) = url.split_once("://")
+        && !matches!(scheme, "postgres" | "postgresql" | "sqlite")
+    {
+        // Only the scheme is echoed: the rest may hold a password.
+        return Err(invalid(
+            "DATABASE_URL",
+            &format!("{scheme}://…"),
+            "use postgres://user:pass@host:5432/db or sqlite://path",
+        ));
+    }
+    Ok(url.into())
 }
 
 /// `scheme://host[:port]` of an http(s) URL.
@@ -308,6 +323,29 @@ mod tests {
         let err = Config::from_lookup(lookup(&[("CORS_ALLOWED_ORIGINS", "https://a.de/path")]))
             .unwrap_err();
         assert!(err.to_string().contains("CORS_ALLOWED_ORIGINS"));
+    }
+
+    #[test]
+    fn database_url_needs_a_known_scheme_and_never_echoes_the_password() {
+        for url in [
+            "postgres://u:p@db:5432/x",
+            "postgresql://db/x",
+            "sqlite://data/x.db",
+            "data/x.db",
+        ] {
+            assert!(
+                Config::from_lookup(lookup(&[("DATABASE_URL", url)])).is_ok(),
+                "{url}"
+            );
+        }
+        let err = Config::from_lookup(lookup(&[("DATABASE_URL", "postgress://u:geheim@db/x")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("DATABASE_URL") && err.contains("postgress"),
+            "{err}"
+        );
+        assert!(!err.contains("geheim"), "{err}");
     }
 
     #[test]
