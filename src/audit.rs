@@ -31,6 +31,8 @@ pub enum AuditAction {
     PasswordResetRequested,
     PasswordReset,
     PasswordChanged,
+    /// A wrong current password given to change the password or delete the account.
+    PasswordCheckFailed,
     AccountUpdated,
     AccountDeleted,
 }
@@ -50,6 +52,7 @@ impl AuditAction {
             AuditAction::PasswordResetRequested => "account.password_reset_requested",
             AuditAction::PasswordReset => "account.password_reset",
             AuditAction::PasswordChanged => "account.password_changed",
+            AuditAction::PasswordCheckFailed => "account.password_check_failed",
             AuditAction::AccountUpdated => "account.updated",
             AuditAction::AccountDeleted => "account.deleted",
         }

@@ -355,13 +355,42 @@ impl AppError {
         }
     }
 
-    /// Renders the problem document in the given language.
-    pub fn render(&self, lang: Lang) -> HttpResponse {
-        let status = self.status_code();
-        if status.is_server_error() {
-            // The cause goes to the log only, never to the client.
-            tracing::error!(error = %self, "request failed");
-        }
+    /// One error of every code, for the examples of the OpenAPI document and for tests.
+    pub fn one_of_each_code() -> Vec<AppError> {
+        use diesel::result::Error as DieselError;
+        vec![
+            AppError::Validation(vec![FieldError::new(
+                "/email",
+                FieldErrorCode::InvalidEmail,
+            )]),
+            AppError::BadRequest,
+            AppError::MalformedJson(String::new()),
+            AppError::UnsupportedMediaType,
+            AppError::PayloadTooLarge,
+            AppError::NotFound,
+            AppError::MethodNotAllowed {
+                allowed: vec!["POST".into()],
+            },
+            AppError::Token(TokenProblem::Missing),
+            AppError::Token(TokenProblem::Invalid),
+            AppError::Token(TokenProblem::Expired),
+            AppError::InvalidCredentials,
+            AppError::InvalidRefreshToken,
+            AppError::EmailNotVerified,
+            AppError::Forbidden,
+            AppError::EmailTokenInvalid(EmailTokenKind::Verification),
+            AppError::EmailTokenExpired(EmailTokenKind::Verification),
+            AppError::EmailTokenInvalid(EmailTokenKind::PasswordReset),
+            AppError::EmailTokenExpired(EmailTokenKind::PasswordReset),
+            AppError::RateLimited(Duration::from_secs(60)),
+            // A lost connection stands for every way the database can be unreachable.
+            AppError::Database(DieselError::BrokenTransactionManager),
+            AppError::Internal(String::new()),
+        ]
+    }
+
+    /// The problem document in the given language.
+    pub fn problem(&self, lang: Lang) -> Problem {
         let (title, detail) = self.texts(lang);
         let code = self.code();
         let errors = match self {
@@ -375,14 +404,25 @@ impl AppError {
                 .collect(),
             _ => Vec::new(),
         };
-        let problem = Problem {
+        Problem {
             problem_type: format!("{PROBLEM_TYPE_BASE}{code}"),
             title: title.to_string(),
-            status: status.as_u16(),
+            status: self.status_code().as_u16(),
             detail,
             code: code.to_string(),
             errors,
-        };
+        }
+    }
+
+    /// Renders the problem document in the given language, with the headers its status
+    /// calls for.
+    pub fn render(&self, lang: Lang) -> HttpResponse {
+        let status = self.status_code();
+        if status.is_server_error() {
+            // The cause goes to the log only, never to the client.
+            tracing::error!(error = %self, "request failed");
+        }
+        let problem = self.problem(lang);
         let mut response = HttpResponse::build(status);
         response.content_type("application/problem+json");
         response.insert_header((header::CONTENT_LANGUAGE, lang.as_str()));
@@ -545,18 +585,19 @@ mod tests {
 
     #[test]
     fn every_code_has_german_and_english_texts() {
-        let errors = [
-            AppError::BadRequest,
-            AppError::Forbidden,
-            AppError::EmailNotVerified,
-            AppError::RateLimited(Duration::from_secs(3)),
-            AppError::EmailTokenExpired(EmailTokenKind::PasswordReset),
-        ];
+        let errors = AppError::one_of_each_code();
+        let mut codes: Vec<&str> = errors.iter().map(AppError::code).collect();
+        codes.sort();
+        codes.dedup();
+        assert_eq!(codes.len(), errors.len(), "one error per code");
         for error in errors {
-            let (de_title, _) = error.texts(Lang::De);
-            let (en_title, _) = error.texts(Lang::En);
+            let (de_title, de_detail) = error.texts(Lang::De);
+            let (en_title, en_detail) = error.texts(Lang::En);
             assert_ne!(de_title, en_title, "{}", error.code());
-            assert_ne!(en_title, "Internal error", "{}", error.code());
+            assert_ne!(de_detail, en_detail, "{}", error.code());
+            if error.code() != "internal_error" {
+                assert_ne!(en_title, "Internal error", "{}", error.code());
+            }
         }
     }
 }

@@ -1,10 +1,19 @@
 //! The OpenAPI document, generated from the same registrations that serve the routes.
 
+use std::collections::BTreeMap;
+
+use actix_web::ResponseError;
+use utoipa::openapi::example::ExampleBuilder;
+use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::response::Response;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Object, Ref, RefOr, ResponseBuilder, Type};
 use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::AppExt;
 
-use crate::error::{Problem, ProblemFieldError};
+use crate::error::{AppError, Problem, ProblemFieldError};
+use crate::i18n::Lang;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -45,14 +54,160 @@ impl Modify for BearerAuth {
     }
 }
 
+const PROBLEM_JSON: &str = "application/problem+json";
+
+/// Completes the error answers of every operation in one place, so no route can forget
+/// one: the failures any JSON body can cause (400, 413, 415, 422), the generic 500, the
+/// headers that come with 401, 429 and 503, and a problem example for every `code` the
+/// response's description names in backticks (or the usual code of its status).
+struct ProblemResponses;
+
+impl Modify for ProblemResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let examples: BTreeMap<&'static str, AppError> = AppError::one_of_each_code()
+            .into_iter()
+            .map(|error| (error.code(), error))
+            .collect();
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.patch,
+                &mut item.delete,
+            ];
+            for operation in operations.into_iter().flatten() {
+                complete_operation(operation, &examples);
+            }
+        }
+    }
+}
+
+fn complete_operation(operation: &mut Operation, examples: &BTreeMap<&'static str, AppError>) {
+    let responses = &mut operation.responses.responses;
+    if operation.request_body.is_some() {
+        for (status, description) in [
+            ("400", "Malformed JSON (`malformed_json`)"),
+            ("413", "Body over 64 KiB (`payload_too_large`)"),
+            ("415", "Not `application/json` (`unsupported_media_type`)"),
+            (
+                "422",
+                "Invalid fields, all listed in `errors` (`validation_failed`)",
+            ),
+        ] {
+            responses
+                .entry(status.into())
+                .or_insert_with(|| problem_response(description));
+        }
+    }
+    responses.entry("500".into()).or_insert_with(|| {
+        problem_response("Unexpected error (`internal_error`); the cause is only logged")
+    });
+    for (status, response) in responses.iter_mut() {
+        if let RefOr::T(response) = response {
+            describe_problem(status, response, examples);
+        }
+    }
+}
+
+fn problem_response(description: &str) -> RefOr<Response> {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            PROBLEM_JSON,
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build(),
+        )
+        .build()
+        .into()
+}
+
+/// The code a status answers with when the description names none.
+fn usual_code(status: &str) -> Option<&'static str> {
+    Some(match status {
+        "400" => "malformed_json",
+        "401" => "invalid_token",
+        "403" => "forbidden",
+        "404" => "not_found",
+        "413" => "payload_too_large",
+        "415" => "unsupported_media_type",
+        "422" => "validation_failed",
+        "429" => "rate_limited",
+        "500" => "internal_error",
+        "503" => "service_unavailable",
+        _ => return None,
+    })
+}
+
+fn describe_problem(
+    status: &str,
+    response: &mut Response,
+    examples: &BTreeMap<&'static str, AppError>,
+) {
+    let Some(RefOr::T(content)) = response.content.get_mut(PROBLEM_JSON) else {
+        return;
+    };
+    let mut codes: Vec<&'static str> = response
+        .description
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter_map(|word| examples.get_key_value(word).map(|(code, _)| *code))
+        .filter(|code| examples[code].status_code().as_str() == status)
+        .collect();
+    if codes.is_empty() {
+        codes.extend(usual_code(status));
+    }
+    content.examples = codes
+        .into_iter()
+        .map(|code| {
+            let problem = serde_json::to_value(examples[code].problem(Lang::De))
+                .expect("a problem serialises");
+            let example = ExampleBuilder::new()
+                .summary(code)
+                .value(Some(problem))
+                .build();
+            (code.to_string(), RefOr::T(example))
+        })
+        .collect();
+    let header = |description: &str, kind: Type| {
+        HeaderBuilder::new()
+            .schema(Some(Object::with_type(kind)))
+            .description(Some(description))
+            .build()
+    };
+    match status {
+        "401" => {
+            response.headers.insert(
+                "WWW-Authenticate".into(),
+                RefOr::T(header(
+                    "`Bearer realm=\"firmenportal\", error=\"invalid_token\"` (RFC 6750)",
+                    Type::String,
+                )),
+            );
+        }
+        "429" | "503" => {
+            response.headers.insert(
+                "Retry-After".into(),
+                RefOr::T(header("Seconds to wait before trying again", Type::Integer)),
+            );
+        }
+        _ => {}
+    }
+}
+
 /// The document the code serves (and `firmenportal openapi` prints).
 pub fn document() -> utoipa::openapi::OpenApi {
-    actix_web::App::new()
+    let mut document = actix_web::App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
         .configure(crate::startup::configure_api)
         .split_for_parts()
-        .1
+        .1;
+    // After the routes are in: `ApiDoc`'s own modifiers run before they are.
+    ProblemResponses.modify(&mut document);
+    document
 }
 
 /// The document as committed in `openapi/openapi.json`.

@@ -41,7 +41,7 @@ pub async fn live() -> HttpResponse {
     tag = "system",
     responses(
         (status = 200, description = "Ready to serve", body = HealthResponse),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable (`service_unavailable`); see `Retry-After`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/health/ready")]

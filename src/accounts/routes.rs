@@ -29,12 +29,9 @@ fn context(client_ip: ClientIp, request_id: RequestId) -> AuditContext {
     request_body = RegisterRequest,
     responses(
         (status = 202, description = "Accepted; an e-mail is on its way", body = AcceptedResponse),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, all listed in `errors`", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many requests for this address or client; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable (`service_unavailable`); see `Retry-After`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/auth/register")]
@@ -59,10 +56,9 @@ pub async fn register(
     request_body = VerifyEmailRequest,
     responses(
         (status = 204, description = "E-mail address verified; the account can log in"),
-        (status = 400, description = "`verification_token_invalid`, `verification_token_expired` or malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "`verification_token_invalid`, `verification_token_expired` or `malformed_json`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Token missing", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable (`service_unavailable`); see `Retry-After`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/auth/verify-email")]
@@ -85,11 +81,9 @@ pub async fn verify_email(
     request_body = EmailRequest,
     responses(
         (status = 202, description = "Accepted", body = AcceptedResponse),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid e-mail address", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many requests; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable (`service_unavailable`); see `Retry-After`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/auth/verify-email/resend")]
@@ -114,13 +108,11 @@ pub async fn resend_verification(
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Logged in", body = TokenResponse),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`invalid_credentials`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`email_not_verified`", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "E-mail or password missing", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many failed logins; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable (`service_unavailable`); see `Retry-After`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/auth/login")]
@@ -143,10 +135,8 @@ pub async fn login(
     request_body = RefreshRequest,
     responses(
         (status = 200, description = "New token pair", body = TokenResponse),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`invalid_refresh_token`: unknown, reused, expired or logged out", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable (`service_unavailable`); see `Retry-After`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/auth/refresh")]
@@ -169,9 +159,7 @@ pub async fn refresh(
     request_body = RefreshRequest,
     responses(
         (status = 204, description = "Session ended"),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable (`service_unavailable`); see `Retry-After`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/auth/logout")]
@@ -194,11 +182,9 @@ pub async fn logout(
     request_body = EmailRequest,
     responses(
         (status = 202, description = "Accepted", body = AcceptedResponse),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid e-mail address", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many requests; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable (`service_unavailable`); see `Retry-After`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/auth/password/forgot")]
@@ -221,10 +207,9 @@ pub async fn forgot_password(
     request_body = ResetPasswordRequest,
     responses(
         (status = 204, description = "Password set; log in again"),
-        (status = 400, description = "`password_reset_token_invalid`, `password_reset_token_expired` or malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "`password_reset_token_invalid`, `password_reset_token_expired` or `malformed_json`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid password or confirmation", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable (`service_unavailable`); see `Retry-After`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/auth/password/reset")]
@@ -248,7 +233,7 @@ pub async fn reset_password(
     responses(
         (status = 200, description = "The account", body = AccountResponse),
         (status = 401, description = "`missing_token`, `invalid_token` or `token_expired`", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable (`service_unavailable`); see `Retry-After`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/me")]
@@ -266,11 +251,9 @@ pub async fn get_me(auth: AuthenticatedAccount) -> HttpResponse {
     request_body = UpdateAccountRequest,
     responses(
         (status = 200, description = "The updated account", body = AccountResponse),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`missing_token`, `invalid_token` or `token_expired`", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid names", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable (`service_unavailable`); see `Retry-After`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[patch("/me")]
@@ -294,17 +277,17 @@ pub async fn update_me(
 /// Change the password.
 ///
 /// Needs the current password; ends every other session of the account (this one stays).
+/// Wrong current passwords count against the account's failed-login allowance.
 #[utoipa::path(
     tag = "account",
     security(("bearer_auth" = [])),
     request_body = ChangePasswordRequest,
     responses(
         (status = 204, description = "Password changed"),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`missing_token`, `invalid_token` or `token_expired`", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Wrong current password (`password_incorrect`) or invalid new password", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many wrong passwords for this account, counted with failed logins; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable (`service_unavailable`); see `Retry-After`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/me/password")]
@@ -328,19 +311,19 @@ pub async fn change_password(
 
 /// Delete the account.
 ///
-/// Needs the password. The account, its personal data and all sessions end at once; the
-/// audit log keeps only the opaque account id.
+/// Needs the password (wrong ones count against the account's failed-login allowance).
+/// The account, its personal data and all sessions end at once; the audit log keeps
+/// only the opaque account id.
 #[utoipa::path(
     tag = "account",
     security(("bearer_auth" = [])),
     request_body = DeleteAccountRequest,
     responses(
         (status = 204, description = "Account deleted"),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`missing_token`, `invalid_token` or `token_expired`", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Wrong password (`password_incorrect`)", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many wrong passwords for this account, counted with failed logins; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable (`service_unavailable`); see `Retry-After`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[delete("/me")]

@@ -44,6 +44,11 @@ fn new_password(errors: &mut FieldErrors, password: &str, confirmation: &str) {
 /// Register, resend and forgot-password share one allowance: each sends an e-mail.
 const EMAIL_REQUEST_SCOPE: &str = "mail";
 
+/// Wrong passwords share one allowance per account, whether given at login or to
+/// confirm a password change or an account deletion: a stolen access token must not
+/// become an unlimited password oracle.
+const PASSWORD_FAILURE_SCOPE: &str = "login";
+
 /// Counts an e-mail-sending request against the per-address and per-IP limits. Runs in
 /// its own transaction so the count survives a failing request.
 async fn limit_email_request(
@@ -346,8 +351,8 @@ pub async fn login(
     errors.into_result()?;
     let email = request.email.trim().to_lowercase();
     let limits = state.config.rate_limits.clone();
-    let email_key = rate_limit::email_key("login", &email);
-    let ip_key = rate_limit::ip_key("login", context.client_ip.0);
+    let email_key = rate_limit::email_key(PASSWORD_FAILURE_SCOPE, &email);
+    let ip_key = rate_limit::ip_key(PASSWORD_FAILURE_SCOPE, context.client_ip.0);
 
     let account = {
         let (email, email_key, ip_key, limits) = (
@@ -402,12 +407,21 @@ pub async fn login(
     open_session(state, &account, email_key, &context).await
 }
 
+/// The stored form of the presented refresh token; a missing one is a field error.
+fn presented_refresh_token(request: &RefreshRequest) -> Result<String, AppError> {
+    let token = request.refresh_token.trim();
+    if token.is_empty() {
+        return Err(AppError::field("/refresh_token", FieldErrorCode::Required));
+    }
+    Ok(opaque::hash(token))
+}
+
 pub async fn refresh(
     state: &AppState,
     request: RefreshRequest,
     context: AuditContext,
 ) -> Result<TokenResponse, AppError> {
-    let presented = opaque::hash(request.refresh_token.trim());
+    let presented = presented_refresh_token(&request)?;
     let new_token = opaque::generate();
     let new_hash = opaque::hash(&new_token);
     let outcome = state
@@ -450,7 +464,7 @@ pub async fn logout(
     request: RefreshRequest,
     context: AuditContext,
 ) -> Result<(), AppError> {
-    let presented = opaque::hash(request.refresh_token.trim());
+    let presented = presented_refresh_token(&request)?;
     state
         .db
         .transaction(move |conn| {
@@ -583,14 +597,26 @@ pub async fn update_account(
         .await
 }
 
+/// Confirms the signed-in account's password; wrong ones count against the account's
+/// failed-login allowance and are audited.
 async fn require_password(
     state: &AppState,
     account: &Account,
     password: String,
     pointer: &str,
+    context: &AuditContext,
 ) -> Result<(), AppError> {
     if password.is_empty() {
         return Err(AppError::field(pointer, FieldErrorCode::Required));
+    }
+    let limit = state.config.rate_limits.login_failures_per_account;
+    let failures_key = rate_limit::email_key(PASSWORD_FAILURE_SCOPE, &account.email);
+    {
+        let failures_key = failures_key.clone();
+        state
+            .db
+            .run(move |conn| rate_limit::check(conn, &failures_key, limit))
+            .await?;
     }
     let ok = state
         .hasher
@@ -600,10 +626,22 @@ async fn require_password(
         )
         .await?;
     if ok {
-        Ok(())
-    } else {
-        Err(AppError::field(pointer, FieldErrorCode::PasswordIncorrect))
+        return Ok(());
     }
+    let (account_id, context) = (account.id.clone(), context.clone());
+    state
+        .db
+        .run(move |conn| {
+            audit::record_for_account(
+                conn,
+                &context,
+                AuditAction::PasswordCheckFailed,
+                &account_id,
+            )?;
+            rate_limit::hit(conn, &failures_key, limit)
+        })
+        .await?;
+    Err(AppError::field(pointer, FieldErrorCode::PasswordIncorrect))
 }
 
 pub async fn change_password(
@@ -631,6 +669,7 @@ pub async fn change_password(
         &account,
         request.current_password,
         "/current_password",
+        &context,
     )
     .await?;
     let password_hash = state
@@ -654,7 +693,7 @@ pub async fn delete_account(
     request: DeleteAccountRequest,
     context: AuditContext,
 ) -> Result<(), AppError> {
-    require_password(state, &account, request.password, "/password").await?;
+    require_password(state, &account, request.password, "/password", &context).await?;
     state
         .db
         .transaction(move |conn| {

@@ -36,11 +36,34 @@ fn every_operation_is_documented() {
             assert!(!responses.is_empty(), "{name}: responses");
             for (status, response) in responses {
                 if status.starts_with('4') || status.starts_with('5') {
+                    let problem = &response["content"]["application/problem+json"];
+                    assert!(problem.is_object(), "{name} {status}: problem+json");
+                    // Every documented error comes with an example of its exact answer.
+                    let examples = problem["examples"].as_object();
                     assert!(
-                        response["content"]["application/problem+json"].is_object(),
-                        "{name} {status}: problem+json"
+                        examples.is_some_and(|e| !e.is_empty()),
+                        "{name} {status}: examples"
                     );
+                    for example in examples.unwrap().values() {
+                        assert_eq!(
+                            example["value"]["status"].to_string(),
+                            *status,
+                            "{name} {status}: example status"
+                        );
+                    }
                 }
+            }
+            assert!(responses.contains_key("500"), "{name}: 500");
+            if op.get("requestBody").is_some() {
+                for status in ["400", "413", "415", "422"] {
+                    assert!(responses.contains_key(status), "{name}: {status}");
+                }
+            }
+            if responses.contains_key("429") {
+                assert!(
+                    responses["429"]["headers"]["Retry-After"].is_object(),
+                    "{name}: Retry-After"
+                );
             }
             if path.starts_with("/api/v1/me") {
                 assert!(op["security"].is_array(), "{name}: bearer security");

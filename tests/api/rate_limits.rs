@@ -1,6 +1,6 @@
 //! Rate limits live in the database: they hold across instances.
 
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 use crate::helpers::{PASSWORD, TestApp, assert_problem, unique_email};
@@ -43,6 +43,84 @@ async fn failed_logins_per_account_are_limited_with_retry_after() {
         "rate_limited",
     )
     .await;
+}
+
+#[tokio::test]
+async fn wrong_current_passwords_count_against_the_login_allowance() {
+    let app = TestApp::builder()
+        .set("RATE_LIMIT_LOGIN_PER_ACCOUNT", "3")
+        .spawn()
+        .await;
+    let email = unique_email();
+    let tokens = app.signed_up_user(&email).await;
+    let change = |current: &str| {
+        json!({
+            "current_password": current,
+            "password": "Neues-Passwort-2025",
+            "password_confirmation": "Neues-Passwort-2025",
+        })
+    };
+    for _ in 0..2 {
+        let wrong = app
+            .request(
+                Method::POST,
+                "/api/v1/me/password",
+                Some(&tokens.access),
+                Some(change("Falsches-Passwort-1")),
+            )
+            .await;
+        assert_problem(wrong, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    }
+    let wrong_delete = app
+        .request(
+            Method::DELETE,
+            "/api/v1/me",
+            Some(&tokens.access),
+            Some(json!({ "password": "Falsches-Passwort-1" })),
+        )
+        .await;
+    assert_problem(
+        wrong_delete,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+
+    // The allowance is used up: even the right password waits, here and at login.
+    let limited = app
+        .request(
+            Method::POST,
+            "/api/v1/me/password",
+            Some(&tokens.access),
+            Some(change(PASSWORD)),
+        )
+        .await;
+    assert!((1..=900).contains(&retry_after(&limited)));
+    assert_problem(limited, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    assert_problem(
+        app.login(&email, PASSWORD).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+    )
+    .await;
+    // Nothing changed: the account is still there with its password.
+    assert_eq!(
+        app.get("/api/v1/me", Some(&tokens.access)).await.status(),
+        StatusCode::OK
+    );
+
+    let me: serde_json::Value = app
+        .get("/api/v1/me", Some(&tokens.access))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let actions = app.audit_actions(me["id"].as_str().unwrap()).await;
+    let failures = actions
+        .iter()
+        .filter(|a| *a == "account.password_check_failed")
+        .count();
+    assert_eq!(failures, 3, "{actions:?}");
 }
 
 #[tokio::test]

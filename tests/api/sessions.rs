@@ -274,3 +274,24 @@ async fn a_reset_link_verifies_an_unverified_address() {
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn refresh_and_logout_name_a_missing_refresh_token() {
+    let app = TestApp::spawn().await;
+    for path in ["/api/v1/auth/refresh", "/api/v1/auth/logout"] {
+        for body in [json!({}), json!({ "refresh_token": "  " })] {
+            let response = app.post(path, body).await;
+            let problem = assert_problem(
+                response,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+            )
+            .await;
+            assert_eq!(
+                pointers(&problem),
+                vec![("/refresh_token".to_string(), "required".to_string())],
+                "{path}"
+            );
+        }
+    }
+}
