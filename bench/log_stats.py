@@ -3,7 +3,7 @@
     python3 bench/log_stats.py LOG FROM TO me      GET /api/v1/me, from the access log
     python3 bench/log_stats.py LOG FROM TO argon2  one argon2 computation (debug log)
 
-FROM and TO are UTC timestamps `YYYY-MM-DDTHH:MM:SS`. Prints `p50 p99 count` in ms.
+FROM and TO are UTC timestamps `YYYY-MM-DDTHH:MM:SS`. Prints `p50 p99 mean count`, in ms.
 """
 import json
 import sys
@@ -31,4 +31,5 @@ def pick(q):
     return times[min(len(times) - 1, int(len(times) * q))] if times else float("nan")
 
 
-print(f"{pick(0.50):.2f} {pick(0.99):.2f} {len(times)}")
+mean = sum(times) / len(times) if times else float("nan")
+print(f"{pick(0.50):.2f} {pick(0.99):.2f} {mean:.2f} {len(times)}")
