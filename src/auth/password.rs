@@ -156,11 +156,14 @@ fn hashing_thread(queue: &crossbeam_channel::Receiver<Job>) {
 }
 
 /// Hashing is CPU-bound and can wait a few milliseconds; ordinary requests cannot. The
-/// hashing threads therefore run under `SCHED_IDLE`: they take only CPU time nothing
-/// else wants, and the kernel preempts them at once when a request handler or a
-/// co-located database wakes up. Under a login flood, `GET /me` stays fast (see
-/// `bench/run.sh`); the price is that logins slow down while other work saturates every
-/// core. Where `SCHED_IDLE` is refused, nice 10 is the fallback.
+/// hashing threads therefore run under `SCHED_IDLE`: within this process's scheduling
+/// group (its container, service unit or session) they take only CPU time nothing else
+/// wants, and a waking request handler preempts them at once. Under a login flood,
+/// `GET /me` stays fast (see `bench/run.sh`); the price is that logins slow down while
+/// other requests saturate every core. Other groups on the host, such as a database in
+/// another container, still compete with the group as a whole, which is why one core is
+/// left free of hashing by default. Where `SCHED_IDLE` is refused, nice 10 is the
+/// fallback.
 #[cfg(target_os = "linux")]
 #[allow(unsafe_code)]
 fn lower_this_threads_priority() {
