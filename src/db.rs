@@ -164,19 +164,49 @@ impl DbPool {
         .map_err(|join| AppError::Internal(format!("database task failed: {join}")))?
     }
 
-    /// Runs work in one transaction.
+    /// Runs work in one write transaction (see [`write_transaction`]).
     pub async fn transaction<F, R>(&self, work: F) -> Result<R, AppError>
     where
         F: FnOnce(&mut DbConnection) -> Result<R, AppError> + Send + 'static,
         R: Send + 'static,
     {
-        self.run(move |conn| conn.transaction(work)).await
+        self.run(move |conn| write_transaction(conn, work)).await
     }
 
     /// Applies pending migrations; returns how many ran.
     pub fn migrate(&self) -> Result<usize, AppError> {
         let mut conn = self.pool.get().map_err(AppError::DatabaseUnavailable)?;
         run_migrations(&mut conn)
+    }
+}
+
+/// Runs `work` in a transaction that may write. On SQLite it begins `IMMEDIATE`, taking
+/// the write lock up front: a deferred transaction that reads first and writes later
+/// fails at once with `SQLITE_BUSY` when another connection (a second instance, the
+/// `migrate` command) wrote in between, and the busy timeout cannot help it. Waiting
+/// for the lock at the start can. PostgreSQL locks rows and needs nothing special.
+pub fn write_transaction<F, R>(conn: &mut DbConnection, work: F) -> Result<R, AppError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<R, AppError>,
+{
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    let DbConnection::Sqlite(sqlite) = conn else {
+        return conn.transaction(work);
+    };
+    AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
+    // The same ending as diesel's own `transaction`; the enum's transaction manager
+    // delegates to the SQLite connection's, which now holds this transaction.
+    match work(conn) {
+        Ok(value) => {
+            <DbConnection as Connection>::TransactionManager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(error) => {
+            match <DbConnection as Connection>::TransactionManager::rollback_transaction(conn) {
+                Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(error),
+                Err(rollback_error) => Err(rollback_error.into()),
+            }
+        }
     }
 }
 

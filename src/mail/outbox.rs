@@ -76,7 +76,7 @@ pub fn claim_due(
     lock_until: NaiveDateTime,
 ) -> Result<Vec<OutboxMail>, AppError> {
     let now = Utc::now().naive_utc();
-    conn.transaction(|conn| {
+    crate::db::write_transaction(conn, |conn| {
         let due = email_outbox::table
             .filter(email_outbox::status.eq(STATUS_PENDING))
             .filter(email_outbox::next_attempt_at.le(now))

@@ -5,6 +5,7 @@ mod helpers;
 mod smtp;
 
 mod accounts;
+mod db;
 mod errors;
 mod mail;
 mod openapi;
