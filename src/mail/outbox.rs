@@ -108,10 +108,14 @@ pub fn claim_due(
     })
 }
 
+/// Records the delivery. The bodies go: they carry single-use links whose tokens the
+/// database otherwise keeps only hashed. Recipient, subject and time stay as the record.
 pub fn mark_sent(conn: &mut DbConnection, id: &str) -> Result<(), AppError> {
     diesel::update(email_outbox::table.find(id))
         .set((
             email_outbox::status.eq(STATUS_SENT),
+            email_outbox::text_body.eq(""),
+            email_outbox::html_body.eq(""),
             email_outbox::sent_at.eq(Utc::now().naive_utc()),
             email_outbox::locked_until.eq(None::<NaiveDateTime>),
             email_outbox::last_error.eq(None::<String>),

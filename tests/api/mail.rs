@@ -49,6 +49,44 @@ async fn smtp_down_then_up_delivers_the_mail_later() {
 }
 
 #[tokio::test]
+async fn a_delivered_mail_leaves_no_usable_link_in_the_database() {
+    let app = TestApp::spawn().await;
+    let email = unique_email();
+    app.register(&email).await;
+    let token = app
+        .verification_mail(&email, 1)
+        .await
+        .token_for("verify-email");
+    // The worker records the delivery right after the SMTP answer.
+    let mut rows = Vec::new();
+    for _ in 0..50 {
+        rows = app
+            .with_db({
+                let email = email.clone();
+                move |conn| {
+                    use diesel::prelude::*;
+                    use firmenportal::schema::email_outbox::dsl::*;
+                    email_outbox
+                        .filter(recipient.eq(email))
+                        .select((status, subject, text_body, html_body))
+                        .load::<(String, String, String, String)>(conn)
+                        .unwrap()
+                }
+            })
+            .await;
+        if rows.iter().all(|(status, ..)| status == "sent") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(rows.len(), 1);
+    let (status, subject, text, html) = &rows[0];
+    assert_eq!(status, "sent");
+    assert_eq!(subject, "Bitte bestätigen Sie Ihre E-Mail-Adresse");
+    assert!(!text.contains(&token) && !html.contains(&token));
+}
+
+#[tokio::test]
 async fn two_instances_deliver_each_mail_once() {
     let first = TestApp::spawn().await;
     let second = TestApp::builder()
