@@ -453,7 +453,8 @@ impl AppError {
             AppError::MethodNotAllowed { allowed } => {
                 response.insert_header((header::ALLOW, allowed.join(", ")));
             }
-            AppError::DatabaseUnavailable(_) => {
+            // A lost connection answers 503 like an exhausted pool, and both may retry.
+            _ if status == StatusCode::SERVICE_UNAVAILABLE => {
                 response.insert_header((header::RETRY_AFTER, HeaderValue::from(5u32)));
             }
             _ => {}
@@ -581,6 +582,17 @@ mod tests {
         let body = String::from_utf8(body.to_vec()).unwrap();
         assert!(body.contains("\"code\":\"internal_error\""), "{body}");
         assert!(!body.contains("secret"), "{body}");
+    }
+
+    #[test]
+    fn a_lost_database_connection_is_a_503_with_retry_after() {
+        let response = AppError::Database(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::ClosedConnection,
+            Box::new(String::from("server closed the connection")),
+        ))
+        .render(Lang::De);
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers().get(header::RETRY_AFTER).unwrap(), "5");
     }
 
     #[test]

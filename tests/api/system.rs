@@ -188,6 +188,7 @@ async fn database_outage_answers_503_quickly_and_recovers() {
         "took {:?}",
         started.elapsed()
     );
+    assert_eq!(down.headers()["retry-after"], "5");
     let body = assert_problem(down, StatusCode::SERVICE_UNAVAILABLE, "service_unavailable").await;
     assert!(
         !body.to_string().to_lowercase().contains("postgres"),
