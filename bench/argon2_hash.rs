@@ -17,7 +17,7 @@ fn main() {
         .build()
         .expect("tokio runtime");
     runtime.block_on(async {
-        let hasher = PasswordHasher::new(1);
+        let hasher = PasswordHasher::new(1, 1);
         let stored = hasher
             .hash("Benchmark-Passwort-2026".into())
             .await
@@ -26,6 +26,8 @@ fn main() {
         for sample in 0..WARM_UP + SAMPLES {
             let started = Instant::now();
             let matches = hasher
+                .reserve()
+                .expect("an idle hasher has room")
                 .verify("Benchmark-Passwort-2026".into(), Some(stored.clone()))
                 .await
                 .expect("verify");

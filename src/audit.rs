@@ -2,7 +2,9 @@
 //! client IP and the request id — never secrets, never e-mail addresses or names, so
 //! they can outlive a deleted account.
 
-use chrono::Utc;
+use std::future::{Ready, ready};
+
+use actix_web::{FromRequest, HttpRequest, dev::Payload};
 use diesel::prelude::*;
 
 use crate::db::DbConnection;
@@ -10,11 +12,27 @@ use crate::error::AppError;
 use crate::http::{ClientIp, RequestId};
 use crate::schema::audit_log;
 
-/// Where an audited action came from.
+/// Where an audited action came from; handlers take it as an extractor.
 #[derive(Debug, Clone)]
 pub struct AuditContext {
     pub client_ip: ClientIp,
     pub request_id: RequestId,
+}
+
+impl FromRequest for AuditContext {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let request_id = match RequestId::from_request(req, payload).into_inner() {
+            Ok(id) => id,
+            Err(error) => return ready(Err(error)),
+        };
+        ready(Ok(AuditContext {
+            client_ip: ClientIp::resolve(req),
+            request_id,
+        }))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,7 +103,7 @@ pub fn record(
     diesel::insert_into(audit_log::table)
         .values(NewAuditEntry {
             id: uuid::Uuid::now_v7().to_string(),
-            occurred_at: Utc::now().naive_utc(),
+            occurred_at: crate::clock::now(),
             actor_id,
             action: action.as_str(),
             subject_id,

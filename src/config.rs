@@ -22,45 +22,95 @@ pub struct RateLimit {
 }
 
 #[derive(Debug, Clone)]
-pub struct RateLimits {
-    /// Failed logins per e-mail address (known or not, so the limit tells nothing).
-    pub login_failures_per_account: RateLimit,
-    /// Failed logins per client IP.
-    pub login_failures_per_ip: RateLimit,
-    /// Register / resend / forgot-password requests per e-mail address.
-    pub email_requests_per_email: RateLimit,
-    /// Register / resend / forgot-password requests per client IP.
-    pub email_requests_per_ip: RateLimit,
+pub struct Config {
+    pub app_env: AppEnv,
+    pub log_format: LogFormat,
+    pub http: HttpConfig,
+    pub database: DatabaseConfig,
+    pub mail: MailConfig,
+    pub tokens: TokenConfig,
+    pub hashing: HashingConfig,
+    pub limits: LimitsConfig,
+    pub retention: RetentionConfig,
 }
 
 #[derive(Debug, Clone)]
-pub struct Config {
-    pub app_env: AppEnv,
+pub struct HttpConfig {
     pub bind_addr: String,
-    pub database_url: SecretString,
-    pub database_pool_size: u32,
-    /// How long a request waits for a database connection before answering 503.
-    pub database_timeout: Duration,
+    /// The frontend's base URL, for links in e-mails.
     pub public_app_url: String,
     /// Browser origins allowed to call the API (CORS).
     pub cors_allowed_origins: Vec<String>,
+    /// Proxies whose `X-Forwarded-For` and `X-Forwarded-Proto` are believed.
+    pub trusted_proxies: Vec<IpAddr>,
+    /// Whether Swagger UI is served (the OpenAPI document always is).
+    pub swagger_ui: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct DatabaseConfig {
+    pub url: SecretString,
+    pub pool_size: u32,
+    /// How long a request waits for a database connection before answering 503.
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct MailConfig {
     pub smtp_url: Option<SecretString>,
-    pub mail_from: String,
+    pub from: String,
+    pub poll_interval: Duration,
+    pub retry_base: Duration,
+    pub max_attempts: i32,
+}
+
+#[derive(Debug, Clone)]
+pub struct TokenConfig {
+    /// Validity of e-mailed links (verification, password reset), counted from sending.
     pub email_token_ttl: Duration,
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
     pub jwt_issuer: String,
     pub jwt_audience: String,
-    pub jwt_signing_key_file: Option<PathBuf>,
-    pub jwt_verification_key_files: Vec<PathBuf>,
+    pub signing_key_file: Option<PathBuf>,
+    pub verification_key_files: Vec<PathBuf>,
+    /// Where the development signing key is kept.
     pub data_dir: PathBuf,
-    pub trusted_proxies: Vec<IpAddr>,
-    pub hashing_threads: usize,
-    pub outbox_poll_interval: Duration,
-    pub outbox_retry_base: Duration,
-    pub outbox_max_attempts: i32,
-    pub rate_limits: RateLimits,
-    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct HashingConfig {
+    /// argon2 computations at once.
+    pub threads: usize,
+    /// Computations that may wait for a thread; beyond them requests answer 503.
+    pub queue: usize,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct LimitsConfig {
+    /// Login attempts (and confirmations with the current password) per e-mail address,
+    /// known or not, so the limit tells nothing.
+    pub login_per_account: RateLimit,
+    /// Login attempts per client IP.
+    pub login_per_ip: RateLimit,
+    /// Register / resend / forgot-password requests per e-mail address.
+    pub email_per_address: RateLimit,
+    /// Register / resend / forgot-password requests per client IP.
+    pub email_per_ip: RateLimit,
+    /// Password-reset attempts per client IP.
+    pub password_reset_per_ip: RateLimit,
+}
+
+/// How long records are kept after they stop mattering; a background job deletes older
+/// ones every `interval`.
+#[derive(Debug, Clone, Copy)]
+pub struct RetentionConfig {
+    pub interval: Duration,
+    pub sent_emails: Duration,
+    pub failed_emails: Duration,
+    pub email_tokens: Duration,
+    pub sessions: Duration,
+    pub audit_log: Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,6 +169,9 @@ impl Config {
         let millis = |name: &'static str, default: u64| -> Result<Duration, ConfigError> {
             parse_or(&get, name, default).map(Duration::from_millis)
         };
+        let days = |name: &'static str, default: u64| -> Result<Duration, ConfigError> {
+            parse_or(&get, name, default).map(|days: u64| Duration::from_secs(days * 86_400))
+        };
         let limit =
             |name: &'static str, max: u32, window_secs: u64| -> Result<RateLimit, ConfigError> {
                 Ok(RateLimit {
@@ -143,7 +196,8 @@ impl Config {
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
                 .map(|s| {
-                    s.parse()
+                    s.parse::<IpAddr>()
+                        .map(|ip| ip.to_canonical())
                         .map_err(|_| invalid("TRUSTED_PROXIES", s, "not an IP address"))
                 })
                 .collect::<Result<_, _>>()?,
@@ -173,10 +227,9 @@ impl Config {
                     .collect::<Result<_, _>>()?,
             };
 
-        // One core stays free of argon2 work, so a login flood leaves the request
-        // handlers and a co-located database a core of their own.
-        let default_threads =
-            std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1));
+        // Every core hashes: a login flood is what the cores are there for, and the
+        // hashing threads run at a lower priority, so other requests still come first.
+        let default_threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         let hashing_threads: usize = parse_or(&get, "PASSWORD_HASHING_THREADS", default_threads)?;
         if hashing_threads == 0 {
             return Err(invalid(
@@ -188,49 +241,83 @@ impl Config {
 
         Ok(Config {
             app_env,
-            bind_addr: get("BIND_ADDR").unwrap_or_else(|| "127.0.0.1:8080".into()),
-            database_url: database_url(&get)?,
-            database_pool_size: parse_or(&get, "DATABASE_POOL_SIZE", 10)?,
-            database_timeout: millis("DATABASE_TIMEOUT_MS", 1500)?,
-            public_app_url,
-            cors_allowed_origins,
-            smtp_url: get("SMTP_URL").map(Into::into),
-            mail_from: get("MAIL_FROM")
-                .unwrap_or_else(|| "Firmenportal <no-reply@firmenportal.example>".into()),
-            email_token_ttl: secs("EMAIL_TOKEN_TTL_SECS", 1800)?,
-            access_token_ttl,
-            refresh_token_ttl: secs("REFRESH_TOKEN_TTL_SECS", 30 * 24 * 3600)?,
-            jwt_issuer: get("JWT_ISSUER").unwrap_or_else(|| "firmenportal".into()),
-            jwt_audience: get("JWT_AUDIENCE").unwrap_or_else(|| "firmenportal-api".into()),
-            jwt_signing_key_file: get("JWT_SIGNING_KEY_FILE").map(PathBuf::from),
-            jwt_verification_key_files: get("JWT_VERIFICATION_KEY_FILES")
-                .map(|list| {
-                    list.split(',')
-                        .map(str::trim)
-                        .filter(|s| !s.is_empty())
-                        .map(PathBuf::from)
-                        .collect()
-                })
-                .unwrap_or_default(),
-            data_dir: get("DATA_DIR").map_or_else(|| PathBuf::from("data"), PathBuf::from),
-            trusted_proxies,
-            hashing_threads,
-            outbox_poll_interval: millis("OUTBOX_POLL_INTERVAL_MS", 1000)?,
-            outbox_retry_base: millis("OUTBOX_RETRY_BASE_MS", 2000)?,
-            outbox_max_attempts: parse_or(&get, "OUTBOX_MAX_ATTEMPTS", 10)?,
-            rate_limits: RateLimits {
-                login_failures_per_account: limit("RATE_LIMIT_LOGIN_PER_ACCOUNT", 10, 900)?,
-                login_failures_per_ip: limit("RATE_LIMIT_LOGIN_PER_IP", 100, 900)?,
-                email_requests_per_email: limit("RATE_LIMIT_EMAIL_PER_ADDRESS", 5, 3600)?,
-                email_requests_per_ip: limit("RATE_LIMIT_EMAIL_PER_IP", 50, 3600)?,
-            },
             log_format: match get("LOG_FORMAT").as_deref() {
                 None if app_env == AppEnv::Production => LogFormat::Json,
                 None | Some("pretty") => LogFormat::Pretty,
                 Some("json") => LogFormat::Json,
                 Some(other) => return Err(invalid("LOG_FORMAT", other, "use pretty or json")),
             },
+            http: HttpConfig {
+                bind_addr: get("BIND_ADDR").unwrap_or_else(|| "127.0.0.1:8080".into()),
+                public_app_url,
+                cors_allowed_origins,
+                trusted_proxies,
+                swagger_ui: parse_bool(&get, "SWAGGER_UI", true)?,
+            },
+            database: DatabaseConfig {
+                url: database_url(&get)?,
+                pool_size: parse_or(&get, "DATABASE_POOL_SIZE", 10)?,
+                timeout: millis("DATABASE_TIMEOUT_MS", 1500)?,
+            },
+            mail: MailConfig {
+                smtp_url: get("SMTP_URL").map(Into::into),
+                from: get("MAIL_FROM")
+                    .unwrap_or_else(|| "Firmenportal <no-reply@firmenportal.example>".into()),
+                poll_interval: millis("OUTBOX_POLL_INTERVAL_MS", 1000)?,
+                retry_base: millis("OUTBOX_RETRY_BASE_MS", 2000)?,
+                max_attempts: parse_or(&get, "OUTBOX_MAX_ATTEMPTS", 10)?,
+            },
+            tokens: TokenConfig {
+                email_token_ttl: secs("EMAIL_TOKEN_TTL_SECS", 1800)?,
+                access_token_ttl,
+                refresh_token_ttl: secs("REFRESH_TOKEN_TTL_SECS", 30 * 24 * 3600)?,
+                jwt_issuer: get("JWT_ISSUER").unwrap_or_else(|| "firmenportal".into()),
+                jwt_audience: get("JWT_AUDIENCE").unwrap_or_else(|| "firmenportal-api".into()),
+                signing_key_file: get("JWT_SIGNING_KEY_FILE").map(PathBuf::from),
+                verification_key_files: get("JWT_VERIFICATION_KEY_FILES")
+                    .map(|list| {
+                        list.split(',')
+                            .map(str::trim)
+                            .filter(|s| !s.is_empty())
+                            .map(PathBuf::from)
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                data_dir: get("DATA_DIR").map_or_else(|| PathBuf::from("data"), PathBuf::from),
+            },
+            hashing: HashingConfig {
+                threads: hashing_threads,
+                queue: parse_or(&get, "PASSWORD_HASHING_QUEUE", 64)?,
+            },
+            limits: LimitsConfig {
+                login_per_account: limit("RATE_LIMIT_LOGIN_PER_ACCOUNT", 10, 900)?,
+                login_per_ip: limit("RATE_LIMIT_LOGIN_PER_IP", 100, 900)?,
+                email_per_address: limit("RATE_LIMIT_EMAIL_PER_ADDRESS", 5, 3600)?,
+                email_per_ip: limit("RATE_LIMIT_EMAIL_PER_IP", 50, 3600)?,
+                password_reset_per_ip: limit("RATE_LIMIT_PASSWORD_RESET_PER_IP", 30, 3600)?,
+            },
+            retention: RetentionConfig {
+                interval: secs("RETENTION_INTERVAL_SECS", 3600)?,
+                sent_emails: days("RETENTION_SENT_EMAILS_DAYS", 30)?,
+                failed_emails: days("RETENTION_FAILED_EMAILS_DAYS", 90)?,
+                email_tokens: days("RETENTION_EMAIL_TOKENS_DAYS", 7)?,
+                sessions: days("RETENTION_SESSIONS_DAYS", 30)?,
+                audit_log: days("RETENTION_AUDIT_LOG_DAYS", 400)?,
+            },
         })
+    }
+
+    /// What an operator should know at start: settings that are allowed but unwise.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        if self.app_env == AppEnv::Production && self.http.trusted_proxies.is_empty() {
+            warnings.push(
+                "TRUSTED_PROXIES is empty: behind a load balancer every client shares its \
+                 address, so per-IP rate limits count all clients together"
+                    .to_string(),
+            );
+        }
+        warnings
     }
 }
 
@@ -276,6 +363,19 @@ fn parse_or<T: std::str::FromStr>(
     }
 }
 
+fn parse_bool(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: bool,
+) -> Result<bool, ConfigError> {
+    match get(name).as_deref().map(str::trim) {
+        None => Ok(default),
+        Some("true" | "1" | "yes" | "on") => Ok(true),
+        Some("false" | "0" | "no" | "off") => Ok(false),
+        Some(other) => Err(invalid(name, other, "use true or false")),
+    }
+}
+
 fn invalid(name: &'static str, value: &str, reason: &str) -> ConfigError {
     ConfigError::Invalid {
         name,
@@ -300,9 +400,19 @@ mod tests {
     #[test]
     fn defaults_serve_sqlite_on_localhost() {
         let config = Config::from_lookup(lookup(&[])).unwrap();
-        assert_eq!(config.bind_addr, "127.0.0.1:8080");
-        assert_eq!(config.email_token_ttl, Duration::from_secs(1800));
+        assert_eq!(config.http.bind_addr, "127.0.0.1:8080");
+        assert_eq!(config.tokens.email_token_ttl, Duration::from_secs(1800));
         assert_eq!(config.app_env, AppEnv::Development);
+        assert!(config.http.swagger_ui);
+        assert_eq!(
+            config.hashing.threads,
+            std::thread::available_parallelism().unwrap().get(),
+            "every core hashes"
+        );
+        assert_eq!(
+            config.retention.audit_log,
+            Duration::from_secs(400 * 86_400)
+        );
     }
 
     #[test]
@@ -319,7 +429,10 @@ mod tests {
         let config =
             Config::from_lookup(lookup(&[("PUBLIC_APP_URL", "https://portal.kvg.de/app/")]))
                 .unwrap();
-        assert_eq!(config.cors_allowed_origins, vec!["https://portal.kvg.de"]);
+        assert_eq!(
+            config.http.cors_allowed_origins,
+            vec!["https://portal.kvg.de"]
+        );
         let err = Config::from_lookup(lookup(&[("CORS_ALLOWED_ORIGINS", "https://a.de/path")]))
             .unwrap_err();
         assert!(err.to_string().contains("CORS_ALLOWED_ORIGINS"));
@@ -346,6 +459,43 @@ mod tests {
             "{err}"
         );
         assert!(!err.contains("geheim"), "{err}");
+    }
+
+    #[test]
+    fn production_without_trusted_proxies_warns() {
+        let production = [
+            ("APP_ENV", "production"),
+            ("DATABASE_URL", "postgres://db/x"),
+            ("JWT_SIGNING_KEY_FILE", "/keys/jwt.pem"),
+            ("SMTP_URL", "smtp://mail:25"),
+            ("PUBLIC_APP_URL", "https://portal.kvg.de"),
+        ];
+        let warnings = Config::from_lookup(lookup(&production)).unwrap().warnings();
+        assert!(
+            warnings.iter().any(|w| w.contains("TRUSTED_PROXIES")),
+            "{warnings:?}"
+        );
+        let mut behind_proxy = production.to_vec();
+        behind_proxy.push(("TRUSTED_PROXIES", "10.0.0.2"));
+        assert!(
+            Config::from_lookup(lookup(&behind_proxy))
+                .unwrap()
+                .warnings()
+                .is_empty()
+        );
+        assert!(
+            Config::from_lookup(lookup(&[]))
+                .unwrap()
+                .warnings()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn swagger_ui_can_be_switched_off() {
+        let config = Config::from_lookup(lookup(&[("SWAGGER_UI", "false")])).unwrap();
+        assert!(!config.http.swagger_ui);
+        assert!(Config::from_lookup(lookup(&[("SWAGGER_UI", "vielleicht")])).is_err());
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! that picks the variant from the URL scheme, embedded migrations, and `DbPool::run`,
 //! which moves blocking diesel work onto the blocking thread pool.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
@@ -46,6 +46,19 @@ pub fn sqlite_path(url: &str) -> &str {
         .unwrap_or(url)
 }
 
+/// A pooled connection with what the pool needs to know about it.
+pub struct PooledConnection {
+    conn: DbConnection,
+    last_used: Instant,
+    broken: bool,
+}
+
+/// A connection used this recently is handed out without a test query. Like HikariCP's
+/// `aliveBypassWindowMs`: under load every connection is busy and the test would double
+/// the round trips of each request; an idle one is still tested, and one that failed
+/// with a lost connection is dropped at once (`has_broken`).
+const VALIDATION_BYPASS: Duration = Duration::from_millis(500);
+
 /// Opens connections of the variant the URL names. diesel's derived `establish` would
 /// try every variant in turn and open a SQLite file named after a Postgres URL, hiding
 /// the real error; this manager surfaces it.
@@ -77,10 +90,37 @@ impl ConnectionManager {
 }
 
 impl ManageConnection for ConnectionManager {
-    type Connection = DbConnection;
+    type Connection = PooledConnection;
     type Error = r2d2::Error;
 
-    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
+    fn connect(&self) -> Result<PooledConnection, r2d2::Error> {
+        let conn = self.establish()?;
+        Ok(PooledConnection {
+            conn,
+            last_used: Instant::now(),
+            broken: false,
+        })
+    }
+
+    fn is_valid(&self, pooled: &mut PooledConnection) -> Result<(), r2d2::Error> {
+        if pooled.last_used.elapsed() < VALIDATION_BYPASS {
+            return Ok(());
+        }
+        pooled
+            .conn
+            .batch_execute("SELECT 1")
+            .map_err(r2d2::Error::QueryError)?;
+        pooled.last_used = Instant::now();
+        Ok(())
+    }
+
+    fn has_broken(&self, pooled: &mut PooledConnection) -> bool {
+        pooled.broken
+    }
+}
+
+impl ConnectionManager {
+    fn establish(&self) -> Result<DbConnection, r2d2::Error> {
         match self.backend {
             Backend::Postgres => diesel::PgConnection::establish(&self.url)
                 .map(DbConnection::Postgres)
@@ -100,15 +140,6 @@ impl ManageConnection for ConnectionManager {
             }
         }
     }
-
-    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
-        conn.batch_execute("SELECT 1")
-            .map_err(r2d2::Error::QueryError)
-    }
-
-    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
-        false
-    }
 }
 
 /// The shared connection pool.
@@ -122,11 +153,12 @@ impl DbPool {
     /// Builds the pool without connecting: the server starts (and answers 503) even when
     /// the database is down, and recovers by itself when it returns.
     pub fn new(config: &Config) -> Result<Self, std::io::Error> {
-        let url = config.database_url.expose_secret();
-        let manager = ConnectionManager::new(url, config.database_timeout);
+        let settings = &config.database;
+        let url = settings.url.expose_secret();
+        let manager = ConnectionManager::new(url, settings.timeout);
         let backend = manager.backend();
         let max_size = match backend {
-            Backend::Postgres => config.database_pool_size.max(1),
+            Backend::Postgres => settings.pool_size.max(1),
             // SQLite has one writer; one connection avoids SQLITE_BUSY on lock upgrades.
             Backend::Sqlite => {
                 if let Some(parent) = std::path::Path::new(sqlite_path(url)).parent()
@@ -140,7 +172,7 @@ impl DbPool {
         let pool = r2d2::Pool::builder()
             .max_size(max_size)
             .min_idle(Some(0))
-            .connection_timeout(config.database_timeout)
+            .connection_timeout(settings.timeout)
             .build_unchecked(manager);
         Ok(DbPool { pool, backend })
     }
@@ -157,8 +189,15 @@ impl DbPool {
     {
         let pool = self.pool.clone();
         tokio::task::spawn_blocking(move || {
-            let mut conn = pool.get().map_err(AppError::DatabaseUnavailable)?;
-            work(&mut conn)
+            let mut pooled = pool.get().map_err(AppError::DatabaseUnavailable)?;
+            let outcome = work(&mut pooled.conn);
+            pooled.last_used = Instant::now();
+            if let Err(error) = &outcome
+                && error.is_connection_failure()
+            {
+                pooled.broken = true;
+            }
+            outcome
         })
         .await
         .map_err(|join| AppError::Internal(format!("database task failed: {join}")))?
@@ -175,8 +214,8 @@ impl DbPool {
 
     /// Applies pending migrations; returns how many ran.
     pub fn migrate(&self) -> Result<usize, AppError> {
-        let mut conn = self.pool.get().map_err(AppError::DatabaseUnavailable)?;
-        run_migrations(&mut conn)
+        let mut pooled = self.pool.get().map_err(AppError::DatabaseUnavailable)?;
+        run_migrations(&mut pooled.conn)
     }
 }
 
@@ -207,6 +246,15 @@ where
                 Err(rollback_error) => Err(rollback_error.into()),
             }
         }
+    }
+}
+
+/// Raw SQL written with PostgreSQL's `$n` parameters, spelled for the connection's
+/// backend (SQLite numbers them `?n`), so one statement serves both.
+pub fn numbered_params(conn: &DbConnection, sql: &str) -> String {
+    match conn {
+        DbConnection::Postgres(_) => sql.to_string(),
+        DbConnection::Sqlite(_) => sql.replace('$', "?"),
     }
 }
 

@@ -1,8 +1,10 @@
 //! The one error type of the service and its RFC 9457 problem+json rendering.
 //!
-//! Every failure a client can see is an [`AppError`]. Its `code` is stable and
-//! machine-readable; `title` and `detail` are German by default and English when the
-//! request prefers it (the language middleware re-renders, see `http::problem`).
+//! Every failure a client can see is an [`AppError`]. What a problem answers — its stable
+//! `code`, its HTTP status and its German and English texts — is declared once, in a
+//! [`ProblemSpec`]: the general problems here, the HTTP layer's in `http::problems`, a
+//! capability's own as an enum in its folder (e.g. `accounts::problems`). `api.rs` lists
+//! them all for the OpenAPI examples and the catalogue test.
 
 use std::time::Duration;
 
@@ -10,17 +12,161 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
+use strum::EnumIter;
 use utoipa::ToSchema;
 
+use crate::http::problems::HttpProblem;
 use crate::i18n::Lang;
 
 /// Base of every problem `type` URI; the code is appended.
 pub const PROBLEM_TYPE_BASE: &str = "https://firmenportal.example/problems/";
 
+/// How long a client should wait after a `503` that names no time of its own.
+const UNAVAILABLE_RETRY_AFTER: Duration = Duration::from_secs(5);
+
+/// The title and detail of a problem in one language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProblemText {
+    pub title: &'static str,
+    pub detail: &'static str,
+}
+
+/// Everything a problem answers, declared in one place: code, status and texts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProblemSpec {
+    /// Stable and machine-readable; frontends switch on it.
+    pub code: &'static str,
+    pub status: StatusCode,
+    pub de: ProblemText,
+    pub en: ProblemText,
+}
+
+impl ProblemSpec {
+    /// `de` and `en` are `(title, detail)`.
+    pub const fn new(
+        code: &'static str,
+        status: StatusCode,
+        de: (&'static str, &'static str),
+        en: (&'static str, &'static str),
+    ) -> Self {
+        ProblemSpec {
+            code,
+            status,
+            de: ProblemText {
+                title: de.0,
+                detail: de.1,
+            },
+            en: ProblemText {
+                title: en.0,
+                detail: en.1,
+            },
+        }
+    }
+
+    pub fn text(&self, lang: Lang) -> ProblemText {
+        match lang {
+            Lang::De => self.de,
+            Lang::En => self.en,
+        }
+    }
+}
+
+/// Problems any capability can answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter)]
+pub enum GeneralProblem {
+    ValidationFailed,
+    NotFound,
+    Forbidden,
+    RateLimited,
+    ServiceUnavailable,
+    ServiceBusy,
+    InternalError,
+}
+
+impl GeneralProblem {
+    pub const fn spec(self) -> ProblemSpec {
+        match self {
+            GeneralProblem::ValidationFailed => ProblemSpec::new(
+                "validation_failed",
+                StatusCode::UNPROCESSABLE_ENTITY,
+                (
+                    "Ungültige Eingabe",
+                    "Mindestens ein Feld ist ungültig. Details stehen in errors.",
+                ),
+                (
+                    "Invalid input",
+                    "At least one field is invalid. See errors for details.",
+                ),
+            ),
+            GeneralProblem::NotFound => ProblemSpec::new(
+                "not_found",
+                StatusCode::NOT_FOUND,
+                (
+                    "Nicht gefunden",
+                    "Die angefragte Ressource existiert nicht.",
+                ),
+                ("Not found", "The requested resource does not exist."),
+            ),
+            GeneralProblem::Forbidden => ProblemSpec::new(
+                "forbidden",
+                StatusCode::FORBIDDEN,
+                (
+                    "Keine Berechtigung",
+                    "Sie haben keine Berechtigung für diese Aktion.",
+                ),
+                ("Forbidden", "You are not allowed to do this."),
+            ),
+            GeneralProblem::RateLimited => ProblemSpec::new(
+                "rate_limited",
+                StatusCode::TOO_MANY_REQUESTS,
+                (
+                    "Zu viele Anfragen",
+                    "Bitte warten Sie einen Moment und versuchen Sie es erneut.",
+                ),
+                ("Too many requests", "Please wait a moment and try again."),
+            ),
+            GeneralProblem::ServiceUnavailable => ProblemSpec::new(
+                "service_unavailable",
+                StatusCode::SERVICE_UNAVAILABLE,
+                (
+                    "Dienst vorübergehend nicht verfügbar",
+                    "Bitte versuchen Sie es in Kürze erneut.",
+                ),
+                (
+                    "Service temporarily unavailable",
+                    "Please try again shortly.",
+                ),
+            ),
+            GeneralProblem::ServiceBusy => ProblemSpec::new(
+                "service_busy",
+                StatusCode::SERVICE_UNAVAILABLE,
+                (
+                    "Dienst ausgelastet",
+                    "Gerade werden sehr viele Anmeldungen geprüft. Bitte versuchen Sie es in wenigen Sekunden erneut.",
+                ),
+                (
+                    "Service busy",
+                    "Very many logins are being checked right now. Please try again in a few seconds.",
+                ),
+            ),
+            GeneralProblem::InternalError => ProblemSpec::new(
+                "internal_error",
+                StatusCode::INTERNAL_SERVER_ERROR,
+                (
+                    "Interner Fehler",
+                    "Ein unerwarteter Fehler ist aufgetreten.",
+                ),
+                ("Internal error", "An unexpected error occurred."),
+            ),
+        }
+    }
+}
+
 /// One invalid field of a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldError {
-    /// JSON pointer (RFC 6901) to the offending field, e.g. `/email`.
+    /// JSON pointer (RFC 6901) to the offending field, e.g. `/email`; for a query
+    /// parameter, its name as a pointer (`/per_page`).
     pub pointer: String,
     pub code: FieldErrorCode,
 }
@@ -35,110 +181,177 @@ impl FieldError {
 }
 
 /// Stable codes of field errors; frontends switch on them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter)]
 pub enum FieldErrorCode {
     Required,
     InvalidEmail,
-    TooShort { min: usize },
-    TooLong { max: usize },
+    TooShort {
+        min: usize,
+    },
+    TooLong {
+        max: usize,
+    },
+    /// A name with a character other than letters, marks, spaces and `'-.`.
+    InvalidCharacters,
     CommonPassword,
     ConfirmationMismatch,
     PasswordIncorrect,
+    InvalidDate,
+    InvalidPostalCode,
+    /// A number outside its allowed range (e.g. `per_page` over 100).
+    OutOfRange {
+        min: i64,
+        max: i64,
+    },
     InvalidType,
     UnknownField,
 }
 
 impl FieldErrorCode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FieldErrorCode::Required => "required",
-            FieldErrorCode::InvalidEmail => "invalid_email",
-            FieldErrorCode::TooShort { .. } => "too_short",
-            FieldErrorCode::TooLong { .. } => "too_long",
-            FieldErrorCode::CommonPassword => "common_password",
-            FieldErrorCode::ConfirmationMismatch => "confirmation_mismatch",
-            FieldErrorCode::PasswordIncorrect => "password_incorrect",
-            FieldErrorCode::InvalidType => "invalid_type",
-            FieldErrorCode::UnknownField => "unknown_field",
-        }
-    }
-
-    fn detail(self, lang: Lang) -> String {
+    /// The code and its German and English detail, declared together.
+    fn describe(self) -> (&'static str, String, String) {
         use FieldErrorCode::*;
-        match (self, lang) {
-            (Required, Lang::De) => "Das Feld darf nicht leer bleiben.".into(),
-            (Required, Lang::En) => "This field must not be empty.".into(),
-            (InvalidEmail, Lang::De) => "Bitte geben Sie eine gültige E-Mail-Adresse ein.".into(),
-            (InvalidEmail, Lang::En) => "Please enter a valid e-mail address.".into(),
-            (TooShort { min }, Lang::De) => format!("Mindestens {min} Zeichen."),
-            (TooShort { min }, Lang::En) => format!("At least {min} characters."),
-            (TooLong { max }, Lang::De) => format!("Höchstens {max} Zeichen."),
-            (TooLong { max }, Lang::En) => format!("At most {max} characters."),
-            (CommonPassword, Lang::De) => {
-                "Dieses Passwort ist zu verbreitet. Bitte wählen Sie ein anderes.".into()
-            }
-            (CommonPassword, Lang::En) => {
-                "This password is too common. Please choose another one.".into()
-            }
-            (ConfirmationMismatch, Lang::De) => "Die Passwörter stimmen nicht überein.".into(),
-            (ConfirmationMismatch, Lang::En) => "The passwords do not match.".into(),
-            (PasswordIncorrect, Lang::De) => "Das Passwort ist nicht korrekt.".into(),
-            (PasswordIncorrect, Lang::En) => "The password is not correct.".into(),
-            (InvalidType, Lang::De) => "Der Wert hat den falschen Typ.".into(),
-            (InvalidType, Lang::En) => "The value has the wrong type.".into(),
-            (UnknownField, Lang::De) => "Dieses Feld ist unbekannt.".into(),
-            (UnknownField, Lang::En) => "This field is unknown.".into(),
+        let (code, de, en): (&str, String, String) = match self {
+            Required => (
+                "required",
+                "Das Feld darf nicht leer bleiben.".into(),
+                "This field must not be empty.".into(),
+            ),
+            InvalidEmail => (
+                "invalid_email",
+                "Bitte geben Sie eine gültige E-Mail-Adresse ein.".into(),
+                "Please enter a valid e-mail address.".into(),
+            ),
+            TooShort { min } => (
+                "too_short",
+                format!("Mindestens {min} Zeichen."),
+                format!("At least {min} characters."),
+            ),
+            TooLong { max } => (
+                "too_long",
+                format!("Höchstens {max} Zeichen."),
+                format!("At most {max} characters."),
+            ),
+            InvalidCharacters => (
+                "invalid_characters",
+                "Erlaubt sind Buchstaben, Leerzeichen und die Zeichen ' - .".into(),
+                "Only letters, spaces and the characters ' - . are allowed.".into(),
+            ),
+            CommonPassword => (
+                "common_password",
+                "Dieses Passwort ist zu verbreitet. Bitte wählen Sie ein anderes.".into(),
+                "This password is too common. Please choose another one.".into(),
+            ),
+            ConfirmationMismatch => (
+                "confirmation_mismatch",
+                "Die Passwörter stimmen nicht überein.".into(),
+                "The passwords do not match.".into(),
+            ),
+            PasswordIncorrect => (
+                "password_incorrect",
+                "Das Passwort ist nicht korrekt.".into(),
+                "The password is not correct.".into(),
+            ),
+            InvalidDate => (
+                "invalid_date",
+                "Bitte geben Sie ein gültiges Datum ein (JJJJ-MM-TT oder TT.MM.JJJJ).".into(),
+                "Please enter a valid date (YYYY-MM-DD or DD.MM.YYYY).".into(),
+            ),
+            InvalidPostalCode => (
+                "invalid_postal_code",
+                "Bitte geben Sie eine gültige Postleitzahl ein (in Deutschland 5 Ziffern).".into(),
+                "Please enter a valid postal code (5 digits in Germany).".into(),
+            ),
+            OutOfRange { min, max } => (
+                "out_of_range",
+                format!("Erlaubt sind Werte von {min} bis {max}."),
+                format!("Allowed values are {min} to {max}."),
+            ),
+            InvalidType => (
+                "invalid_type",
+                "Der Wert hat den falschen Typ.".into(),
+                "The value has the wrong type.".into(),
+            ),
+            UnknownField => (
+                "unknown_field",
+                "Dieses Feld ist unbekannt.".into(),
+                "This field is unknown.".into(),
+            ),
+        };
+        (code, de, en)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        self.describe().0
+    }
+
+    pub fn detail(self, lang: Lang) -> String {
+        let (_, de, en) = self.describe();
+        match lang {
+            Lang::De => de,
+            Lang::En => en,
         }
     }
 }
 
-/// Why a bearer token was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenProblem {
-    Missing,
-    Invalid,
-    Expired,
-}
+/// Collects every field error of a request, so the client sees them all at once.
+#[derive(Debug, Default)]
+pub struct FieldErrors(Vec<FieldError>);
 
-/// Which single-use e-mailed token failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EmailTokenKind {
-    Verification,
-    PasswordReset,
+impl FieldErrors {
+    /// Keeps the value or remembers the error.
+    pub fn take<T>(&mut self, result: Result<T, FieldError>) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(error) => {
+                self.0.push(error);
+                None
+            }
+        }
+    }
+
+    /// The value of a required field, or a `required` error at its pointer.
+    pub fn require<T>(&mut self, value: Option<T>, pointer: &str) -> Option<T> {
+        if value.is_none() {
+            self.push(FieldError::new(pointer, FieldErrorCode::Required));
+        }
+        value
+    }
+
+    pub fn push(&mut self, error: FieldError) {
+        self.0.push(error);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn into_result(self) -> Result<(), AppError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::Validation(self.0))
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
+    /// `422 validation_failed` with every invalid field.
     #[error("validation failed: {0:?}")]
     Validation(Vec<FieldError>),
-    #[error("bad request")]
-    BadRequest,
-    #[error("malformed JSON: {0}")]
-    MalformedJson(String),
-    #[error("unsupported media type")]
-    UnsupportedMediaType,
-    #[error("payload too large")]
-    PayloadTooLarge,
-    #[error("not found")]
-    NotFound,
+    /// Any declared problem without data of its own.
+    #[error("{}", .0.code)]
+    Problem(ProblemSpec),
+    /// A problem the client may retry after a while (`Retry-After`): rate limits, a
+    /// busy hasher.
+    #[error("{} (retry after {after:?})", problem.code)]
+    RetryLater {
+        problem: ProblemSpec,
+        after: Duration,
+    },
     #[error("method not allowed")]
     MethodNotAllowed { allowed: Vec<String> },
-    #[error("bearer token refused: {0:?}")]
-    Token(TokenProblem),
-    #[error("invalid credentials")]
-    InvalidCredentials,
-    #[error("invalid refresh token")]
-    InvalidRefreshToken,
-    #[error("e-mail not verified")]
-    EmailNotVerified,
-    #[error("forbidden")]
-    Forbidden,
-    #[error("e-mailed token invalid: {0:?}")]
-    EmailTokenInvalid(EmailTokenKind),
-    #[error("e-mailed token expired: {0:?}")]
-    EmailTokenExpired(EmailTokenKind),
-    #[error("rate limited for {0:?}")]
-    RateLimited(Duration),
     #[error("database unavailable: {0}")]
     DatabaseUnavailable(#[from] diesel::r2d2::PoolError),
     #[error("database error: {0}")]
@@ -153,246 +366,85 @@ impl From<FieldError> for AppError {
     }
 }
 
+impl From<GeneralProblem> for AppError {
+    fn from(problem: GeneralProblem) -> Self {
+        AppError::Problem(problem.spec())
+    }
+}
+
 impl AppError {
     pub fn field(pointer: &str, code: FieldErrorCode) -> Self {
         AppError::Validation(vec![FieldError::new(pointer, code)])
     }
 
+    pub fn not_found() -> Self {
+        GeneralProblem::NotFound.into()
+    }
+
+    pub fn forbidden() -> Self {
+        GeneralProblem::Forbidden.into()
+    }
+
+    pub fn rate_limited(after: Duration) -> Self {
+        AppError::RetryLater {
+            problem: GeneralProblem::RateLimited.spec(),
+            after,
+        }
+    }
+
+    /// Too much work already queued (e.g. password hashing); the client retries shortly.
+    pub fn busy(after: Duration) -> Self {
+        AppError::RetryLater {
+            problem: GeneralProblem::ServiceBusy.spec(),
+            after,
+        }
+    }
+
+    /// Whether this error is the given problem (for callers that react to one).
+    pub fn is(&self, spec: ProblemSpec) -> bool {
+        self.spec() == spec
+    }
+
+    /// What this error answers.
+    pub fn spec(&self) -> ProblemSpec {
+        match self {
+            AppError::Validation(_) => GeneralProblem::ValidationFailed.spec(),
+            AppError::Problem(spec) | AppError::RetryLater { problem: spec, .. } => *spec,
+            AppError::MethodNotAllowed { .. } => HttpProblem::MethodNotAllowed.spec(),
+            AppError::DatabaseUnavailable(_) => GeneralProblem::ServiceUnavailable.spec(),
+            AppError::Database(e) if is_connection_failure(e) => {
+                GeneralProblem::ServiceUnavailable.spec()
+            }
+            AppError::Database(diesel::result::Error::NotFound) => GeneralProblem::NotFound.spec(),
+            AppError::Database(_) | AppError::Internal(_) => GeneralProblem::InternalError.spec(),
+        }
+    }
+
     /// The stable machine-readable code.
     pub fn code(&self) -> &'static str {
-        match self {
-            AppError::Validation(_) => "validation_failed",
-            AppError::BadRequest => "bad_request",
-            AppError::MalformedJson(_) => "malformed_json",
-            AppError::UnsupportedMediaType => "unsupported_media_type",
-            AppError::PayloadTooLarge => "payload_too_large",
-            AppError::NotFound => "not_found",
-            AppError::MethodNotAllowed { .. } => "method_not_allowed",
-            AppError::Token(TokenProblem::Missing) => "missing_token",
-            AppError::Token(TokenProblem::Invalid) => "invalid_token",
-            AppError::Token(TokenProblem::Expired) => "token_expired",
-            AppError::InvalidCredentials => "invalid_credentials",
-            AppError::InvalidRefreshToken => "invalid_refresh_token",
-            AppError::EmailNotVerified => "email_not_verified",
-            AppError::Forbidden => "forbidden",
-            AppError::EmailTokenInvalid(EmailTokenKind::Verification) => {
-                "verification_token_invalid"
-            }
-            AppError::EmailTokenExpired(EmailTokenKind::Verification) => {
-                "verification_token_expired"
-            }
-            AppError::EmailTokenInvalid(EmailTokenKind::PasswordReset) => {
-                "password_reset_token_invalid"
-            }
-            AppError::EmailTokenExpired(EmailTokenKind::PasswordReset) => {
-                "password_reset_token_expired"
-            }
-            AppError::RateLimited(_) => "rate_limited",
-            AppError::DatabaseUnavailable(_) => "service_unavailable",
-            AppError::Database(e) if is_connection_failure(e) => "service_unavailable",
-            AppError::Database(diesel::result::Error::NotFound) => "not_found",
-            AppError::Database(_) | AppError::Internal(_) => "internal_error",
-        }
+        self.spec().code
     }
 
-    fn texts(&self, lang: Lang) -> (&'static str, String) {
-        let de = lang == Lang::De;
-        let pick =
-            |de_text: &'static str, en_text: &'static str| if de { de_text } else { en_text };
-        match self.code() {
-            "validation_failed" => (
-                pick("Ungültige Eingabe", "Invalid input"),
-                pick(
-                    "Mindestens ein Feld ist ungültig. Details stehen in errors.",
-                    "At least one field is invalid. See errors for details.",
-                )
-                .into(),
-            ),
-            "bad_request" => (
-                pick("Ungültige Anfrage", "Bad request"),
-                pick(
-                    "Die Anfrage kann nicht verarbeitet werden.",
-                    "The request cannot be processed.",
-                )
-                .into(),
-            ),
-            "malformed_json" => (
-                pick("Ungültiges JSON", "Malformed JSON"),
-                pick(
-                    "Der Anfragekörper ist kein gültiges JSON.",
-                    "The request body is not valid JSON.",
-                )
-                .into(),
-            ),
-            "unsupported_media_type" => (
-                pick("Nicht unterstützter Inhaltstyp", "Unsupported media type"),
-                pick(
-                    "Bitte senden Sie den Anfragekörper als application/json.",
-                    "Please send the request body as application/json.",
-                )
-                .into(),
-            ),
-            "payload_too_large" => (
-                pick("Anfrage zu groß", "Payload too large"),
-                pick(
-                    "Der Anfragekörper darf höchstens 64 KiB groß sein.",
-                    "The request body must not exceed 64 KiB.",
-                )
-                .into(),
-            ),
-            "not_found" => (
-                pick("Nicht gefunden", "Not found"),
-                pick(
-                    "Die angefragte Ressource existiert nicht.",
-                    "The requested resource does not exist.",
-                )
-                .into(),
-            ),
-            "method_not_allowed" => (
-                pick("Methode nicht erlaubt", "Method not allowed"),
-                pick(
-                    "Diese Methode wird für diese Adresse nicht unterstützt.",
-                    "This method is not supported for this address.",
-                )
-                .into(),
-            ),
-            "missing_token" => (
-                pick("Anmeldung erforderlich", "Authentication required"),
-                pick(
-                    "Bitte melden Sie sich an (Authorization: Bearer).",
-                    "Please log in (Authorization: Bearer).",
-                )
-                .into(),
-            ),
-            "invalid_token" => (
-                pick("Ungültiges Token", "Invalid token"),
-                pick(
-                    "Das Zugangstoken ist ungültig oder wurde widerrufen.",
-                    "The access token is invalid or has been revoked.",
-                )
-                .into(),
-            ),
-            "token_expired" => (
-                pick("Token abgelaufen", "Token expired"),
-                pick(
-                    "Das Zugangstoken ist abgelaufen. Bitte erneuern Sie es.",
-                    "The access token has expired. Please refresh it.",
-                )
-                .into(),
-            ),
-            "invalid_credentials" => (
-                pick("Anmeldung fehlgeschlagen", "Login failed"),
-                pick(
-                    "E-Mail-Adresse oder Passwort ist nicht korrekt.",
-                    "E-mail address or password is not correct.",
-                )
-                .into(),
-            ),
-            "invalid_refresh_token" => (
-                pick("Ungültiges Refresh-Token", "Invalid refresh token"),
-                pick(
-                    "Die Sitzung ist abgelaufen oder wurde beendet. Bitte melden Sie sich erneut an.",
-                    "The session has expired or was ended. Please log in again.",
-                )
-                .into(),
-            ),
-            "email_not_verified" => (
-                pick("E-Mail-Adresse nicht bestätigt", "E-mail address not verified"),
-                pick(
-                    "Bitte bestätigen Sie zuerst Ihre E-Mail-Adresse über den Link in unserer E-Mail.",
-                    "Please verify your e-mail address first using the link in our e-mail.",
-                )
-                .into(),
-            ),
-            "forbidden" => (
-                pick("Keine Berechtigung", "Forbidden"),
-                pick(
-                    "Sie haben keine Berechtigung für diese Aktion.",
-                    "You are not allowed to do this.",
-                )
-                .into(),
-            ),
-            "verification_token_invalid" | "password_reset_token_invalid" => (
-                pick("Ungültiger Link", "Invalid link"),
-                pick(
-                    "Der Link ist ungültig oder wurde bereits verwendet. Bitte fordern Sie einen neuen an.",
-                    "The link is invalid or has already been used. Please request a new one.",
-                )
-                .into(),
-            ),
-            "verification_token_expired" | "password_reset_token_expired" => (
-                pick("Link abgelaufen", "Link expired"),
-                pick(
-                    "Der Link ist abgelaufen. Bitte fordern Sie einen neuen an.",
-                    "The link has expired. Please request a new one.",
-                )
-                .into(),
-            ),
-            "rate_limited" => (
-                pick("Zu viele Anfragen", "Too many requests"),
-                pick(
-                    "Bitte warten Sie einen Moment und versuchen Sie es erneut.",
-                    "Please wait a moment and try again.",
-                )
-                .into(),
-            ),
-            "service_unavailable" => (
-                pick("Dienst vorübergehend nicht verfügbar", "Service temporarily unavailable"),
-                pick(
-                    "Bitte versuchen Sie es in Kürze erneut.",
-                    "Please try again shortly.",
-                )
-                .into(),
-            ),
-            _ => (
-                pick("Interner Fehler", "Internal error"),
-                pick(
-                    "Ein unerwarteter Fehler ist aufgetreten.",
-                    "An unexpected error occurred.",
-                )
-                .into(),
-            ),
-        }
+    /// Whether a database failure means the connection is gone (the pool must not
+    /// hand it out again).
+    pub fn is_connection_failure(&self) -> bool {
+        matches!(self, AppError::Database(e) if is_connection_failure(e))
     }
 
-    /// One error of every code, for the examples of the OpenAPI document and for tests.
-    pub fn one_of_each_code() -> Vec<AppError> {
-        use diesel::result::Error as DieselError;
-        vec![
-            AppError::Validation(vec![FieldError::new(
-                "/email",
-                FieldErrorCode::InvalidEmail,
-            )]),
-            AppError::BadRequest,
-            AppError::MalformedJson(String::new()),
-            AppError::UnsupportedMediaType,
-            AppError::PayloadTooLarge,
-            AppError::NotFound,
-            AppError::MethodNotAllowed {
-                allowed: vec!["POST".into()],
-            },
-            AppError::Token(TokenProblem::Missing),
-            AppError::Token(TokenProblem::Invalid),
-            AppError::Token(TokenProblem::Expired),
-            AppError::InvalidCredentials,
-            AppError::InvalidRefreshToken,
-            AppError::EmailNotVerified,
-            AppError::Forbidden,
-            AppError::EmailTokenInvalid(EmailTokenKind::Verification),
-            AppError::EmailTokenExpired(EmailTokenKind::Verification),
-            AppError::EmailTokenInvalid(EmailTokenKind::PasswordReset),
-            AppError::EmailTokenExpired(EmailTokenKind::PasswordReset),
-            AppError::RateLimited(Duration::from_secs(60)),
-            // A lost connection stands for every way the database can be unreachable.
-            AppError::Database(DieselError::BrokenTransactionManager),
-            AppError::Internal(String::new()),
-        ]
+    /// The error a documentation example shows for a problem: a field error for
+    /// `validation_failed`, the bare problem otherwise.
+    pub fn example_of(spec: ProblemSpec) -> AppError {
+        if spec == GeneralProblem::ValidationFailed.spec() {
+            AppError::field("/email", FieldErrorCode::InvalidEmail)
+        } else {
+            AppError::Problem(spec)
+        }
     }
 
     /// The problem document in the given language.
     pub fn problem(&self, lang: Lang) -> Problem {
-        let (title, detail) = self.texts(lang);
-        let code = self.code();
+        let spec = self.spec();
+        let text = spec.text(lang);
         let errors = match self {
             AppError::Validation(fields) => fields
                 .iter()
@@ -405,11 +457,11 @@ impl AppError {
             _ => Vec::new(),
         };
         Problem {
-            problem_type: format!("{PROBLEM_TYPE_BASE}{code}"),
-            title: title.to_string(),
-            status: self.status_code().as_u16(),
-            detail,
-            code: code.to_string(),
+            problem_type: format!("{PROBLEM_TYPE_BASE}{}", spec.code),
+            title: text.title.to_string(),
+            status: spec.status.as_u16(),
+            detail: text.detail.to_string(),
+            code: spec.code.to_string(),
             errors,
         }
     }
@@ -417,63 +469,47 @@ impl AppError {
     /// Renders the problem document in the given language, with the headers its status
     /// calls for.
     pub fn render(&self, lang: Lang) -> HttpResponse {
-        let status = self.status_code();
-        if status.is_server_error() {
+        let status = self.spec().status;
+        if status.is_server_error() && !matches!(self, AppError::RetryLater { .. }) {
             // The cause goes to the log only, never to the client.
             tracing::error!(error = %self, "request failed");
         }
-        let problem = self.problem(lang);
         let mut response = HttpResponse::build(status);
         response.content_type("application/problem+json");
         response.insert_header((header::CONTENT_LANGUAGE, lang.as_str()));
-        match self {
-            AppError::Token(problem) => {
-                let description = match problem {
-                    TokenProblem::Missing => "no bearer token",
-                    TokenProblem::Invalid => "the token is invalid",
-                    TokenProblem::Expired => "the token expired",
-                };
-                response.insert_header((
-                    header::WWW_AUTHENTICATE,
-                    format!(
-                        "Bearer realm=\"firmenportal\", error=\"invalid_token\", error_description=\"{description}\""
-                    ),
-                ));
-            }
-            AppError::InvalidCredentials | AppError::InvalidRefreshToken => {
-                response.insert_header((
-                    header::WWW_AUTHENTICATE,
-                    "Bearer realm=\"firmenportal\", error=\"invalid_token\"",
-                ));
-            }
-            AppError::RateLimited(retry_after) => {
-                let secs = retry_after.as_secs().max(1);
-                response.insert_header((header::RETRY_AFTER, HeaderValue::from(secs)));
-            }
-            AppError::MethodNotAllowed { allowed } => {
-                response.insert_header((header::ALLOW, allowed.join(", ")));
-            }
-            // A lost connection answers 503 like an exhausted pool, and both may retry.
-            _ if status == StatusCode::SERVICE_UNAVAILABLE => {
-                response.insert_header((header::RETRY_AFTER, HeaderValue::from(5u32)));
-            }
-            _ => {}
+        if status == StatusCode::UNAUTHORIZED {
+            // RFC 6750; DESIGN §4 names `invalid_token` for every 401.
+            response.insert_header((
+                header::WWW_AUTHENTICATE,
+                "Bearer realm=\"firmenportal\", error=\"invalid_token\"",
+            ));
         }
-        response.json(problem)
+        let retry_after = match self {
+            AppError::RetryLater { after, .. } => Some(*after),
+            // A lost connection answers 503 like an exhausted pool, and both may retry.
+            _ if status == StatusCode::SERVICE_UNAVAILABLE => Some(UNAVAILABLE_RETRY_AFTER),
+            _ => None,
+        };
+        if let Some(after) = retry_after {
+            let secs = after.as_secs().max(1);
+            response.insert_header((header::RETRY_AFTER, HeaderValue::from(secs)));
+        }
+        if let AppError::MethodNotAllowed { allowed } = self {
+            response.insert_header((header::ALLOW, allowed.join(", ")));
+        }
+        response.json(self.problem(lang))
     }
-}
 
-impl AppError {
     /// The closest problem for an error answer that did not come from an `AppError`.
     pub fn from_status(status: StatusCode) -> AppError {
         match status {
-            StatusCode::NOT_FOUND => AppError::NotFound,
+            StatusCode::NOT_FOUND => AppError::not_found(),
             StatusCode::METHOD_NOT_ALLOWED => AppError::MethodNotAllowed { allowed: vec![] },
-            StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => AppError::UnsupportedMediaType,
-            StatusCode::UNAUTHORIZED => AppError::Token(TokenProblem::Invalid),
-            StatusCode::FORBIDDEN => AppError::Forbidden,
-            s if s.is_client_error() => AppError::BadRequest,
+            StatusCode::PAYLOAD_TOO_LARGE => HttpProblem::PayloadTooLarge.into(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => HttpProblem::UnsupportedMediaType.into(),
+            StatusCode::UNAUTHORIZED => crate::auth::TokenProblem::Invalid.into(),
+            StatusCode::FORBIDDEN => AppError::forbidden(),
+            s if s.is_client_error() => HttpProblem::BadRequest.into(),
             s => AppError::Internal(format!("unexpected status {s}")),
         }
     }
@@ -491,28 +527,7 @@ fn is_connection_failure(error: &diesel::result::Error) -> bool {
 
 impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
-        match self.code() {
-            "validation_failed" => StatusCode::UNPROCESSABLE_ENTITY,
-            "bad_request"
-            | "malformed_json"
-            | "verification_token_invalid"
-            | "verification_token_expired"
-            | "password_reset_token_invalid"
-            | "password_reset_token_expired" => StatusCode::BAD_REQUEST,
-            "unsupported_media_type" => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "payload_too_large" => StatusCode::PAYLOAD_TOO_LARGE,
-            "not_found" => StatusCode::NOT_FOUND,
-            "method_not_allowed" => StatusCode::METHOD_NOT_ALLOWED,
-            "missing_token"
-            | "invalid_token"
-            | "token_expired"
-            | "invalid_credentials"
-            | "invalid_refresh_token" => StatusCode::UNAUTHORIZED,
-            "email_not_verified" | "forbidden" => StatusCode::FORBIDDEN,
-            "rate_limited" => StatusCode::TOO_MANY_REQUESTS,
-            "service_unavailable" => StatusCode::SERVICE_UNAVAILABLE,
-            _ => StatusCode::INTERNAL_SERVER_ERROR,
-        }
+        self.spec().status
     }
 
     fn error_response(&self) -> HttpResponse {
@@ -555,11 +570,13 @@ pub struct Problem {
 /// One invalid field.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProblemFieldError {
-    /// JSON pointer (RFC 6901) to the offending field of the request body.
+    /// JSON pointer (RFC 6901) to the offending field of the request body, or the
+    /// name of an offending query parameter as a pointer (`/per_page`).
     #[schema(example = "/email")]
     pub pointer: String,
     /// Stable code of the field error, e.g. `required`, `invalid_email`, `too_short`,
-    /// `too_long`, `common_password`, `confirmation_mismatch`, `password_incorrect`.
+    /// `too_long`, `invalid_characters`, `common_password`, `confirmation_mismatch`,
+    /// `password_incorrect`, `invalid_type`, `unknown_field`.
     #[schema(example = "invalid_email")]
     pub code: String,
     /// Human-readable explanation.
@@ -569,6 +586,10 @@ pub struct ProblemFieldError {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashSet;
+
+    use strum::IntoEnumIterator;
+
     use super::*;
 
     #[actix_web::test]
@@ -596,20 +617,54 @@ mod tests {
     }
 
     #[test]
-    fn every_code_has_german_and_english_texts() {
-        let errors = AppError::one_of_each_code();
-        let mut codes: Vec<&str> = errors.iter().map(AppError::code).collect();
-        codes.sort();
-        codes.dedup();
-        assert_eq!(codes.len(), errors.len(), "one error per code");
-        for error in errors {
-            let (de_title, de_detail) = error.texts(Lang::De);
-            let (en_title, en_detail) = error.texts(Lang::En);
-            assert_ne!(de_title, en_title, "{}", error.code());
-            assert_ne!(de_detail, en_detail, "{}", error.code());
-            if error.code() != "internal_error" {
-                assert_ne!(en_title, "Internal error", "{}", error.code());
+    fn only_internal_error_is_a_500_and_every_code_is_unique_with_both_languages() {
+        let catalogue = crate::api::problem_catalogue();
+        let mut codes = HashSet::new();
+        for spec in &catalogue {
+            assert!(codes.insert(spec.code), "{} declared twice", spec.code);
+            assert_eq!(
+                spec.status == StatusCode::INTERNAL_SERVER_ERROR,
+                spec.code == "internal_error",
+                "{}: only internal_error may be a 500",
+                spec.code
+            );
+            assert!(
+                spec.status.is_client_error() || spec.status.is_server_error(),
+                "{}",
+                spec.code
+            );
+            for text in [spec.de, spec.en] {
+                assert!(
+                    !text.title.is_empty() && !text.detail.is_empty(),
+                    "{}",
+                    spec.code
+                );
             }
+            assert_ne!(spec.de, spec.en, "{}: German and English differ", spec.code);
+            // Every problem renders with its own code and status.
+            let problem = AppError::example_of(*spec).problem(Lang::De);
+            assert_eq!(problem.code, spec.code);
+            assert_eq!(problem.status, spec.status.as_u16());
+        }
+        // Errors that are not declared problems map onto catalogue entries.
+        for error in [
+            AppError::MethodNotAllowed { allowed: vec![] },
+            AppError::Internal(String::new()),
+            AppError::Database(diesel::result::Error::RollbackTransaction),
+            AppError::Database(diesel::result::Error::BrokenTransactionManager),
+            AppError::Validation(vec![]),
+            AppError::busy(Duration::from_secs(1)),
+        ] {
+            assert!(catalogue.contains(&error.spec()), "{error:?}");
+        }
+    }
+
+    #[test]
+    fn every_field_error_code_is_unique_with_both_languages() {
+        let mut codes = HashSet::new();
+        for code in FieldErrorCode::iter() {
+            assert!(codes.insert(code.as_str()), "{}", code.as_str());
+            assert_ne!(code.detail(Lang::De), code.detail(Lang::En));
         }
     }
 }

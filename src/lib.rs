@@ -2,16 +2,20 @@
 //! (Deutschlandticket Job). See `README.md` and `../shared/DESIGN.md`.
 
 pub mod accounts;
+pub mod api;
 pub mod audit;
 pub mod auth;
+pub mod clock;
 pub mod config;
 pub mod db;
+pub mod domain;
 pub mod error;
 pub mod http;
 pub mod i18n;
 pub mod mail;
 pub mod openapi;
 pub mod rate_limit;
+pub mod retention;
 pub mod schema;
 pub mod startup;
 pub mod state;

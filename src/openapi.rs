@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 
-use actix_web::ResponseError;
 use utoipa::openapi::example::ExampleBuilder;
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::Operation;
@@ -12,7 +11,7 @@ use utoipa::openapi::{ContentBuilder, Object, Ref, RefOr, ResponseBuilder, Type}
 use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::AppExt;
 
-use crate::error::{AppError, Problem, ProblemFieldError};
+use crate::error::{AppError, Problem, ProblemFieldError, ProblemSpec};
 use crate::i18n::Lang;
 
 #[derive(OpenApi)]
@@ -57,16 +56,18 @@ impl Modify for BearerAuth {
 const PROBLEM_JSON: &str = "application/problem+json";
 
 /// Completes the error answers of every operation in one place, so no route can forget
-/// one: the failures any JSON body can cause (400, 413, 415, 422), the generic 500, the
-/// headers that come with 401, 429 and 503, and a problem example for every `code` the
-/// response's description names in backticks (or the usual code of its status).
+/// one and annotations list only what is particular to them: the failures any JSON body
+/// can cause (400, 413, 415, 422), 401 on every secured operation, the generic 500 and
+/// 503, the headers that come with 401, 429 and 503, and a problem example for every
+/// `code` the response's description names in backticks (or the usual code of its
+/// status).
 struct ProblemResponses;
 
 impl Modify for ProblemResponses {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let examples: BTreeMap<&'static str, AppError> = AppError::one_of_each_code()
+        let examples: BTreeMap<&'static str, ProblemSpec> = crate::api::problem_catalogue()
             .into_iter()
-            .map(|error| (error.code(), error))
+            .map(|spec| (spec.code, spec))
             .collect();
         for item in openapi.paths.paths.values_mut() {
             let operations = [
@@ -83,8 +84,17 @@ impl Modify for ProblemResponses {
     }
 }
 
-fn complete_operation(operation: &mut Operation, examples: &BTreeMap<&'static str, AppError>) {
+fn complete_operation(operation: &mut Operation, examples: &BTreeMap<&'static str, ProblemSpec>) {
+    let secured = operation
+        .security
+        .as_ref()
+        .is_some_and(|requirements| !requirements.is_empty());
     let responses = &mut operation.responses.responses;
+    if secured {
+        responses.entry("401".into()).or_insert_with(|| {
+            problem_response("`missing_token`, `invalid_token` or `token_expired`")
+        });
+    }
     if operation.request_body.is_some() {
         for (status, description) in [
             ("400", "Malformed JSON (`malformed_json`)"),
@@ -102,6 +112,9 @@ fn complete_operation(operation: &mut Operation, examples: &BTreeMap<&'static st
     }
     responses.entry("500".into()).or_insert_with(|| {
         problem_response("Unexpected error (`internal_error`); the cause is only logged")
+    });
+    responses.entry("503".into()).or_insert_with(|| {
+        problem_response("Database unavailable (`service_unavailable`); see `Retry-After`")
     });
     for (status, response) in responses.iter_mut() {
         if let RefOr::T(response) = response {
@@ -143,7 +156,7 @@ fn usual_code(status: &str) -> Option<&'static str> {
 fn describe_problem(
     status: &str,
     response: &mut Response,
-    examples: &BTreeMap<&'static str, AppError>,
+    examples: &BTreeMap<&'static str, ProblemSpec>,
 ) {
     let Some(RefOr::T(content)) = response.content.get_mut(PROBLEM_JSON) else {
         return;
@@ -154,7 +167,7 @@ fn describe_problem(
         .skip(1)
         .step_by(2)
         .filter_map(|word| examples.get_key_value(word).map(|(code, _)| *code))
-        .filter(|code| examples[code].status_code().as_str() == status)
+        .filter(|code| examples[code].status.as_str() == status)
         .collect();
     if codes.is_empty() {
         codes.extend(usual_code(status));
@@ -162,8 +175,9 @@ fn describe_problem(
     content.examples = codes
         .into_iter()
         .map(|code| {
-            let problem = serde_json::to_value(examples[code].problem(Lang::De))
-                .expect("a problem serialises");
+            let problem =
+                serde_json::to_value(AppError::example_of(examples[code]).problem(Lang::De))
+                    .expect("a problem serialises");
             let example = ExampleBuilder::new()
                 .summary(code)
                 .value(Some(problem))
@@ -202,7 +216,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     let mut document = actix_web::App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
-        .configure(crate::startup::configure_api)
+        .configure(crate::api::configure)
         .split_for_parts()
         .1;
     // After the routes are in: `ApiDoc`'s own modifiers run before they are.

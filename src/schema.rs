@@ -7,7 +7,7 @@ diesel::table! {
         password_hash -> Text,
         first_name -> Text,
         last_name -> Text,
-        role -> Text,
+        operator -> Bool,
         email_verified_at -> Nullable<Timestamp>,
         tokens_valid_after -> Timestamp,
         created_at -> Timestamp,
@@ -51,9 +51,10 @@ diesel::table! {
     email_outbox (id) {
         id -> Text,
         recipient -> Text,
+        template -> Text,
+        lang -> Text,
+        params -> Text,
         subject -> Text,
-        text_body -> Text,
-        html_body -> Text,
         status -> Text,
         attempts -> Integer,
         next_attempt_at -> Timestamp,
@@ -61,6 +62,8 @@ diesel::table! {
         last_error -> Nullable<Text>,
         created_at -> Timestamp,
         sent_at -> Nullable<Timestamp>,
+        link_issued_at -> Nullable<Timestamp>,
+        failed_at -> Nullable<Timestamp>,
     }
 }
 
@@ -69,6 +72,14 @@ diesel::table! {
         key -> Text,
         window_start -> Timestamp,
         hits -> Integer,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    maintenance_runs (name) {
+        name -> Text,
+        next_run_at -> Timestamp,
     }
 }
 
@@ -96,5 +107,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     email_outbox,
     rate_limits,
+    maintenance_runs,
     audit_log,
 );

@@ -1,5 +1,5 @@
-//! Builds the application: database, keys, mail worker and HTTP server. `main` and the
-//! tests both start the service through [`Application::build`].
+//! Builds the application: database, keys, background jobs (mail, retention) and HTTP
+//! server. `main` and the tests both start the service through [`Application::build`].
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -11,7 +11,6 @@ use actix_web::middleware::{DefaultHeaders, from_fn};
 use actix_web::{App, HttpServer, web};
 use lettre::message::Mailbox;
 use utoipa_actix_web::AppExt;
-use utoipa_actix_web::service_config::ServiceConfig;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::jwt::KeyRing;
@@ -21,18 +20,12 @@ use crate::db::DbPool;
 use crate::http::context::TrustedProxies;
 use crate::http::fallback::{RouteTable, unmatched_route};
 use crate::http::middleware::{REQUEST_ID_HEADER, request_context};
-use crate::mail::OutboxWaker;
 use crate::mail::worker::{Transport, Worker};
+use crate::mail::{LinkSettings, OutboxWaker};
 use crate::state::AppState;
 
 pub const OPENAPI_PATH: &str = "/api-docs/openapi.json";
 pub const SWAGGER_UI_PATH: &str = "/swagger-ui/";
-
-/// Every documented route; used for serving and for the OpenAPI document alike.
-pub fn configure_api(cfg: &mut ServiceConfig) {
-    crate::system::configure(cfg);
-    cfg.service(utoipa_actix_web::scope("/api/v1").configure(crate::accounts::configure));
-}
 
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -63,13 +56,17 @@ fn cors(origins: &[String]) -> Cors {
 pub struct Application {
     port: u16,
     server: Server,
-    worker: tokio::task::JoinHandle<()>,
+    state: web::Data<AppState>,
+    jobs: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Application {
     /// Connects, migrates, loads keys, binds `config.bind_addr` and spawns the outbox
     /// worker. The server runs once [`Application::run_until_stopped`] is awaited.
     pub async fn build(config: Config) -> Result<Application, StartupError> {
+        for warning in config.warnings() {
+            tracing::warn!("{warning}");
+        }
         let config = Arc::new(config);
         let db = DbPool::new(&config).map_err(|e| StartupError(format!("database: {e}")))?;
         {
@@ -89,14 +86,15 @@ impl Application {
                 .map_err(|e| StartupError(format!("key task: {e}")))?
                 .map_err(|e| StartupError(format!("JWT keys: {e}")))?
         };
-        let transport = Transport::from_config(&config).map_err(StartupError)?;
+        let transport = Transport::from_config(&config.mail).map_err(StartupError)?;
         let from: Mailbox = config
-            .mail_from
+            .mail
+            .from
             .parse()
             .map_err(|e| StartupError(format!("MAIL_FROM is not a valid address: {e}")))?;
         let hasher = {
-            let threads = config.hashing_threads;
-            tokio::task::spawn_blocking(move || PasswordHasher::new(threads))
+            let hashing = config.hashing;
+            tokio::task::spawn_blocking(move || PasswordHasher::new(hashing.threads, hashing.queue))
                 .await
                 .map_err(|e| StartupError(format!("hasher: {e}")))?
         };
@@ -106,31 +104,42 @@ impl Application {
         );
         let outbox = OutboxWaker::default();
 
-        let worker = tokio::spawn(
+        let mail_worker = tokio::spawn(
             Worker {
                 db: db.clone(),
                 transport,
                 from,
                 waker: outbox.clone(),
-                poll_interval: config.outbox_poll_interval,
-                retry_base: config.outbox_retry_base,
-                max_attempts: config.outbox_max_attempts,
+                composer: crate::api::compose_mail,
+                links: LinkSettings {
+                    public_app_url: config.http.public_app_url.clone(),
+                    token_ttl: config.tokens.email_token_ttl,
+                },
+                poll_interval: config.mail.poll_interval,
+                retry_base: config.mail.retry_base,
+                max_attempts: config.mail.max_attempts,
             }
             .run(),
         );
+        let retention = tokio::spawn(crate::retention::run(db.clone(), config.retention));
 
-        let listener = TcpListener::bind(&config.bind_addr)
-            .map_err(|e| StartupError(format!("cannot bind {}: {e}", config.bind_addr)))?;
+        let bind_addr = &config.http.bind_addr;
+        let listener = TcpListener::bind(bind_addr)
+            .map_err(|e| StartupError(format!("cannot bind {bind_addr}: {e}")))?;
         let port = listener
             .local_addr()
             .map_err(|e| StartupError(e.to_string()))?
             .port();
 
         let document = crate::openapi::document();
-        let routes = web::Data::new(RouteTable::from_openapi(
-            &document,
-            &[OPENAPI_PATH, SWAGGER_UI_PATH],
-        ));
+        let swagger_ui = config.http.swagger_ui;
+        let extra_get_paths: &[&str] = if swagger_ui {
+            &[OPENAPI_PATH, SWAGGER_UI_PATH]
+        } else {
+            &[OPENAPI_PATH]
+        };
+        let routes = web::Data::new(RouteTable::from_openapi(&document, extra_get_paths));
+        let document_json = web::Data::new(crate::openapi::document_json());
         let state = web::Data::new(AppState {
             config: config.clone(),
             db,
@@ -138,22 +147,29 @@ impl Application {
             hasher,
             outbox,
         });
-        let trusted = web::Data::new(TrustedProxies(config.trusted_proxies.clone()));
-        let cors_origins = config.cors_allowed_origins.clone();
+        let trusted = web::Data::new(TrustedProxies(config.http.trusted_proxies.clone()));
+        let cors_origins = config.http.cors_allowed_origins.clone();
 
+        let server_state = state.clone();
         let server = HttpServer::new(move || {
-            App::new()
+            let app = App::new()
                 .into_utoipa_app()
-                .configure(configure_api)
+                .configure(crate::api::configure)
                 .into_app()
-                .app_data(state.clone())
+                .app_data(server_state.clone())
                 .app_data(routes.clone())
                 .app_data(trusted.clone())
-                .service(
+                .app_data(document_json.clone())
+                .route(OPENAPI_PATH, web::get().to(openapi_document));
+            let app = if swagger_ui {
+                app.service(
                     SwaggerUi::new(format!("{SWAGGER_UI_PATH}{{_:.*}}"))
-                        .url(OPENAPI_PATH, document.clone()),
+                        .config(utoipa_swagger_ui::Config::new([OPENAPI_PATH])),
                 )
-                .default_service(web::to(unmatched_route))
+            } else {
+                app
+            };
+            app.default_service(web::to(unmatched_route))
                 .wrap(cors(&cors_origins))
                 .wrap(
                     DefaultHeaders::new()
@@ -174,13 +190,18 @@ impl Application {
 
         tracing::info!(
             address = %format!("http://127.0.0.1:{port}"),
-            swagger_ui = %format!("http://127.0.0.1:{port}{SWAGGER_UI_PATH}"),
+            swagger_ui = %if swagger_ui {
+                format!("http://127.0.0.1:{port}{SWAGGER_UI_PATH}")
+            } else {
+                "off".to_string()
+            },
             "Firmenportal listening"
         );
         Ok(Application {
             port,
             server,
-            worker,
+            state,
+            jobs: vec![mail_worker, retention],
         })
     }
 
@@ -188,9 +209,23 @@ impl Application {
         self.port
     }
 
+    /// The shared state the handlers see (tests read the hasher's metrics from it).
+    pub fn state(&self) -> web::Data<AppState> {
+        self.state.clone()
+    }
+
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
-        self.worker.abort();
+        for job in self.jobs {
+            job.abort();
+        }
         result
     }
+}
+
+/// The OpenAPI document, served also when Swagger UI is switched off.
+async fn openapi_document(document: web::Data<String>) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok()
+        .content_type(mime::APPLICATION_JSON)
+        .body(document.get_ref().clone())
 }

@@ -1,13 +1,20 @@
 //! Accounts of the Self-Service: registration, e-mail verification, login, sessions,
-//! password reset and the own account (`/me`).
+//! passwords and the own account (`/me`).
 
-pub mod domain;
+pub mod limits;
+pub mod mails;
+pub mod passwords;
+pub mod problems;
+pub mod profile;
+pub mod registration;
 pub mod repo;
 pub mod routes;
-pub mod service;
+pub mod sessions;
 pub mod types;
 
 use utoipa_actix_web::service_config::ServiceConfig;
+
+pub use problems::AccountProblem;
 
 /// Registers the account routes (under `/api/v1`).
 pub fn configure(cfg: &mut ServiceConfig) {

@@ -2,14 +2,14 @@
 //! refresh tokens. Every function takes the caller's connection, so callers decide what
 //! commits together.
 
-use chrono::{NaiveDateTime, Utc};
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use diesel::sql_types::{Text, Timestamp};
 
+use crate::clock;
 use crate::db::DbConnection;
 use crate::error::AppError;
 use crate::schema::{accounts, email_tokens, refresh_tokens, sessions};
-
-pub const ROLE_SUBSCRIBER: &str = "subscriber";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenPurpose {
@@ -26,15 +26,32 @@ impl TokenPurpose {
     }
 }
 
+/// An argon2id hash in PHC form. Not a secret like a password, but nothing to print.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoredHash(pub String);
+
+impl From<String> for StoredHash {
+    fn from(hash: String) -> Self {
+        StoredHash(hash)
+    }
+}
+
+impl std::fmt::Debug for StoredHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[REDACTED]")
+    }
+}
+
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = accounts)]
 pub struct Account {
     pub id: String,
     pub email: String,
-    pub password_hash: String,
+    #[diesel(deserialize_as = String)]
+    pub password_hash: StoredHash,
     pub first_name: String,
     pub last_name: String,
-    pub role: String,
+    pub operator: bool,
     pub email_verified_at: Option<NaiveDateTime>,
     pub tokens_valid_after: NaiveDateTime,
     pub created_at: NaiveDateTime,
@@ -49,14 +66,19 @@ pub struct NewAccount<'a> {
     pub password_hash: &'a str,
     pub first_name: &'a str,
     pub last_name: &'a str,
-    pub role: &'a str,
+    pub operator: bool,
     pub tokens_valid_after: NaiveDateTime,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
 
-pub fn now() -> NaiveDateTime {
-    Utc::now().naive_utc()
+/// A change of the own account's names; `None` leaves a name as it is.
+#[derive(AsChangeset)]
+#[diesel(table_name = accounts)]
+pub struct ProfileChanges<'a> {
+    pub first_name: Option<&'a str>,
+    pub last_name: Option<&'a str>,
+    pub updated_at: NaiveDateTime,
 }
 
 pub fn insert_account(conn: &mut DbConnection, account: &NewAccount) -> Result<(), AppError> {
@@ -82,8 +104,24 @@ pub fn find_by_id(conn: &mut DbConnection, id: &str) -> Result<Option<Account>, 
         .optional()?)
 }
 
+/// The account's current password hash, its row locked until the transaction ends (on
+/// PostgreSQL; SQLite write transactions hold the whole database): a password reset or
+/// change waits for, or is seen by, whoever holds it.
+pub fn lock_password_hash(
+    conn: &mut DbConnection,
+    account_id: &str,
+) -> Result<Option<String>, AppError> {
+    let query = accounts::table
+        .find(account_id)
+        .select(accounts::password_hash);
+    Ok(match conn {
+        DbConnection::Postgres(pg) => query.for_update().first(pg).optional()?,
+        DbConnection::Sqlite(sqlite) => query.first(sqlite).optional()?,
+    })
+}
+
 pub fn mark_email_verified(conn: &mut DbConnection, account_id: &str) -> Result<(), AppError> {
-    let now = now();
+    let now = clock::now();
     diesel::update(
         accounts::table
             .find(account_id)
@@ -97,29 +135,14 @@ pub fn mark_email_verified(conn: &mut DbConnection, account_id: &str) -> Result<
     Ok(())
 }
 
-pub fn update_names(
+pub fn update_profile(
     conn: &mut DbConnection,
     account_id: &str,
-    first_name: Option<&str>,
-    last_name: Option<&str>,
+    changes: &ProfileChanges,
 ) -> Result<(), AppError> {
-    let now = now();
-    if let Some(first_name) = first_name {
-        diesel::update(accounts::table.find(account_id))
-            .set((
-                accounts::first_name.eq(first_name),
-                accounts::updated_at.eq(now),
-            ))
-            .execute(conn)?;
-    }
-    if let Some(last_name) = last_name {
-        diesel::update(accounts::table.find(account_id))
-            .set((
-                accounts::last_name.eq(last_name),
-                accounts::updated_at.eq(now),
-            ))
-            .execute(conn)?;
-    }
+    diesel::update(accounts::table.find(account_id))
+        .set(changes)
+        .execute(conn)?;
     Ok(())
 }
 
@@ -129,11 +152,10 @@ pub fn set_password(
     account_id: &str,
     password_hash: &str,
 ) -> Result<(), AppError> {
-    let now = now();
     diesel::update(accounts::table.find(account_id))
         .set((
             accounts::password_hash.eq(password_hash),
-            accounts::updated_at.eq(now),
+            accounts::updated_at.eq(clock::now()),
         ))
         .execute(conn)?;
     Ok(())
@@ -142,7 +164,7 @@ pub fn set_password(
 /// Ends every session of the account and invalidates every access token issued before
 /// now (`tokens_valid_after`).
 pub fn revoke_all_sessions(conn: &mut DbConnection, account_id: &str) -> Result<(), AppError> {
-    let now = now();
+    let now = clock::now();
     diesel::update(accounts::table.find(account_id))
         .set(accounts::tokens_valid_after.eq(now))
         .execute(conn)?;
@@ -167,7 +189,7 @@ pub fn revoke_other_sessions(
             .filter(sessions::id.ne(keep_session_id))
             .filter(sessions::revoked_at.is_null()),
     )
-    .set(sessions::revoked_at.eq(now()))
+    .set(sessions::revoked_at.eq(clock::now()))
     .execute(conn)?;
     Ok(())
 }
@@ -189,31 +211,37 @@ pub struct EmailToken {
     pub created_at: NaiveDateTime,
 }
 
-/// Creates a token for the account; earlier unused tokens of the same purpose die.
-pub fn replace_email_token(
+// One row per account and purpose (a unique index): a new token replaces the previous
+// one in a single statement, so concurrent requests never leave two valid tokens.
+const ISSUE_TOKEN_SQL: &str = "INSERT INTO email_tokens \
+       (id, account_id, purpose, token_hash, expires_at, used_at, created_at) \
+     VALUES ($1, $2, $3, $4, $5, NULL, $6) \
+     ON CONFLICT (account_id, purpose) DO UPDATE SET \
+       token_hash = excluded.token_hash, expires_at = excluded.expires_at, \
+       used_at = NULL, created_at = excluded.created_at";
+
+/// Stores the hash of a new token for the account; the previous one of the purpose dies.
+pub fn issue_email_token(
     conn: &mut DbConnection,
     account_id: &str,
     purpose: TokenPurpose,
     token_hash: &str,
     ttl: std::time::Duration,
 ) -> Result<(), AppError> {
-    let now = now();
-    diesel::delete(
-        email_tokens::table
-            .filter(email_tokens::account_id.eq(account_id))
-            .filter(email_tokens::purpose.eq(purpose.as_str())),
-    )
-    .execute(conn)?;
-    diesel::insert_into(email_tokens::table)
-        .values((
-            email_tokens::id.eq(uuid::Uuid::new_v4().to_string()),
-            email_tokens::account_id.eq(account_id),
-            email_tokens::purpose.eq(purpose.as_str()),
-            email_tokens::token_hash.eq(token_hash),
-            email_tokens::expires_at.eq(now + chrono::Duration::from_std(ttl).unwrap_or_default()),
-            email_tokens::created_at.eq(now),
-        ))
-        .execute(conn)?;
+    let now = clock::now();
+    let id = uuid::Uuid::new_v4().to_string();
+    let expires_at = now + clock::duration(ttl);
+    let query = diesel::sql_query(crate::db::numbered_params(conn, ISSUE_TOKEN_SQL))
+        .bind::<Text, _>(&id)
+        .bind::<Text, _>(account_id)
+        .bind::<Text, _>(purpose.as_str())
+        .bind::<Text, _>(token_hash)
+        .bind::<Timestamp, _>(expires_at)
+        .bind::<Timestamp, _>(now);
+    match conn {
+        DbConnection::Postgres(pg) => query.execute(pg)?,
+        DbConnection::Sqlite(sqlite) => query.execute(sqlite)?,
+    };
     Ok(())
 }
 
@@ -230,8 +258,8 @@ pub fn find_email_token(
         .optional()?)
 }
 
-/// When the account's newest token of this purpose was created.
-pub fn latest_email_token_at(
+/// When the account's token of this purpose was created, if it has one.
+pub fn email_token_created_at(
     conn: &mut DbConnection,
     account_id: &str,
     purpose: TokenPurpose,
@@ -239,8 +267,9 @@ pub fn latest_email_token_at(
     Ok(email_tokens::table
         .filter(email_tokens::account_id.eq(account_id))
         .filter(email_tokens::purpose.eq(purpose.as_str()))
-        .select(diesel::dsl::max(email_tokens::created_at))
-        .first(conn)?)
+        .select(email_tokens::created_at)
+        .first(conn)
+        .optional()?)
 }
 
 /// Marks the token used; false when another request consumed it first.
@@ -250,9 +279,40 @@ pub fn consume_email_token(conn: &mut DbConnection, token_id: &str) -> Result<bo
             .find(token_id)
             .filter(email_tokens::used_at.is_null()),
     )
-    .set(email_tokens::used_at.eq(now()))
+    .set(email_tokens::used_at.eq(clock::now()))
     .execute(conn)?;
     Ok(updated == 1)
+}
+
+/// Ends the account's outstanding token of a purpose (e.g. a reset link once the
+/// password was changed another way).
+pub fn revoke_email_token(
+    conn: &mut DbConnection,
+    account_id: &str,
+    purpose: TokenPurpose,
+) -> Result<(), AppError> {
+    diesel::delete(
+        email_tokens::table
+            .filter(email_tokens::account_id.eq(account_id))
+            .filter(email_tokens::purpose.eq(purpose.as_str())),
+    )
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Deletes tokens used or expired before `before` (retention).
+pub fn delete_spent_email_tokens(
+    conn: &mut DbConnection,
+    before: NaiveDateTime,
+) -> Result<usize, AppError> {
+    Ok(diesel::delete(
+        email_tokens::table.filter(
+            email_tokens::used_at
+                .lt(before)
+                .or(email_tokens::expires_at.lt(before)),
+        ),
+    )
+    .execute(conn)?)
 }
 
 // ---- sessions and refresh tokens ------------------------------------------------------
@@ -272,13 +332,13 @@ pub fn create_session(
     ttl: std::time::Duration,
 ) -> Result<String, AppError> {
     let id = uuid::Uuid::new_v4().to_string();
-    let now = now();
+    let now = clock::now();
     diesel::insert_into(sessions::table)
         .values((
             sessions::id.eq(&id),
             sessions::account_id.eq(account_id),
             sessions::created_at.eq(now),
-            sessions::expires_at.eq(now + chrono::Duration::from_std(ttl).unwrap_or_default()),
+            sessions::expires_at.eq(now + clock::duration(ttl)),
         ))
         .execute(conn)?;
     Ok(id)
@@ -290,7 +350,7 @@ pub fn revoke_session(conn: &mut DbConnection, session_id: &str) -> Result<(), A
             .find(session_id)
             .filter(sessions::revoked_at.is_null()),
     )
-    .set(sessions::revoked_at.eq(now()))
+    .set(sessions::revoked_at.eq(clock::now()))
     .execute(conn)?;
     Ok(())
 }
@@ -305,7 +365,7 @@ pub fn insert_refresh_token(
             refresh_tokens::id.eq(uuid::Uuid::new_v4().to_string()),
             refresh_tokens::session_id.eq(session_id),
             refresh_tokens::token_hash.eq(token_hash),
-            refresh_tokens::created_at.eq(now()),
+            refresh_tokens::created_at.eq(clock::now()),
         ))
         .execute(conn)?;
     Ok(())
@@ -337,24 +397,33 @@ pub fn rotate_refresh_token(conn: &mut DbConnection, token_id: &str) -> Result<b
             .find(token_id)
             .filter(refresh_tokens::rotated_at.is_null()),
     )
-    .set(refresh_tokens::rotated_at.eq(now()))
+    .set(refresh_tokens::rotated_at.eq(clock::now()))
     .execute(conn)?;
     Ok(updated == 1)
 }
 
-/// The account behind an access token, if its session is still open.
-pub fn find_active_session_account(
+/// Deletes sessions that ended (expired or revoked) before `before`, with their refresh
+/// tokens (retention). A session that still lives keeps every rotated token, so a
+/// replayed one is still recognised.
+pub fn delete_ended_sessions(
     conn: &mut DbConnection,
-    account_id: &str,
-    session_id: &str,
-) -> Result<Option<Account>, AppError> {
-    Ok(accounts::table
-        .inner_join(sessions::table)
-        .filter(accounts::id.eq(account_id))
-        .filter(sessions::id.eq(session_id))
-        .filter(sessions::revoked_at.is_null())
-        .filter(sessions::expires_at.gt(now()))
-        .select(Account::as_select())
-        .first(conn)
-        .optional()?)
+    before: NaiveDateTime,
+) -> Result<usize, AppError> {
+    let ended = sessions::table
+        .filter(
+            sessions::expires_at
+                .lt(before)
+                .or(sessions::revoked_at.lt(before)),
+        )
+        .select(sessions::id);
+    diesel::delete(refresh_tokens::table.filter(refresh_tokens::session_id.eq_any(ended)))
+        .execute(conn)?;
+    Ok(diesel::delete(
+        sessions::table.filter(
+            sessions::expires_at
+                .lt(before)
+                .or(sessions::revoked_at.lt(before)),
+        ),
+    )
+    .execute(conn)?)
 }

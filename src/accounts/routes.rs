@@ -1,37 +1,41 @@
-//! HTTP handlers of the account capability: thin wrappers that extract, call the flow in
-//! `service` and shape the answer.
+//! HTTP handlers of the account capability: thin wrappers that extract, call the flow
+//! and shape the answer. Errors every operation shares (body errors, 401 on secured
+//! operations, 500, 503) are added to the document by `openapi::ProblemResponses`; the
+//! annotations list what is particular to each operation.
 
 use actix_web::{HttpResponse, delete, get, patch, post, web};
 
-use crate::accounts::service;
 use crate::accounts::types::*;
+use crate::accounts::{passwords, profile, registration, sessions};
 use crate::audit::AuditContext;
-use crate::auth::AuthenticatedAccount;
-use crate::error::Problem;
-use crate::http::{ApiJson, ClientIp, RequestId};
+use crate::auth::Subscriber;
+use crate::error::{AppError, Problem};
+use crate::http::ApiJson;
 use crate::i18n::Lang;
 use crate::state::AppState;
 
-fn context(client_ip: ClientIp, request_id: RequestId) -> AuditContext {
-    AuditContext {
-        client_ip,
-        request_id,
+pub fn accepted(lang: Lang) -> AcceptedResponse {
+    AcceptedResponse {
+        message: match lang {
+            Lang::De => "Falls die Angaben stimmen, erhalten Sie in Kürze eine E-Mail.".into(),
+            Lang::En => "If the details are correct, you will receive an e-mail shortly.".into(),
+        },
     }
 }
 
 /// Register a Self-Service account.
 ///
-/// Creates an unverified account and e-mails a verification link, valid 30 minutes.
-/// Always answers `202` with the same body, whether or not the address already has an
-/// account (that address then gets an "account exists" e-mail instead).
+/// Creates an unverified account and e-mails a verification link, valid 30 minutes from
+/// sending. Always answers `202` with the same body, whether or not the address already
+/// has an account (that address then gets an "account exists" e-mail instead).
 #[utoipa::path(
     tag = "auth",
     request_body = RegisterRequest,
     responses(
         (status = 202, description = "Accepted; an e-mail is on its way", body = AcceptedResponse),
-        (status = 422, description = "Invalid fields, all listed in `errors`", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests for this address or client; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable (`service_unavailable`); see `Retry-After`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, all listed in `errors` (`validation_failed`): also a common password or a confirmation that differs", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests for this address or client (`rate_limited`); see `Retry-After`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable (`service_unavailable`) or too many passwords being hashed (`service_busy`); see `Retry-After`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/auth/register")]
@@ -39,11 +43,10 @@ pub async fn register(
     state: web::Data<AppState>,
     ApiJson(request): ApiJson<RegisterRequest>,
     lang: Lang,
-    client_ip: ClientIp,
-    request_id: RequestId,
-) -> Result<HttpResponse, crate::error::AppError> {
-    service::register(&state, request, lang, context(client_ip, request_id)).await?;
-    Ok(HttpResponse::Accepted().json(service::accepted(lang)))
+    context: AuditContext,
+) -> Result<HttpResponse, AppError> {
+    registration::register(&state, request, lang, context).await?;
+    Ok(HttpResponse::Accepted().json(accepted(lang)))
 }
 
 /// Verify the e-mail address.
@@ -57,18 +60,15 @@ pub async fn register(
     responses(
         (status = 204, description = "E-mail address verified; the account can log in"),
         (status = 400, description = "`verification_token_invalid`, `verification_token_expired` or `malformed_json`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Token missing", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable (`service_unavailable`); see `Retry-After`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/auth/verify-email")]
 pub async fn verify_email(
     state: web::Data<AppState>,
     ApiJson(request): ApiJson<VerifyEmailRequest>,
-    client_ip: ClientIp,
-    request_id: RequestId,
-) -> Result<HttpResponse, crate::error::AppError> {
-    service::verify_email(&state, request, context(client_ip, request_id)).await?;
+    context: AuditContext,
+) -> Result<HttpResponse, AppError> {
+    registration::verify_email(&state, request, context).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -81,9 +81,7 @@ pub async fn verify_email(
     request_body = EmailRequest,
     responses(
         (status = 202, description = "Accepted", body = AcceptedResponse),
-        (status = 422, description = "Invalid e-mail address", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable (`service_unavailable`); see `Retry-After`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests (`rate_limited`); see `Retry-After`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/auth/verify-email/resend")]
@@ -91,18 +89,18 @@ pub async fn resend_verification(
     state: web::Data<AppState>,
     ApiJson(request): ApiJson<EmailRequest>,
     lang: Lang,
-    client_ip: ClientIp,
-    request_id: RequestId,
-) -> Result<HttpResponse, crate::error::AppError> {
-    service::resend_verification(&state, request, lang, context(client_ip, request_id)).await?;
-    Ok(HttpResponse::Accepted().json(service::accepted(lang)))
+    context: AuditContext,
+) -> Result<HttpResponse, AppError> {
+    registration::resend_verification(&state, request, lang, context).await?;
+    Ok(HttpResponse::Accepted().json(accepted(lang)))
 }
 
 /// Log in.
 ///
 /// Answers an access token (EdDSA JWT, 15 minutes) and a refresh token. Wrong e-mail or
 /// password: one generic `invalid_credentials`; a correct password for an unverified
-/// address: `403 email_not_verified`.
+/// address: `403 email_not_verified`. Every attempt counts against the limits of the
+/// address and the client until it succeeds.
 #[utoipa::path(
     tag = "auth",
     request_body = LoginRequest,
@@ -110,19 +108,17 @@ pub async fn resend_verification(
         (status = 200, description = "Logged in", body = TokenResponse),
         (status = 401, description = "`invalid_credentials`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`email_not_verified`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "E-mail or password missing", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many failed logins; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable (`service_unavailable`); see `Retry-After`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many login attempts for this address or client (`rate_limited`); see `Retry-After`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable (`service_unavailable`) or too many passwords being hashed (`service_busy`); see `Retry-After`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/auth/login")]
 pub async fn login(
     state: web::Data<AppState>,
     ApiJson(request): ApiJson<LoginRequest>,
-    client_ip: ClientIp,
-    request_id: RequestId,
-) -> Result<HttpResponse, crate::error::AppError> {
-    let tokens = service::login(&state, request, context(client_ip, request_id)).await?;
+    context: AuditContext,
+) -> Result<HttpResponse, AppError> {
+    let tokens = sessions::login(&state, request, context).await?;
     Ok(HttpResponse::Ok().json(tokens))
 }
 
@@ -136,17 +132,15 @@ pub async fn login(
     responses(
         (status = 200, description = "New token pair", body = TokenResponse),
         (status = 401, description = "`invalid_refresh_token`: unknown, reused, expired or logged out", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable (`service_unavailable`); see `Retry-After`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/auth/refresh")]
 pub async fn refresh(
     state: web::Data<AppState>,
     ApiJson(request): ApiJson<RefreshRequest>,
-    client_ip: ClientIp,
-    request_id: RequestId,
-) -> Result<HttpResponse, crate::error::AppError> {
-    let tokens = service::refresh(&state, request, context(client_ip, request_id)).await?;
+    context: AuditContext,
+) -> Result<HttpResponse, AppError> {
+    let tokens = sessions::refresh(&state, request, context).await?;
     Ok(HttpResponse::Ok().json(tokens))
 }
 
@@ -157,34 +151,29 @@ pub async fn refresh(
 #[utoipa::path(
     tag = "auth",
     request_body = RefreshRequest,
-    responses(
-        (status = 204, description = "Session ended"),
-        (status = 503, description = "Database unavailable (`service_unavailable`); see `Retry-After`", body = Problem, content_type = "application/problem+json"),
-    )
+    responses((status = 204, description = "Session ended"))
 )]
 #[post("/auth/logout")]
 pub async fn logout(
     state: web::Data<AppState>,
     ApiJson(request): ApiJson<RefreshRequest>,
-    client_ip: ClientIp,
-    request_id: RequestId,
-) -> Result<HttpResponse, crate::error::AppError> {
-    service::logout(&state, request, context(client_ip, request_id)).await?;
+    context: AuditContext,
+) -> Result<HttpResponse, AppError> {
+    sessions::logout(&state, request, context).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
 /// Request a password reset link.
 ///
 /// Always `202`. A known address gets a single-use link to
-/// `{PUBLIC_APP_URL}/reset-password?token=…`, valid 30 minutes.
+/// `{PUBLIC_APP_URL}/reset-password?token=…`, valid 30 minutes from sending, at most
+/// once a minute.
 #[utoipa::path(
     tag = "auth",
     request_body = EmailRequest,
     responses(
         (status = 202, description = "Accepted", body = AcceptedResponse),
-        (status = 422, description = "Invalid e-mail address", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable (`service_unavailable`); see `Retry-After`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests (`rate_limited`); see `Retry-After`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/auth/password/forgot")]
@@ -192,83 +181,74 @@ pub async fn forgot_password(
     state: web::Data<AppState>,
     ApiJson(request): ApiJson<EmailRequest>,
     lang: Lang,
-    client_ip: ClientIp,
-    request_id: RequestId,
-) -> Result<HttpResponse, crate::error::AppError> {
-    service::forgot_password(&state, request, lang, context(client_ip, request_id)).await?;
-    Ok(HttpResponse::Accepted().json(service::accepted(lang)))
+    context: AuditContext,
+) -> Result<HttpResponse, AppError> {
+    passwords::forgot_password(&state, request, lang, context).await?;
+    Ok(HttpResponse::Accepted().json(accepted(lang)))
 }
 
 /// Set a new password with a reset token.
 ///
-/// Consumes the token, sets the password and ends every session of the account.
+/// Consumes the token, sets the password and ends every session of the account. The
+/// token is checked before the new password is hashed; attempts are limited per client.
 #[utoipa::path(
     tag = "auth",
     request_body = ResetPasswordRequest,
     responses(
         (status = 204, description = "Password set; log in again"),
         (status = 400, description = "`password_reset_token_invalid`, `password_reset_token_expired` or `malformed_json`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid password or confirmation", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable (`service_unavailable`); see `Retry-After`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, all listed in `errors` (`validation_failed`): also a common password or a confirmation that differs", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many reset attempts from this client (`rate_limited`); see `Retry-After`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable (`service_unavailable`) or too many passwords being hashed (`service_busy`); see `Retry-After`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/auth/password/reset")]
 pub async fn reset_password(
     state: web::Data<AppState>,
     ApiJson(request): ApiJson<ResetPasswordRequest>,
-    client_ip: ClientIp,
-    request_id: RequestId,
-) -> Result<HttpResponse, crate::error::AppError> {
-    service::reset_password(&state, request, context(client_ip, request_id)).await?;
+    context: AuditContext,
+) -> Result<HttpResponse, AppError> {
+    passwords::reset_password(&state, request, context).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
 /// The signed-in account.
 ///
-/// Names, e-mail address, role and verification state of the account the access token
-/// belongs to.
+/// Names, e-mail address, rights and verification state of the account the access
+/// token belongs to.
 #[utoipa::path(
     tag = "account",
     security(("bearer_auth" = [])),
-    responses(
-        (status = 200, description = "The account", body = AccountResponse),
-        (status = 401, description = "`missing_token`, `invalid_token` or `token_expired`", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable (`service_unavailable`); see `Retry-After`", body = Problem, content_type = "application/problem+json"),
-    )
+    responses((status = 200, description = "The account", body = AccountResponse))
 )]
 #[get("/me")]
-pub async fn get_me(auth: AuthenticatedAccount) -> HttpResponse {
-    HttpResponse::Ok().json(AccountResponse::from(auth.account))
+pub async fn get_me(subscriber: Subscriber) -> HttpResponse {
+    HttpResponse::Ok().json(AccountResponse::from(subscriber.account))
 }
 
 /// Change the account's names.
 ///
-/// Omitted fields stay as they are; all invalid fields are reported at once and nothing
-/// is stored then.
+/// Absent or `null` fields stay as they are; all invalid fields are reported at once and
+/// nothing is stored then.
 #[utoipa::path(
     tag = "account",
     security(("bearer_auth" = [])),
     request_body = UpdateAccountRequest,
-    responses(
-        (status = 200, description = "The updated account", body = AccountResponse),
-        (status = 401, description = "`missing_token`, `invalid_token` or `token_expired`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid names", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable (`service_unavailable`); see `Retry-After`", body = Problem, content_type = "application/problem+json"),
-    )
+    responses((status = 200, description = "The updated account", body = AccountResponse))
 )]
 #[patch("/me")]
 pub async fn update_me(
     state: web::Data<AppState>,
-    auth: AuthenticatedAccount,
+    subscriber: Subscriber,
     ApiJson(request): ApiJson<UpdateAccountRequest>,
-    client_ip: ClientIp,
-    request_id: RequestId,
-) -> Result<HttpResponse, crate::error::AppError> {
-    let account = service::update_account(
+    context: AuditContext,
+) -> Result<HttpResponse, AppError> {
+    let account = profile::update_account(
         &state,
-        auth.account,
+        subscriber.account,
+        subscriber.session_id,
         request,
-        context(client_ip, request_id),
+        context,
     )
     .await?;
     Ok(HttpResponse::Ok().json(AccountResponse::from(account)))
@@ -276,34 +256,33 @@ pub async fn update_me(
 
 /// Change the password.
 ///
-/// Needs the current password; ends every other session of the account (this one stays).
-/// Wrong current passwords count against the account's failed-login allowance.
+/// Needs the current password; ends every other session of the account (this one
+/// stays) and any outstanding reset link. Current passwords count against the account's
+/// login allowance until one is right.
 #[utoipa::path(
     tag = "account",
     security(("bearer_auth" = [])),
     request_body = ChangePasswordRequest,
     responses(
         (status = 204, description = "Password changed"),
-        (status = 401, description = "`missing_token`, `invalid_token` or `token_expired`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Wrong current password (`password_incorrect`) or invalid new password", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many wrong passwords for this account, counted with failed logins; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable (`service_unavailable`); see `Retry-After`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Wrong current password (`password_incorrect` in `errors`) or invalid new password (`validation_failed`)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many password attempts for this account, counted with logins (`rate_limited`); see `Retry-After`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable (`service_unavailable`) or too many passwords being hashed (`service_busy`); see `Retry-After`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/me/password")]
 pub async fn change_password(
     state: web::Data<AppState>,
-    auth: AuthenticatedAccount,
+    subscriber: Subscriber,
     ApiJson(request): ApiJson<ChangePasswordRequest>,
-    client_ip: ClientIp,
-    request_id: RequestId,
-) -> Result<HttpResponse, crate::error::AppError> {
-    service::change_password(
+    context: AuditContext,
+) -> Result<HttpResponse, AppError> {
+    passwords::change_password(
         &state,
-        auth.account,
-        auth.session_id,
+        subscriber.account,
+        subscriber.session_id,
         request,
-        context(client_ip, request_id),
+        context,
     )
     .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -311,35 +290,27 @@ pub async fn change_password(
 
 /// Delete the account.
 ///
-/// Needs the password (wrong ones count against the account's failed-login allowance).
-/// The account, its personal data and all sessions end at once; the audit log keeps
-/// only the opaque account id.
+/// Needs the password (counted against the account's login allowance until right). The
+/// account, its personal data and all sessions end at once; the audit log keeps only the
+/// opaque account id.
 #[utoipa::path(
     tag = "account",
     security(("bearer_auth" = [])),
     request_body = DeleteAccountRequest,
     responses(
         (status = 204, description = "Account deleted"),
-        (status = 401, description = "`missing_token`, `invalid_token` or `token_expired`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Wrong password (`password_incorrect`)", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many wrong passwords for this account, counted with failed logins; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable (`service_unavailable`); see `Retry-After`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Wrong password (`password_incorrect` in `errors`; `validation_failed`)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many password attempts for this account, counted with logins (`rate_limited`); see `Retry-After`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable (`service_unavailable`) or too many passwords being hashed (`service_busy`); see `Retry-After`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[delete("/me")]
 pub async fn delete_me(
     state: web::Data<AppState>,
-    auth: AuthenticatedAccount,
+    subscriber: Subscriber,
     ApiJson(request): ApiJson<DeleteAccountRequest>,
-    client_ip: ClientIp,
-    request_id: RequestId,
-) -> Result<HttpResponse, crate::error::AppError> {
-    service::delete_account(
-        &state,
-        auth.account,
-        request,
-        context(client_ip, request_id),
-    )
-    .await?;
+    context: AuditContext,
+) -> Result<HttpResponse, AppError> {
+    profile::delete_account(&state, subscriber.account, request, context).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -1,15 +1,20 @@
 //! Request and response bodies of the account capability.
+//!
+//! Required fields are `Option`s in Rust so that every missing one is reported at once
+//! (as `required` at its pointer) instead of serde stopping at the first; the schema
+//! states them as required, non-null strings with every rule the server enforces.
+//! Passwords and tokens are `SecretString`s: `Debug` never prints them.
 
 use chrono::{DateTime, Utc};
+use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::accounts::repo::Account;
+use crate::auth::SignedInAccount;
 
 /// Registration of a Self-Service account (guide step 2: "Registrieren").
 #[derive(Debug, Deserialize, ToSchema)]
-#[serde(default, deny_unknown_fields)]
-#[derive(Default)]
+#[serde(deny_unknown_fields)]
 #[schema(example = json!({
     "email": "max.musterjobber@example.de",
     "password": "Kassel-Tram-2024!",
@@ -18,31 +23,23 @@ use crate::accounts::repo::Account;
     "last_name": "Musterjobber"
 }))]
 pub struct RegisterRequest {
-    /// E-mail address; becomes the login. Case-insensitive.
-    #[schema(required = true, example = "max.musterjobber@example.de")]
-    pub email: String,
+    /// E-mail address; becomes the login. Case-insensitive; Unicode domains are stored
+    /// in their ASCII (punycode) form. No address literals such as `user@[10.0.0.5]`.
+    #[schema(value_type = String, required = true, format = Email, max_length = 254, example = "max.musterjobber@example.de")]
+    pub email: Option<String>,
     /// Password: 10 to 128 characters, not a common password. No composition rules.
-    #[schema(
-        required = true,
-        example = "Kassel-Tram-2024!",
-        min_length = 10,
-        max_length = 128
-    )]
-    pub password: String,
+    #[schema(value_type = String, required = true, format = Password, min_length = 10, max_length = 128, example = "Kassel-Tram-2024!")]
+    pub password: Option<SecretString>,
     /// The password again ("Passwort bestätigen"); must be equal.
-    #[schema(required = true, example = "Kassel-Tram-2024!")]
-    pub password_confirmation: String,
-    /// First name ("Vorname"), 1 to 100 characters after trimming.
-    #[schema(required = true, example = "Max", min_length = 1, max_length = 100)]
-    pub first_name: String,
-    /// Last name ("Nachname"), 1 to 100 characters after trimming.
-    #[schema(
-        required = true,
-        example = "Musterjobber",
-        min_length = 1,
-        max_length = 100
-    )]
-    pub last_name: String,
+    #[schema(value_type = String, required = true, format = Password, min_length = 10, max_length = 128, example = "Kassel-Tram-2024!")]
+    pub password_confirmation: Option<SecretString>,
+    /// First name ("Vorname"): 1 to 100 characters, letters, spaces and `'-.`, at least
+    /// one letter; surrounding spaces are trimmed.
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 100, pattern = r"^[ '.A-Za-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u024F\u0386\u0388-\u03CE\u0400-\u0481\u048A-\u04FF\u1E00-\u1EFF\u0300-\u036F-]*[A-Za-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u024F\u0386\u0388-\u03CE\u0400-\u0481\u048A-\u04FF\u1E00-\u1EFF][ '.A-Za-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u024F\u0386\u0388-\u03CE\u0400-\u0481\u048A-\u04FF\u1E00-\u1EFF\u0300-\u036F-]*$", example = "Max")]
+    pub first_name: Option<String>,
+    /// Last name ("Nachname"), the same rules as the first name.
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 100, pattern = r"^[ '.A-Za-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u024F\u0386\u0388-\u03CE\u0400-\u0481\u048A-\u04FF\u1E00-\u1EFF\u0300-\u036F-]*[A-Za-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u024F\u0386\u0388-\u03CE\u0400-\u0481\u048A-\u04FF\u1E00-\u1EFF][ '.A-Za-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u024F\u0386\u0388-\u03CE\u0400-\u0481\u048A-\u04FF\u1E00-\u1EFF\u0300-\u036F-]*$", example = "Musterjobber")]
+    pub last_name: Option<String>,
 }
 
 /// The answer to requests that never reveal whether an e-mail address is known.
@@ -55,43 +52,40 @@ pub struct AcceptedResponse {
 }
 
 /// A single-use token from an e-mailed link.
-#[derive(Debug, Deserialize, ToSchema, Default)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[schema(example = json!({"token": "q3VnZbq4t8Zr0kqjv3q8P1Q0S5m7yJbH0mW8u2c4x6E"}))]
 pub struct VerifyEmailRequest {
     /// The `token` query parameter of the verification link.
-    #[schema(
-        required = true,
-        example = "q3VnZbq4t8Zr0kqjv3q8P1Q0S5m7yJbH0mW8u2c4x6E"
-    )]
-    pub token: String,
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 128, pattern = r"\S", example = "q3VnZbq4t8Zr0kqjv3q8P1Q0S5m7yJbH0mW8u2c4x6E")]
+    pub token: Option<SecretString>,
 }
 
 /// An e-mail address for resend and forgot-password requests.
-#[derive(Debug, Deserialize, ToSchema, Default)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[schema(example = json!({"email": "max.musterjobber@example.de"}))]
 pub struct EmailRequest {
     /// The account's e-mail address.
-    #[schema(required = true, example = "max.musterjobber@example.de")]
-    pub email: String,
+    #[schema(value_type = String, required = true, format = Email, max_length = 254, example = "max.musterjobber@example.de")]
+    pub email: Option<String>,
 }
 
 /// Login with e-mail and password ("Bei Ihrem Konto anmelden").
-#[derive(Debug, Deserialize, ToSchema, Default)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[schema(example = json!({"email": "max.musterjobber@example.de", "password": "Kassel-Tram-2024!"}))]
 pub struct LoginRequest {
     /// E-mail address.
-    #[schema(required = true, example = "max.musterjobber@example.de")]
-    pub email: String,
-    /// Password.
-    #[schema(required = true, example = "Kassel-Tram-2024!")]
-    pub password: String,
+    #[schema(value_type = String, required = true, format = Email, max_length = 254, example = "max.musterjobber@example.de")]
+    pub email: Option<String>,
+    /// Password, at most 128 characters.
+    #[schema(value_type = String, required = true, format = Password, min_length = 1, max_length = 128, example = "Kassel-Tram-2024!")]
+    pub password: Option<SecretString>,
 }
 
 /// A token pair: a short-lived access token and a rotating refresh token.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({
     "access_token": "eyJhbGciOiJFZERTQSIsImtpZCI6IjNmMWMyYTliN2Q0ZTVmNjAiLCJ0eXAiOiJhdCtqd3QifQ.eyJzdWIiOiIuLi4ifQ.c2ln",
     "token_type": "Bearer",
@@ -115,22 +109,29 @@ pub struct TokenResponse {
     pub refresh_token: String,
 }
 
+impl std::fmt::Debug for TokenResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenResponse")
+            .field("access_token", &"[REDACTED]")
+            .field("expires_in", &self.expires_in)
+            .field("refresh_token", &"[REDACTED]")
+            .finish()
+    }
+}
+
 /// A refresh token, for refresh and logout.
-#[derive(Debug, Deserialize, ToSchema, Default)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[schema(example = json!({"refresh_token": "Xk2v9Qw7Lm3pR8sT1uV4wY6zA0bC5dE7fG9hJ2kL4mN"}))]
 pub struct RefreshRequest {
     /// The refresh token from the last login or refresh.
-    #[schema(
-        required = true,
-        example = "Xk2v9Qw7Lm3pR8sT1uV4wY6zA0bC5dE7fG9hJ2kL4mN"
-    )]
-    pub refresh_token: String,
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 128, pattern = r"\S", example = "Xk2v9Qw7Lm3pR8sT1uV4wY6zA0bC5dE7fG9hJ2kL4mN")]
+    pub refresh_token: Option<SecretString>,
 }
 
 /// A new password set with an e-mailed reset token.
-#[derive(Debug, Deserialize, ToSchema, Default)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[schema(example = json!({
     "token": "q3VnZbq4t8Zr0kqjv3q8P1Q0S5m7yJbH0mW8u2c4x6E",
     "password": "Neues-Passwort-2025",
@@ -138,17 +139,14 @@ pub struct RefreshRequest {
 }))]
 pub struct ResetPasswordRequest {
     /// The `token` query parameter of the reset link.
-    #[schema(
-        required = true,
-        example = "q3VnZbq4t8Zr0kqjv3q8P1Q0S5m7yJbH0mW8u2c4x6E"
-    )]
-    pub token: String,
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 128, pattern = r"\S", example = "q3VnZbq4t8Zr0kqjv3q8P1Q0S5m7yJbH0mW8u2c4x6E")]
+    pub token: Option<SecretString>,
     /// The new password (same policy as at registration).
-    #[schema(required = true, example = "Neues-Passwort-2025")]
-    pub password: String,
+    #[schema(value_type = String, required = true, format = Password, min_length = 10, max_length = 128, example = "Neues-Passwort-2025")]
+    pub password: Option<SecretString>,
     /// The new password again.
-    #[schema(required = true, example = "Neues-Passwort-2025")]
-    pub password_confirmation: String,
+    #[schema(value_type = String, required = true, format = Password, min_length = 10, max_length = 128, example = "Neues-Passwort-2025")]
+    pub password_confirmation: Option<SecretString>,
 }
 
 /// The signed-in account.
@@ -158,6 +156,7 @@ pub struct ResetPasswordRequest {
     "email": "max.musterjobber@example.de",
     "first_name": "Max",
     "last_name": "Musterjobber",
+    "operator": false,
     "role": "subscriber",
     "email_verified_at": "2024-10-22T08:15:00Z",
     "created_at": "2024-10-22T08:00:00Z"
@@ -166,7 +165,7 @@ pub struct AccountResponse {
     /// Opaque account id.
     #[schema(example = "0b9f3c1e-5d2a-4c8e-9f7b-1a2b3c4d5e6f")]
     pub id: String,
-    /// E-mail address (lower-cased).
+    /// E-mail address in canonical form (lower case, ASCII domain).
     #[schema(example = "max.musterjobber@example.de")]
     pub email: String,
     /// First name.
@@ -175,7 +174,12 @@ pub struct AccountResponse {
     /// Last name.
     #[schema(example = "Musterjobber")]
     pub last_name: String,
-    /// `subscriber`, `company_user` or `operator`.
+    /// Whether the account has operator rights (the operator's administration).
+    #[schema(example = false)]
+    pub operator: bool,
+    /// `operator` for accounts with operator rights, `subscriber` otherwise. Use
+    /// `operator` instead; an account can hold several roles at once.
+    #[deprecated]
     #[schema(example = "subscriber")]
     pub role: String,
     /// When the e-mail address was verified.
@@ -186,36 +190,53 @@ pub struct AccountResponse {
     pub created_at: DateTime<Utc>,
 }
 
-impl From<Account> for AccountResponse {
-    fn from(account: Account) -> Self {
+impl From<SignedInAccount> for AccountResponse {
+    #[allow(deprecated)]
+    fn from(account: SignedInAccount) -> Self {
         AccountResponse {
             id: account.id,
             email: account.email,
             first_name: account.first_name,
             last_name: account.last_name,
-            role: account.role,
+            operator: account.operator,
+            role: if account.operator {
+                "operator"
+            } else {
+                "subscriber"
+            }
+            .into(),
             email_verified_at: account.email_verified_at.map(|t| t.and_utc()),
             created_at: account.created_at.and_utc(),
         }
     }
 }
 
-/// Changes to the account's names; omitted fields stay as they are.
-#[derive(Debug, Deserialize, ToSchema, Default)]
-#[serde(default, deny_unknown_fields)]
+/// Changes to the account's names; absent or `null` fields stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[schema(example = json!({"first_name": "Maximilian"}))]
 pub struct UpdateAccountRequest {
-    /// New first name, 1 to 100 characters after trimming.
-    #[schema(example = "Maximilian")]
+    /// New first name: 1 to 100 characters, letters, spaces and `'-.`.
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[ '.A-Za-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u024F\u0386\u0388-\u03CE\u0400-\u0481\u048A-\u04FF\u1E00-\u1EFF\u0300-\u036F-]*[A-Za-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u024F\u0386\u0388-\u03CE\u0400-\u0481\u048A-\u04FF\u1E00-\u1EFF][ '.A-Za-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u024F\u0386\u0388-\u03CE\u0400-\u0481\u048A-\u04FF\u1E00-\u1EFF\u0300-\u036F-]*$",
+        example = "Maximilian"
+    )]
     pub first_name: Option<String>,
-    /// New last name, 1 to 100 characters after trimming.
-    #[schema(example = "Musterjobber")]
+    /// New last name, the same rules.
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[ '.A-Za-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u024F\u0386\u0388-\u03CE\u0400-\u0481\u048A-\u04FF\u1E00-\u1EFF\u0300-\u036F-]*[A-Za-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u024F\u0386\u0388-\u03CE\u0400-\u0481\u048A-\u04FF\u1E00-\u1EFF][ '.A-Za-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u024F\u0386\u0388-\u03CE\u0400-\u0481\u048A-\u04FF\u1E00-\u1EFF\u0300-\u036F-]*$",
+        example = "Musterjobber"
+    )]
     pub last_name: Option<String>,
 }
 
 /// A password change of the signed-in account.
-#[derive(Debug, Deserialize, ToSchema, Default)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[schema(example = json!({
     "current_password": "Kassel-Tram-2024!",
     "password": "Neues-Passwort-2025",
@@ -223,22 +244,68 @@ pub struct UpdateAccountRequest {
 }))]
 pub struct ChangePasswordRequest {
     /// The current password.
-    #[schema(required = true, example = "Kassel-Tram-2024!")]
-    pub current_password: String,
+    #[schema(value_type = String, required = true, format = Password, min_length = 1, max_length = 128, example = "Kassel-Tram-2024!")]
+    pub current_password: Option<SecretString>,
     /// The new password (same policy as at registration).
-    #[schema(required = true, example = "Neues-Passwort-2025")]
-    pub password: String,
+    #[schema(value_type = String, required = true, format = Password, min_length = 10, max_length = 128, example = "Neues-Passwort-2025")]
+    pub password: Option<SecretString>,
     /// The new password again.
-    #[schema(required = true, example = "Neues-Passwort-2025")]
-    pub password_confirmation: String,
+    #[schema(value_type = String, required = true, format = Password, min_length = 10, max_length = 128, example = "Neues-Passwort-2025")]
+    pub password_confirmation: Option<SecretString>,
 }
 
 /// Confirmation of an account deletion.
-#[derive(Debug, Deserialize, ToSchema, Default)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[schema(example = json!({"password": "Kassel-Tram-2024!"}))]
 pub struct DeleteAccountRequest {
     /// The current password.
-    #[schema(required = true, example = "Kassel-Tram-2024!")]
-    pub password: String,
+    #[schema(value_type = String, required = true, format = Password, min_length = 1, max_length = 128, example = "Kassel-Tram-2024!")]
+    pub password: Option<SecretString>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_prints_passwords_or_tokens() {
+        let register: RegisterRequest = serde_json::from_value(serde_json::json!({
+            "email": "max@example.de",
+            "password": "Geheim-Passwort-1",
+            "password_confirmation": "Geheim-Passwort-1",
+            "first_name": "Max",
+            "last_name": "Muster",
+        }))
+        .unwrap();
+        let reset: ResetPasswordRequest = serde_json::from_value(serde_json::json!({
+            "token": "Token-Geheimnis",
+            "password": "Geheim-Passwort-1",
+        }))
+        .unwrap();
+        let refresh: RefreshRequest =
+            serde_json::from_value(serde_json::json!({"refresh_token": "Token-Geheimnis"}))
+                .unwrap();
+        let tokens = TokenResponse {
+            access_token: "Token-Geheimnis".into(),
+            token_type: "Bearer".into(),
+            expires_in: 900,
+            refresh_token: "Token-Geheimnis".into(),
+        };
+        for printed in [
+            format!("{register:?}"),
+            format!("{reset:?}"),
+            format!("{refresh:?}"),
+            format!("{tokens:?}"),
+        ] {
+            assert!(!printed.contains("Geheim"), "{printed}");
+        }
+        assert!(format!("{register:?}").contains("max@example.de"));
+    }
+
+    #[test]
+    fn the_documented_name_pattern_is_the_enforced_one() {
+        let documented = r"^[ '.A-Za-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u024F\u0386\u0388-\u03CE\u0400-\u0481\u048A-\u04FF\u1E00-\u1EFF\u0300-\u036F-]*[A-Za-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u024F\u0386\u0388-\u03CE\u0400-\u0481\u048A-\u04FF\u1E00-\u1EFF][ '.A-Za-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u024F\u0386\u0388-\u03CE\u0400-\u0481\u048A-\u04FF\u1E00-\u1EFF\u0300-\u036F-]*$";
+        assert_eq!(documented, crate::domain::name::NAME_PATTERN);
+    }
 }

@@ -1,6 +1,12 @@
 //! Access tokens: EdDSA (Ed25519) JWTs with a `kid`, and the key ring that signs and
 //! verifies them. The active key signs; previous keys still verify until removed from
 //! the configuration, and every key is published at `/.well-known/jwks.json`.
+//!
+//! A token is sent with every request of its 15 minutes, and checking an Ed25519
+//! signature costs more than the database lookup that follows it, so the outcome of a
+//! successful check is remembered per token (by its SHA-256) until the token expires.
+//! Only the signature check is remembered: whether the token's session is still open is
+//! asked of the database on every request, so revocation stays instant.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -13,15 +19,17 @@ use ed25519_dalek::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey};
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
+use crate::auth::TokenProblem;
 use crate::config::{AppEnv, Config};
-use crate::error::{AppError, TokenProblem};
+use crate::error::AppError;
 
 /// `typ` of our access tokens, in the header (RFC 9068) and as a claim.
 pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
 pub const ACCESS_CLAIM_TYPE: &str = "access";
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AccessClaims {
     pub iss: String,
     pub aud: String,
@@ -34,7 +42,6 @@ pub struct AccessClaims {
     pub typ: String,
     /// Session (refresh-token family) the token belongs to; logout revokes it.
     pub sid: String,
-    pub role: String,
 }
 
 struct VerificationKey {
@@ -49,7 +56,15 @@ pub struct KeyRing {
     issuer: String,
     audience: String,
     ttl: Duration,
+    /// Tokens whose signature, issuer, audience and type were already checked.
+    verified: quick_cache::sync::Cache<[u8; 32], AccessClaims>,
 }
+
+/// How many verified tokens are remembered: a token each for the busy sessions of a
+/// large operator, a few megabytes at most.
+const VERIFIED_TOKENS_CACHED: usize = 10_000;
+/// Clock skew tolerated for `exp` and `nbf`.
+const LEEWAY_SECS: i64 = 2;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
@@ -71,15 +86,16 @@ impl KeyRing {
     /// Loads the configured keys. Outside production, with no key configured, a key is
     /// generated once and kept in the data directory so restarts keep sessions valid.
     pub fn load(config: &Config) -> Result<Self, KeyError> {
-        let signing = match &config.jwt_signing_key_file {
+        let tokens = &config.tokens;
+        let signing = match &tokens.signing_key_file {
             Some(path) => read_signing_key(path)?,
             None => {
                 debug_assert!(config.app_env != AppEnv::Production);
-                load_or_generate(&config.data_dir.join("jwt-signing-key.pem"))?
+                load_or_generate(&tokens.data_dir.join("jwt-signing-key.pem"))?
             }
         };
         let mut verifying = vec![signing.verifying_key()];
-        for path in &config.jwt_verification_key_files {
+        for path in &tokens.verification_key_files {
             verifying.push(read_verifying_key(path)?);
         }
         let mut verification = HashMap::new();
@@ -101,9 +117,10 @@ impl KeyRing {
             signing_kid: key_id(&signing.verifying_key()),
             encoding,
             verification,
-            issuer: config.jwt_issuer.clone(),
-            audience: config.jwt_audience.clone(),
-            ttl: config.access_token_ttl,
+            issuer: tokens.jwt_issuer.clone(),
+            audience: tokens.jwt_audience.clone(),
+            ttl: tokens.access_token_ttl,
+            verified: quick_cache::sync::Cache::new(VERIFIED_TOKENS_CACHED),
         })
     }
 
@@ -111,12 +128,7 @@ impl KeyRing {
         self.ttl
     }
 
-    pub fn issue(
-        &self,
-        account_id: &str,
-        session_id: &str,
-        role: &str,
-    ) -> Result<String, AppError> {
+    pub fn issue(&self, account_id: &str, session_id: &str) -> Result<String, AppError> {
         let now = Utc::now().timestamp();
         let claims = AccessClaims {
             iss: self.issuer.clone(),
@@ -128,7 +140,6 @@ impl KeyRing {
             jti: uuid::Uuid::new_v4().to_string(),
             typ: ACCESS_CLAIM_TYPE.into(),
             sid: session_id.to_string(),
-            role: role.to_string(),
         };
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(self.signing_kid.clone());
@@ -137,8 +148,30 @@ impl KeyRing {
             .map_err(|e| AppError::Internal(format!("signing failed: {e}")))
     }
 
-    /// Verifies signature (EdDSA only), `iss`, `aud`, `exp`, `nbf` and `typ`.
+    /// Verifies signature (EdDSA only), `iss`, `aud`, `exp`, `nbf` and `typ`; the
+    /// signature of a token seen before is not checked again.
     pub fn verify(&self, token: &str) -> Result<AccessClaims, TokenProblem> {
+        let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let claims = match self.verified.get(&key) {
+            Some(claims) => claims,
+            None => {
+                let claims = self.verify_signed(token)?;
+                self.verified.insert(key, claims.clone());
+                claims
+            }
+        };
+        // The times are checked on every use, cached or not.
+        let now = Utc::now().timestamp();
+        if claims.exp + LEEWAY_SECS <= now {
+            return Err(TokenProblem::Expired);
+        }
+        if claims.nbf - LEEWAY_SECS > now {
+            return Err(TokenProblem::Invalid);
+        }
+        Ok(claims)
+    }
+
+    fn verify_signed(&self, token: &str) -> Result<AccessClaims, TokenProblem> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenProblem::Invalid)?;
         if header.alg != Algorithm::EdDSA || header.typ.as_deref() != Some(ACCESS_TOKEN_TYPE) {
             return Err(TokenProblem::Invalid);
@@ -153,7 +186,7 @@ impl KeyRing {
         validation.set_audience(&[&self.audience]);
         validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
         validation.validate_nbf = true;
-        validation.leeway = 2;
+        validation.leeway = LEEWAY_SECS as u64;
         let data = jsonwebtoken::decode::<AccessClaims>(token, &key.decoding, &validation)
             .map_err(|e| match e.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenProblem::Expired,

@@ -6,6 +6,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
+/// The longest token a request may present; ours are 43 characters.
+pub const MAX_PRESENTED_CHARS: usize = 128;
+
 /// A fresh token with 256 bits of entropy, URL-safe.
 pub fn generate() -> String {
     let mut bytes = [0u8; 32];

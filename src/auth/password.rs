@@ -1,10 +1,14 @@
-//! Password policy and argon2id hashing on a bounded number of threads, so a login flood
-//! cannot starve the blocking pool that database work runs on.
+//! Password policy and argon2id hashing on a bounded number of threads behind a bounded
+//! queue, so a login flood can neither starve the blocking pool that database work runs
+//! on nor pile up unbounded work: when the queue is full, the request answers `503
+//! service_busy` at once.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock};
-
 use std::time::Duration;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use argon2::password_hash::{Output, ParamsString, PasswordHash, Salt, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
@@ -25,10 +29,8 @@ static COMMON_PASSWORDS: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
 /// Checks the policy of DESIGN.md §6: 10 to 128 characters, never truncated, no
 /// composition rules, not a common password.
 pub fn check_policy(password: &str, pointer: &str) -> Result<(), FieldError> {
+    check_length(password, pointer)?;
     let chars = password.chars().count();
-    if password.is_empty() {
-        return Err(FieldError::new(pointer, FieldErrorCode::Required));
-    }
     if chars < MIN_PASSWORD_CHARS {
         return Err(FieldError::new(
             pointer,
@@ -37,16 +39,25 @@ pub fn check_policy(password: &str, pointer: &str) -> Result<(), FieldError> {
             },
         ));
     }
-    if chars > MAX_PASSWORD_CHARS {
+    if COMMON_PASSWORDS.contains(password.to_lowercase().as_str()) {
+        return Err(FieldError::new(pointer, FieldErrorCode::CommonPassword));
+    }
+    Ok(())
+}
+
+/// A password given to be checked (login, confirmation of a change): present and at
+/// most 128 characters, so nobody can make the server hash 64 KiB per request.
+pub fn check_length(password: &str, pointer: &str) -> Result<(), FieldError> {
+    if password.is_empty() {
+        return Err(FieldError::new(pointer, FieldErrorCode::Required));
+    }
+    if password.chars().count() > MAX_PASSWORD_CHARS {
         return Err(FieldError::new(
             pointer,
             FieldErrorCode::TooLong {
                 max: MAX_PASSWORD_CHARS,
             },
         ));
-    }
-    if COMMON_PASSWORDS.contains(password.to_lowercase().as_str()) {
-        return Err(FieldError::new(pointer, FieldErrorCode::CommonPassword));
     }
     Ok(())
 }
@@ -64,25 +75,42 @@ const KEEP_MEMORY_WHILE_BUSY: Duration = Duration::from_secs(5);
 type Memory = Vec<Block>;
 type Job = Box<dyn FnOnce(&mut Memory) + Send>;
 
+/// How long a client refused by a full queue should wait: the queue drains in well
+/// under a second.
+const BUSY_RETRY_AFTER: Duration = Duration::from_secs(1);
+
 /// Hashes and verifies passwords on a fixed number of dedicated threads, so a login
 /// flood queues here instead of occupying the blocking pool that database work needs,
-/// and at most `threads` argon2 working memories exist at once.
+/// and at most `threads` argon2 working memories exist at once. At most `queue` more
+/// computations wait; beyond that, [`PasswordHasher::reserve`] refuses.
 #[derive(Clone)]
 pub struct PasswordHasher {
     jobs: crossbeam_channel::Sender<Job>,
     threads: usize,
+    /// One permit per computation running or waiting.
+    capacity: Arc<Semaphore>,
+    /// Computations done since start (a metric; tests read it too).
+    computations: Arc<AtomicU64>,
     /// Verified against when the e-mail is unknown, so both paths cost one hash.
     dummy_hash: Arc<String>,
 }
 
+/// A place in the hashing queue, taken before any other work of a request so that a
+/// request refused as busy has changed nothing.
+pub struct HashingSlot {
+    hasher: PasswordHasher,
+    permit: OwnedSemaphorePermit,
+}
+
 impl PasswordHasher {
-    pub fn new(threads: usize) -> Self {
-        let (jobs, queue) = crossbeam_channel::unbounded::<Job>();
+    pub fn new(threads: usize, queue: usize) -> Self {
+        // Unbounded here: the semaphore bounds what may be sent.
+        let (jobs, waiting) = crossbeam_channel::unbounded::<Job>();
         for index in 0..threads {
-            let queue = queue.clone();
+            let waiting = waiting.clone();
             std::thread::Builder::new()
                 .name(format!("argon2-{index}"))
-                .spawn(move || hashing_thread(&queue))
+                .spawn(move || hashing_thread(&waiting))
                 .expect("spawn hashing thread");
         }
         let dummy_hash = hash_with(&mut Vec::new(), b"dummy password for timing")
@@ -90,6 +118,8 @@ impl PasswordHasher {
         PasswordHasher {
             jobs,
             threads,
+            capacity: Arc::new(Semaphore::new(threads + queue)),
+            computations: Arc::new(AtomicU64::new(0)),
             dummy_hash: Arc::new(dummy_hash),
         }
     }
@@ -98,7 +128,32 @@ impl PasswordHasher {
         self.threads
     }
 
+    /// How many hashes and verifications were computed since start.
+    pub fn computations(&self) -> u64 {
+        self.computations.load(Ordering::Relaxed)
+    }
+
+    /// Takes a place in the queue, or answers `503 service_busy` when it is full.
+    pub fn reserve(&self) -> Result<HashingSlot, AppError> {
+        let permit = self
+            .capacity
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| AppError::busy(BUSY_RETRY_AFTER))?;
+        Ok(HashingSlot {
+            hasher: self.clone(),
+            permit,
+        })
+    }
+
+    /// Reserves a place and hashes.
     pub async fn hash(&self, password: SecretString) -> Result<String, AppError> {
+        self.reserve()?.hash(password).await
+    }
+}
+
+impl HashingSlot {
+    pub async fn hash(self, password: SecretString) -> Result<String, AppError> {
         self.on_hashing_thread(move |memory| hash_with(memory, password.expose_secret().as_bytes()))
             .await
     }
@@ -106,12 +161,12 @@ impl PasswordHasher {
     /// Verifies against `stored`, or against a dummy hash when there is no account, so
     /// unknown e-mails take as long as known ones.
     pub async fn verify(
-        &self,
+        self,
         password: SecretString,
         stored: Option<String>,
     ) -> Result<bool, AppError> {
         let known = stored.is_some();
-        let stored = stored.unwrap_or_else(|| self.dummy_hash.as_ref().clone());
+        let stored = stored.unwrap_or_else(|| self.hasher.dummy_hash.as_ref().clone());
         let matches = self
             .on_hashing_thread(move |memory| {
                 verify_with(memory, password.expose_secret().as_bytes(), &stored)
@@ -121,14 +176,20 @@ impl PasswordHasher {
     }
 
     async fn on_hashing_thread<R: Send + 'static>(
-        &self,
+        self,
         work: impl FnOnce(&mut Memory) -> Result<R, AppError> + Send + 'static,
     ) -> Result<R, AppError> {
         let (reply, answer) = tokio::sync::oneshot::channel();
-        self.jobs
+        let HashingSlot { hasher, permit } = self;
+        let computations = hasher.computations.clone();
+        hasher
+            .jobs
             .send(Box::new(move |memory| {
                 let started = std::time::Instant::now();
                 let outcome = work(memory);
+                computations.fetch_add(1, Ordering::Relaxed);
+                // The place frees when the work is done, even if the client has gone.
+                drop(permit);
                 // The benchmark derives its login bound from these (bench/run.sh).
                 tracing::debug!(
                     elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
@@ -275,22 +336,33 @@ mod tests {
 
     #[tokio::test]
     async fn hash_and_verify() {
-        let hasher = PasswordHasher::new(1);
+        let hasher = PasswordHasher::new(1, 4);
         let hash = hasher.hash("correct horse battery".into()).await.unwrap();
         assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        let verify = |password: &str, stored: Option<String>| {
+            let slot = hasher.reserve().unwrap();
+            slot.verify(password.to_string().into(), stored)
+        };
         assert!(
-            hasher
-                .verify("correct horse battery".into(), Some(hash.clone()))
+            verify("correct horse battery", Some(hash.clone()))
                 .await
                 .unwrap()
         );
-        assert!(
-            !hasher
-                .verify("wrong horse battery".into(), Some(hash))
-                .await
-                .unwrap()
-        );
-        assert!(!hasher.verify("anything at all".into(), None).await.unwrap());
+        assert!(!verify("wrong horse battery", Some(hash)).await.unwrap());
+        assert!(!verify("anything at all", None).await.unwrap());
+        assert_eq!(hasher.computations(), 4);
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_refuses_at_once() {
+        let hasher = PasswordHasher::new(1, 1);
+        let running = hasher.reserve().unwrap();
+        let waiting = hasher.reserve().unwrap();
+        let refused = hasher.reserve().err().expect("the queue is full");
+        assert_eq!(refused.code(), "service_busy");
+        drop(waiting);
+        let again = hasher.reserve().expect("a place freed");
+        drop((running, again));
     }
 
     #[test]

@@ -30,7 +30,7 @@ impl FromRequest for RequestId {
 pub struct TrustedProxies(pub Vec<IpAddr>);
 
 /// The client's IP: the socket peer, or, when the peer is a trusted proxy, the nearest
-/// untrusted address in `X-Forwarded-For`.
+/// address in `X-Forwarded-For` that is not one of our proxies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientIp(pub IpAddr);
 
@@ -38,27 +38,51 @@ impl ClientIp {
     pub fn resolve(req: &HttpRequest) -> ClientIp {
         let peer = req
             .peer_addr()
-            .map_or(IpAddr::from([127, 0, 0, 1]), |addr| addr.ip());
+            .map_or(IpAddr::from([127, 0, 0, 1]), |addr| {
+                addr.ip().to_canonical()
+            });
         let trusted = req
             .app_data::<web::Data<TrustedProxies>>()
-            .map(|t| t.0.clone())
+            .map(|t| t.0.as_slice())
             .unwrap_or_default();
         if !trusted.contains(&peer) {
             return ClientIp(peer);
         }
-        let forwarded: Vec<IpAddr> = req
+        // Each proxy appends the address it received the request from, so the walk
+        // goes from the nearest hop outwards past our own proxies. An entry that does not
+        // parse ends it: whatever lies beyond was written by someone we cannot trust, so
+        // the last trusted hop stands for the client rather than an address the client
+        // may have made up.
+        let mut client = peer;
+        let hops: Vec<&str> = req
             .headers()
             .get_all("x-forwarded-for")
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .filter_map(|part| part.trim().parse().ok())
+            .flat_map(|v| v.to_str().unwrap_or("\u{0}").split(','))
+            .map(str::trim)
             .collect();
-        let client = forwarded
-            .into_iter()
-            .rev()
-            .find(|ip| !trusted.contains(ip))
-            .unwrap_or(peer);
+        for hop in hops.into_iter().rev() {
+            match hop.parse::<IpAddr>().map(|ip| ip.to_canonical()) {
+                Ok(ip) if trusted.contains(&ip) => client = ip,
+                Ok(ip) => return ClientIp(ip),
+                Err(_) => break,
+            }
+        }
         ClientIp(client)
+    }
+
+    /// Whether the request reached our trusted proxy over TLS (`X-Forwarded-Proto`).
+    /// The service itself listens on plain HTTP behind such a proxy.
+    pub fn came_over_tls(req: &HttpRequest) -> bool {
+        let peer = req.peer_addr().map(|addr| addr.ip().to_canonical());
+        let trusted = req
+            .app_data::<web::Data<TrustedProxies>>()
+            .is_some_and(|t| peer.is_some_and(|ip| t.0.contains(&ip)));
+        trusted
+            && req
+                .headers()
+                .get("x-forwarded-proto")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"))
     }
 }
 

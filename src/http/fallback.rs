@@ -77,7 +77,7 @@ pub async fn unmatched_route(
 ) -> Result<actix_web::HttpResponse, AppError> {
     let allowed = routes.methods_for(req.path());
     if allowed.is_empty() || allowed.iter().any(|m| m == req.method().as_str()) {
-        Err(AppError::NotFound)
+        Err(AppError::not_found())
     } else {
         Err(AppError::MethodNotAllowed { allowed })
     }

@@ -11,6 +11,7 @@ use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 
 use crate::error::{AppError, FieldError, FieldErrorCode};
+use crate::http::problems::HttpProblem;
 
 /// Largest accepted request body.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -39,16 +40,16 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
         let mut payload = payload.take();
         Box::pin(async move {
             if !content_type_ok {
-                return Err(AppError::UnsupportedMediaType);
+                return Err(HttpProblem::UnsupportedMediaType.into());
             }
             if declared_length.is_some_and(|len| len > MAX_BODY_BYTES) {
-                return Err(AppError::PayloadTooLarge);
+                return Err(HttpProblem::PayloadTooLarge.into());
             }
             let mut body = BytesMut::new();
             while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|e| AppError::MalformedJson(e.to_string()))?;
+                let chunk = chunk.map_err(|_| AppError::from(HttpProblem::MalformedJson))?;
                 if body.len() + chunk.len() > MAX_BODY_BYTES {
-                    return Err(AppError::PayloadTooLarge);
+                    return Err(HttpProblem::PayloadTooLarge.into());
                 }
                 body.extend_from_slice(&chunk);
             }
@@ -64,7 +65,7 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
         Ok(value) => {
             deserializer
                 .end()
-                .map_err(|e| AppError::MalformedJson(e.to_string()))?;
+                .map_err(|_| AppError::from(HttpProblem::MalformedJson))?;
             Ok(value)
         }
         Err(error) => {
@@ -83,7 +84,7 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
                 };
                 Err(AppError::Validation(vec![FieldError::new(pointer, code)]))
             } else {
-                Err(AppError::MalformedJson(inner.to_string()))
+                Err(HttpProblem::MalformedJson.into())
             }
         }
     }
@@ -128,14 +129,10 @@ mod tests {
 
     #[test]
     fn broken_json_is_malformed() {
-        assert!(matches!(
-            parse_json::<Body>(br#"{"email": "#),
-            Err(AppError::MalformedJson(_))
-        ));
-        assert!(matches!(
-            parse_json::<Body>(br#"{"email": "a"} trailing"#),
-            Err(AppError::MalformedJson(_))
-        ));
+        for body in [&br#"{"email": "#[..], br#"{"email": "a"} trailing"#] {
+            let error = parse_json::<Body>(body).unwrap_err();
+            assert_eq!(error.code(), "malformed_json");
+        }
     }
 
     #[test]

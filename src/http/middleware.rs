@@ -1,6 +1,8 @@
 //! The outermost middleware: gives every request an id (`X-Request-Id`, taken from the
-//! client when it is sane), a tracing span and an access log line, and makes sure every
-//! error answer is problem+json in the negotiated language.
+//! client when it is sane), a tracing span and an access log line, makes sure every
+//! error answer is problem+json in the negotiated language, and adds the security headers:
+//! a Content-Security-Policy on every answer, HSTS on answers that reached our proxy
+//! over TLS.
 
 use std::time::Instant;
 
@@ -12,7 +14,7 @@ use actix_web::middleware::Next;
 use tracing::Instrument;
 
 use crate::error::AppError;
-use crate::http::RequestId;
+use crate::http::{ClientIp, RequestId};
 use crate::i18n::Lang;
 
 pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
@@ -29,6 +31,8 @@ pub async fn request_context(
         .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_string);
     req.extensions_mut().insert(RequestId(request_id.clone()));
     let lang = Lang::negotiate(&req);
+    let over_tls = ClientIp::came_over_tls(req.request());
+    let policy = content_security_policy(req.path());
     let span = tracing::info_span!(
         "request",
         request_id = %request_id,
@@ -44,6 +48,17 @@ pub async fn request_context(
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(REQUEST_ID_HEADER, value);
     }
+    response.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(policy),
+    );
+    if over_tls {
+        // Browsers honour HSTS only over HTTPS, so it is sent only when the request came so.
+        response.headers_mut().insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
     span.in_scope(|| {
         tracing::info!(
             status = response.status().as_u16(),
@@ -52,6 +67,18 @@ pub async fn request_context(
         );
     });
     Ok(response)
+}
+
+/// JSON answers load nothing and may not be framed. Swagger UI loads its own scripts,
+/// styles and images from this origin (its styles are partly inline) and calls the API.
+fn content_security_policy(path: &str) -> &'static str {
+    if path.starts_with(crate::startup::SWAGGER_UI_PATH) {
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+         img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; \
+         form-action 'self'; frame-ancestors 'none'"
+    } else {
+        "default-src 'none'; frame-ancestors 'none'"
+    }
 }
 
 fn is_sane_request_id(value: &str) -> bool {

@@ -1,11 +1,16 @@
-//! HTTP infrastructure shared by every capability: the JSON extractor, request context
-//! (request id, client IP, language), the problem+json middleware and the fallback for
-//! unknown routes.
+//! HTTP infrastructure shared by every capability: the JSON and query extractors, paging,
+//! request context (request id, client IP, language), the problem+json middleware, the
+//! HTTP layer's problems and the fallback for unknown routes.
 
 pub mod context;
 pub mod fallback;
 pub mod json;
 pub mod middleware;
+pub mod page;
+pub mod problems;
+pub mod query;
 
 pub use context::{ClientIp, RequestId};
 pub use json::ApiJson;
+pub use page::{Page, PageQuery, Paging};
+pub use query::ApiQuery;

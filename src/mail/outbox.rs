@@ -3,28 +3,45 @@
 
 use std::sync::Arc;
 
-use chrono::{NaiveDateTime, Utc};
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use tokio::sync::Notify;
 
+use crate::clock;
 use crate::db::DbConnection;
 use crate::error::AppError;
-use crate::mail::Email;
+use crate::i18n::Lang;
 use crate::schema::email_outbox;
 
 pub const STATUS_PENDING: &str = "pending";
 pub const STATUS_SENT: &str = "sent";
 pub const STATUS_FAILED: &str = "failed";
+/// Composed to nothing: the mail was no longer needed (e.g. no such account).
+pub const STATUS_DROPPED: &str = "dropped";
 
+/// A claimed row, as the composer sees it.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = email_outbox)]
-pub struct OutboxMail {
+pub struct QueuedMail {
     pub id: String,
     pub recipient: String,
-    pub subject: String,
-    pub text_body: String,
-    pub html_body: String,
+    pub template: String,
+    pub lang: String,
+    /// JSON, never secrets.
+    pub params: String,
     pub attempts: i32,
+    /// When this mail created a single-use link; a retry creates a fresh one.
+    pub link_issued_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+}
+
+impl QueuedMail {
+    pub fn language(&self) -> Lang {
+        match self.lang.as_str() {
+            "en" => Lang::En,
+            _ => Lang::De,
+        }
+    }
 }
 
 #[derive(Insertable)]
@@ -32,9 +49,10 @@ pub struct OutboxMail {
 struct NewOutboxMail<'a> {
     id: String,
     recipient: &'a str,
-    subject: &'a str,
-    text_body: &'a str,
-    html_body: &'a str,
+    template: &'a str,
+    lang: &'static str,
+    params: String,
+    subject: &'static str,
     status: &'static str,
     attempts: i32,
     next_attempt_at: NaiveDateTime,
@@ -42,15 +60,23 @@ struct NewOutboxMail<'a> {
 }
 
 /// Queues an e-mail in the caller's transaction.
-pub fn enqueue(conn: &mut DbConnection, recipient: &str, email: &Email) -> Result<(), AppError> {
-    let now = Utc::now().naive_utc();
+pub fn enqueue(
+    conn: &mut DbConnection,
+    recipient: &str,
+    template: &str,
+    lang: Lang,
+    params: serde_json::Value,
+) -> Result<(), AppError> {
+    let now = clock::now();
     diesel::insert_into(email_outbox::table)
         .values(NewOutboxMail {
             id: uuid::Uuid::now_v7().to_string(),
             recipient,
-            subject: &email.subject,
-            text_body: &email.text,
-            html_body: &email.html,
+            template,
+            lang: lang.as_str(),
+            params: params.to_string(),
+            // Known once the mail is composed.
+            subject: "",
             status: STATUS_PENDING,
             attempts: 0,
             next_attempt_at: now,
@@ -67,6 +93,23 @@ pub fn forget_recipient(conn: &mut DbConnection, recipient: &str) -> Result<(), 
     Ok(())
 }
 
+/// Withdraws pending mails of a template to an address (e.g. a reset link after the
+/// password was changed).
+pub fn withdraw_pending(
+    conn: &mut DbConnection,
+    recipient: &str,
+    template: &str,
+) -> Result<(), AppError> {
+    diesel::delete(
+        email_outbox::table
+            .filter(email_outbox::recipient.eq(recipient))
+            .filter(email_outbox::template.eq(template))
+            .filter(email_outbox::status.eq(STATUS_PENDING)),
+    )
+    .execute(conn)?;
+    Ok(())
+}
+
 /// Claims up to `limit` due e-mails for this worker until `lock_until`, counting the
 /// attempt. On PostgreSQL the rows are locked with `FOR UPDATE SKIP LOCKED`, so two
 /// instances never claim the same e-mail; SQLite has a single writer.
@@ -74,8 +117,8 @@ pub fn claim_due(
     conn: &mut DbConnection,
     limit: i64,
     lock_until: NaiveDateTime,
-) -> Result<Vec<OutboxMail>, AppError> {
-    let now = Utc::now().naive_utc();
+) -> Result<Vec<QueuedMail>, AppError> {
+    let now = clock::now();
     crate::db::write_transaction(conn, |conn| {
         let due = email_outbox::table
             .filter(email_outbox::status.eq(STATUS_PENDING))
@@ -103,22 +146,40 @@ pub fn claim_due(
             .execute(conn)?;
         Ok(email_outbox::table
             .filter(email_outbox::id.eq_any(&ids))
-            .select(OutboxMail::as_select())
+            .select(QueuedMail::as_select())
             .load(conn)?)
     })
 }
 
-/// Records the delivery. The bodies go: they carry single-use links whose tokens the
-/// database otherwise keeps only hashed. Recipient, subject and time stay as the record.
-pub fn mark_sent(conn: &mut DbConnection, id: &str) -> Result<(), AppError> {
+/// Notes that the mail created a single-use link (in the composer's transaction).
+pub fn mark_link_issued(conn: &mut DbConnection, id: &str) -> Result<(), AppError> {
+    diesel::update(email_outbox::table.find(id))
+        .set(email_outbox::link_issued_at.eq(clock::now()))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Records the delivery with its subject; recipient, subject and time stay as the record.
+pub fn mark_sent(conn: &mut DbConnection, id: &str, subject: &str) -> Result<(), AppError> {
     diesel::update(email_outbox::table.find(id))
         .set((
             email_outbox::status.eq(STATUS_SENT),
-            email_outbox::text_body.eq(""),
-            email_outbox::html_body.eq(""),
-            email_outbox::sent_at.eq(Utc::now().naive_utc()),
+            email_outbox::subject.eq(subject),
+            email_outbox::sent_at.eq(clock::now()),
             email_outbox::locked_until.eq(None::<NaiveDateTime>),
             email_outbox::last_error.eq(None::<String>),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Records that the mail was not needed any more.
+pub fn mark_dropped(conn: &mut DbConnection, id: &str, reason: &str) -> Result<(), AppError> {
+    diesel::update(email_outbox::table.find(id))
+        .set((
+            email_outbox::status.eq(STATUS_DROPPED),
+            email_outbox::last_error.eq(reason),
+            email_outbox::locked_until.eq(None::<NaiveDateTime>),
         ))
         .execute(conn)?;
     Ok(())
@@ -131,20 +192,43 @@ pub fn mark_failed(
     error: &str,
     retry_at: Option<NaiveDateTime>,
 ) -> Result<(), AppError> {
-    let status = if retry_at.is_some() {
-        STATUS_PENDING
-    } else {
-        STATUS_FAILED
+    let now = clock::now();
+    let (status, failed_at) = match retry_at {
+        Some(_) => (STATUS_PENDING, None),
+        None => (STATUS_FAILED, Some(now)),
     };
     diesel::update(email_outbox::table.find(id))
         .set((
             email_outbox::status.eq(status),
             email_outbox::last_error.eq(error),
             email_outbox::locked_until.eq(None::<NaiveDateTime>),
-            email_outbox::next_attempt_at.eq(retry_at.unwrap_or_else(|| Utc::now().naive_utc())),
+            email_outbox::next_attempt_at.eq(retry_at.unwrap_or(now)),
+            email_outbox::failed_at.eq(failed_at),
         ))
         .execute(conn)?;
     Ok(())
+}
+
+/// Deletes finished mails past their retention (sent or dropped ones by their age,
+/// failed ones by the time they failed).
+pub fn delete_finished(
+    conn: &mut DbConnection,
+    sent_before: NaiveDateTime,
+    failed_before: NaiveDateTime,
+) -> Result<usize, AppError> {
+    let done = diesel::delete(
+        email_outbox::table
+            .filter(email_outbox::status.eq_any([STATUS_SENT, STATUS_DROPPED]))
+            .filter(email_outbox::created_at.lt(sent_before)),
+    )
+    .execute(conn)?;
+    let failed = diesel::delete(
+        email_outbox::table
+            .filter(email_outbox::status.eq(STATUS_FAILED))
+            .filter(email_outbox::failed_at.lt(failed_before)),
+    )
+    .execute(conn)?;
+    Ok(done + failed)
 }
 
 /// Wakes the worker right after a commit, so e-mails go out without waiting for the

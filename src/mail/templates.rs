@@ -1,5 +1,5 @@
-//! The texts of every e-mail the service sends, as plain text and HTML, in German or
-//! English.
+//! The layout every e-mail shares, as plain text and HTML. The texts belong to the
+//! capability that sends them (e.g. `accounts::mails`).
 
 use crate::i18n::Lang;
 
@@ -10,95 +10,25 @@ pub struct Email {
     pub html: String,
 }
 
-/// The link in a verification e-mail opens the frontend, which POSTs the token; a mail
-/// scanner following the link therefore cannot consume it.
-pub fn verification(lang: Lang, first_name: &str, link: &str, ttl_minutes: u64) -> Email {
-    match lang {
-        Lang::De => compose(
-            "Bitte bestätigen Sie Ihre E-Mail-Adresse",
-            &format!("Hallo {first_name},"),
-            &[
-                "vielen Dank für Ihre Registrierung im Firmenportal (Deutschlandticket Job).",
-                "Bitte bestätigen Sie Ihre E-Mail-Adresse mit einem Klick auf diesen Link:",
-            ],
-            link,
-            &format!(
-                "Der Link ist {ttl_minutes} Minuten gültig und kann nur einmal verwendet werden. \
-                 Falls Sie sich nicht registriert haben, können Sie diese E-Mail ignorieren."
-            ),
-        ),
-        Lang::En => compose(
-            "Please verify your e-mail address",
-            &format!("Hello {first_name},"),
-            &[
-                "thank you for registering with the Firmenportal (Deutschlandticket Job).",
-                "Please verify your e-mail address by clicking this link:",
-            ],
-            link,
-            &format!(
-                "The link is valid for {ttl_minutes} minutes and can be used once. \
-                 If you did not register, you can ignore this e-mail."
-            ),
-        ),
+/// "Hallo Max," to a verified address; a greeting without a name otherwise, since a name
+/// typed at registration must not reach an address whose owner never confirmed it.
+pub fn greeting(lang: Lang, first_name: Option<&str>) -> String {
+    match (lang, first_name) {
+        (Lang::De, Some(name)) => format!("Hallo {name},"),
+        (Lang::De, None) => "Guten Tag,".into(),
+        (Lang::En, Some(name)) => format!("Hello {name},"),
+        (Lang::En, None) => "Hello,".into(),
     }
 }
 
-/// Sent instead of a verification when someone registers an address that already has an
-/// account, so the answer to the registration reveals nothing.
-pub fn account_exists(lang: Lang, first_name: &str, reset_link: &str) -> Email {
-    match lang {
-        Lang::De => compose(
-            "Sie haben bereits ein Konto",
-            &format!("Hallo {first_name},"),
-            &[
-                "jemand hat versucht, mit dieser E-Mail-Adresse ein neues Konto im Firmenportal anzulegen.",
-                "Sie haben bereits ein Konto. Falls Sie Ihr Passwort vergessen haben, können Sie es hier zurücksetzen:",
-            ],
-            reset_link,
-            "Falls Sie das nicht waren, können Sie diese E-Mail ignorieren; Ihr Konto bleibt unverändert.",
-        ),
-        Lang::En => compose(
-            "You already have an account",
-            &format!("Hello {first_name},"),
-            &[
-                "someone tried to create a new Firmenportal account with this e-mail address.",
-                "You already have an account. If you forgot your password, you can reset it here:",
-            ],
-            reset_link,
-            "If this was not you, you can ignore this e-mail; your account is unchanged.",
-        ),
-    }
-}
-
-pub fn password_reset(lang: Lang, first_name: &str, link: &str, ttl_minutes: u64) -> Email {
-    match lang {
-        Lang::De => compose(
-            "Passwort zurücksetzen",
-            &format!("Hallo {first_name},"),
-            &[
-                "Sie haben angefordert, Ihr Passwort zurückzusetzen. Wählen Sie hier ein neues Passwort:",
-            ],
-            link,
-            &format!(
-                "Der Link ist {ttl_minutes} Minuten gültig und kann nur einmal verwendet werden. \
-                 Danach sind Sie auf allen Geräten abgemeldet. Falls Sie das nicht angefordert haben, \
-                 können Sie diese E-Mail ignorieren."
-            ),
-        ),
-        Lang::En => compose(
-            "Reset your password",
-            &format!("Hello {first_name},"),
-            &["You asked to reset your password. Choose a new password here:"],
-            link,
-            &format!(
-                "The link is valid for {ttl_minutes} minutes and can be used once. Afterwards you \
-                 are logged out on all devices. If you did not ask for this, you can ignore this e-mail."
-            ),
-        ),
-    }
-}
-
-fn compose(subject: &str, greeting: &str, paragraphs: &[&str], link: &str, footer: &str) -> Email {
+/// An e-mail of a greeting, paragraphs, one link and a footer.
+pub fn compose(
+    subject: &str,
+    greeting: &str,
+    paragraphs: &[&str],
+    link: &str,
+    footer: &str,
+) -> Email {
     let mut text = format!("{greeting}\n\n");
     for paragraph in paragraphs {
         text.push_str(paragraph);
@@ -149,10 +79,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn names_are_escaped_in_html() {
-        let mail = verification(Lang::De, "<b>Max</b>", "https://x/verify-email?token=a", 30);
+    fn text_is_escaped_in_html() {
+        let mail = compose(
+            "Betreff",
+            &greeting(Lang::De, Some("<b>Max</b>")),
+            &["Absatz"],
+            "https://x/verify-email?token=a&b",
+            "Fuß",
+        );
         assert!(mail.html.contains("&lt;b&gt;Max&lt;/b&gt;"));
-        assert!(mail.text.contains("https://x/verify-email?token=a"));
-        assert!(mail.text.contains("30 Minuten"));
+        assert!(mail.html.contains("token=a&amp;b"));
+        assert!(mail.text.contains("https://x/verify-email?token=a&b"));
+        assert_eq!(greeting(Lang::En, None), "Hello,");
     }
 }

@@ -1,18 +1,19 @@
 //! Delivers outbox e-mails over SMTP (or to the log in development) with exponential
 //! backoff. Runs in every instance; claiming in the database keeps them from sending
-//! the same e-mail twice.
+//! the same e-mail twice. Each mail is composed right before it is sent (see `mail`).
 
 use std::time::Duration;
 
-use chrono::Utc;
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use secrecy::ExposeSecret;
 
-use crate::config::Config;
+use crate::clock;
+use crate::config::MailConfig;
 use crate::db::DbPool;
-use crate::mail::OutboxWaker;
-use crate::mail::outbox::{self, OutboxMail};
+use crate::error::AppError;
+use crate::mail::outbox::{self, QueuedMail};
+use crate::mail::{Composer, Email, LinkSettings, OutboxWaker, Prepared};
 
 const BATCH: i64 = 10;
 const CLAIM_LOCK: Duration = Duration::from_secs(120);
@@ -25,7 +26,7 @@ pub enum Transport {
 }
 
 impl Transport {
-    pub fn from_config(config: &Config) -> Result<Transport, String> {
+    pub fn from_config(config: &MailConfig) -> Result<Transport, String> {
         match &config.smtp_url {
             None => Ok(Transport::Log),
             Some(url) => AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose_secret())
@@ -36,29 +37,28 @@ impl Transport {
         }
     }
 
-    async fn send(&self, from: &Mailbox, mail: &OutboxMail) -> Result<(), String> {
+    async fn send(&self, from: &Mailbox, recipient: &str, email: &Email) -> Result<(), String> {
         match self {
             Transport::Log => {
                 tracing::info!(
-                    to = %mail.recipient,
-                    subject = %mail.subject,
-                    body = %mail.text_body,
+                    to = %recipient,
+                    subject = %email.subject,
+                    body = %email.text,
                     "e-mail (no SMTP_URL configured, written to the log)"
                 );
                 Ok(())
             }
             Transport::Smtp(smtp) => {
-                let to: Mailbox = mail
-                    .recipient
+                let to: Mailbox = recipient
                     .parse()
                     .map_err(|e| format!("invalid recipient: {e}"))?;
                 let message = Message::builder()
                     .from(from.clone())
                     .to(to)
-                    .subject(&mail.subject)
+                    .subject(&email.subject)
                     .multipart(MultiPart::alternative_plain_html(
-                        mail.text_body.clone(),
-                        mail.html_body.clone(),
+                        email.text.clone(),
+                        email.html.clone(),
                     ))
                     .map_err(|e| format!("cannot build message: {e}"))?;
                 smtp.send(message)
@@ -75,6 +75,8 @@ pub struct Worker {
     pub transport: Transport,
     pub from: Mailbox,
     pub waker: OutboxWaker,
+    pub composer: Composer,
+    pub links: LinkSettings,
     pub poll_interval: Duration,
     pub retry_base: Duration,
     pub max_attempts: i32,
@@ -101,38 +103,59 @@ impl Worker {
     }
 
     /// Sends one batch of due e-mails; returns how many were claimed.
-    async fn deliver_due(&self) -> Result<usize, crate::error::AppError> {
-        let lock_until =
-            Utc::now().naive_utc() + chrono::Duration::from_std(CLAIM_LOCK).unwrap_or_default();
+    async fn deliver_due(&self) -> Result<usize, AppError> {
+        let lock_until = clock::now() + clock::duration(CLAIM_LOCK);
         let batch = self
             .db
             .run(move |conn| outbox::claim_due(conn, BATCH, lock_until))
             .await?;
         let claimed = batch.len();
         for mail in batch {
-            let outcome = self.transport.send(&self.from, &mail).await;
-            let id = mail.id.clone();
-            match outcome {
-                Ok(()) => {
-                    tracing::info!(outbox_id = %id, "e-mail delivered");
-                    self.db
-                        .run(move |conn| outbox::mark_sent(conn, &id))
-                        .await?;
-                }
-                Err(error) => {
-                    let retry_at = (mail.attempts < self.max_attempts).then(|| {
-                        Utc::now().naive_utc()
-                            + chrono::Duration::from_std(self.backoff(mail.attempts))
-                                .unwrap_or_default()
-                    });
-                    tracing::warn!(outbox_id = %id, attempts = mail.attempts, %error, will_retry = retry_at.is_some(), "e-mail delivery failed");
-                    self.db
-                        .run(move |conn| outbox::mark_failed(conn, &id, &error, retry_at))
-                        .await?;
-                }
-            }
+            self.deliver(mail).await?;
         }
         Ok(claimed)
+    }
+
+    async fn deliver(&self, mail: QueuedMail) -> Result<(), AppError> {
+        let id = mail.id.clone();
+        let prepared = {
+            let (composer, links, mail) = (self.composer, self.links.clone(), mail.clone());
+            self.db
+                .transaction(move |conn| composer(conn, &mail, &links))
+                .await
+        };
+        let outcome = match prepared {
+            Ok(Prepared::Drop(reason)) => {
+                tracing::info!(outbox_id = %id, reason, "e-mail not needed any more");
+                return self
+                    .db
+                    .run(move |conn| outbox::mark_dropped(conn, &id, reason))
+                    .await;
+            }
+            Ok(Prepared::Send(email)) => self
+                .transport
+                .send(&self.from, &mail.recipient, &email)
+                .await
+                .map(|()| email.subject),
+            Err(error) if error.code() == "service_unavailable" => return Err(error),
+            Err(error) => Err(format!("cannot compose: {error}")),
+        };
+        match outcome {
+            Ok(subject) => {
+                tracing::info!(outbox_id = %id, "e-mail delivered");
+                self.db
+                    .run(move |conn| outbox::mark_sent(conn, &id, &subject))
+                    .await
+            }
+            Err(error) => {
+                let retry_at = (mail.attempts < self.max_attempts)
+                    .then(|| clock::now() + clock::duration(self.backoff(mail.attempts)));
+                tracing::warn!(outbox_id = %id, attempts = mail.attempts, %error, will_retry = retry_at.is_some(), "e-mail delivery failed");
+                self.db
+                    .run(move |conn| outbox::mark_failed(conn, &id, &error, retry_at))
+                    .await
+            }
+        }
     }
 
     /// base · 2^(attempts−1), at most an hour.

@@ -14,6 +14,7 @@ fn insert_row(conn: &mut firmenportal::db::DbConnection, key: &str) -> QueryResu
         .values((
             rate_limits::key.eq(key),
             rate_limits::window_start.eq(chrono::Utc::now().naive_utc()),
+            rate_limits::expires_at.eq(chrono::Utc::now().naive_utc()),
             rate_limits::hits.eq(1),
         ))
         .execute(conn)

@@ -8,6 +8,7 @@ use diesel::prelude::*;
 use firmenportal::config::Config;
 use firmenportal::db::{DbConnection, DbPool};
 use firmenportal::startup::Application;
+use firmenportal::state::AppState;
 use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json};
 
@@ -89,6 +90,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub mail: MailSink,
     pub db: DbPool,
+    /// What the handlers share (e.g. the password hasher and its metrics).
+    pub state: actix_web::web::Data<AppState>,
     pub data_dir: tempfile::TempDir,
     // Dropped last: the database outlives the server's use of it.
     pub database: std::sync::Arc<TestDatabase>,
@@ -138,6 +141,26 @@ impl TestApp {
 
     pub async fn post(&self, path: &str, body: Value) -> Response {
         self.request(Method::POST, path, None, Some(body)).await
+    }
+
+    /// A request that can be sent later, e.g. from a task of [`release_together`].
+    pub fn post_later(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: Value,
+    ) -> impl std::future::Future<Output = Response> + Send + 'static {
+        let mut request = self.client.post(self.url(path)).json(&body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        async move { request.send().await.expect("request") }
+    }
+
+    pub async fn me(&self, access: &str) -> Value {
+        let response = self.get("/api/v1/me", Some(access)).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.unwrap()
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> Response {
@@ -251,6 +274,7 @@ impl TestAppBuilder {
         let config = Config::from_lookup(|name| settings.get(name).cloned()).expect("test config");
         let app = Application::build(config.clone()).await.expect("build app");
         let port = app.port();
+        let state = app.state();
         tokio::spawn(app.run_until_stopped());
         let db = DbPool::new(&config).expect("test pool");
         TestApp {
@@ -262,6 +286,7 @@ impl TestAppBuilder {
                 .unwrap(),
             mail,
             db,
+            state,
             data_dir,
             database,
         }
@@ -331,4 +356,55 @@ pub fn pointers(problem: &Value) -> Vec<(String, String)> {
 
 pub fn unique_email() -> String {
     format!("user-{}@example.de", uuid::Uuid::new_v4().simple())
+}
+
+/// Sends `count` requests at once: each task waits at a barrier until all are ready,
+/// so they reach the server together rather than one after another. Returns the
+/// answers in the order of `make`'s index.
+pub async fn release_together<F, Fut>(count: usize, make: F) -> Vec<Response>
+where
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = Response> + Send + 'static,
+{
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(count));
+    let tasks: Vec<_> = (0..count)
+        .map(|index| {
+            let barrier = barrier.clone();
+            let request = make(index);
+            tokio::spawn(async move {
+                barrier.wait().await;
+                request.await
+            })
+        })
+        .collect();
+    let mut answers = Vec::with_capacity(count);
+    for task in tasks {
+        answers.push(task.await.expect("request task"));
+    }
+    answers
+}
+
+/// The `Retry-After` of an answer, in seconds.
+pub fn retry_after(response: &Response) -> u64 {
+    response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// How many rows a table holds (for checks of what a request wrote).
+pub async fn count_rows(app: &TestApp, table: &'static str) -> i64 {
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        rows: i64,
+    }
+    app.with_db(move |conn| {
+        diesel::sql_query(format!("SELECT COUNT(*) AS rows FROM {table}"))
+            .get_result::<Count>(conn)
+            .unwrap()
+            .rows
+    })
+    .await
 }

@@ -49,41 +49,91 @@ async fn smtp_down_then_up_delivers_the_mail_later() {
 }
 
 #[tokio::test]
-async fn a_delivered_mail_leaves_no_usable_link_in_the_database() {
-    let app = TestApp::spawn().await;
+async fn no_usable_token_rests_in_the_outbox_and_a_delayed_link_is_valid_from_sending() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let app = TestApp::builder()
+        .smtp_port(port)
+        .set("EMAIL_TOKEN_TTL_SECS", "2")
+        .spawn()
+        .await;
     let email = unique_email();
-    app.register(&email).await;
-    let token = app
-        .verification_mail(&email, 1)
-        .await
-        .token_for("verify-email");
-    // The worker records the delivery right after the SMTP answer.
-    let mut rows = Vec::new();
+    assert_eq!(app.register(&email).await.status(), StatusCode::ACCEPTED);
+    tokio::time::sleep(Duration::from_millis(800)).await;
+
+    // The mail server is down: the queued row says what to send, never a link.
+    let rows = app
+        .with_db({
+            let email = email.clone();
+            move |conn| {
+                use diesel::prelude::*;
+                use firmenportal::schema::email_outbox::dsl::*;
+                email_outbox
+                    .filter(recipient.eq(email))
+                    .select((status, template, params, subject, last_error))
+                    .load::<(String, String, String, String, Option<String>)>(conn)
+                    .unwrap()
+            }
+        })
+        .await;
+    assert_eq!(rows.len(), 1);
+    let (status, template, params, subject, error) = &rows[0];
+    assert_eq!(
+        (status.as_str(), template.as_str()),
+        ("pending", "account.verification")
+    );
+    assert!(error.is_some(), "the failed attempt is recorded");
+    for column in [params, subject] {
+        assert!(!column.contains("token"), "{column}");
+    }
+
+    // Delivered long after the request, the link still has its full validity.
+    tokio::time::sleep(Duration::from_millis(1700)).await;
+    let sink = MailSink::start_on(port).await;
+    let token = sink.wait_for(&email, 1).await.token_for("verify-email");
+    assert_eq!(
+        app.post("/api/v1/auth/verify-email", json!({ "token": token }))
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+}
+
+#[tokio::test]
+async fn a_mail_that_is_no_longer_needed_is_dropped_not_sent() {
+    let app = TestApp::spawn().await;
+    let unknown = unique_email();
+    let verified = crate::fixtures::account().insert(&app).await;
+    for email in [&unknown, &verified.email] {
+        let path = if *email == unknown {
+            "/api/v1/auth/password/forgot"
+        } else {
+            "/api/v1/auth/verify-email/resend"
+        };
+        assert_eq!(
+            app.post(path, json!({ "email": email })).await.status(),
+            StatusCode::ACCEPTED
+        );
+    }
+    let mut statuses = Vec::new();
     for _ in 0..50 {
-        rows = app
-            .with_db({
-                let email = email.clone();
-                move |conn| {
-                    use diesel::prelude::*;
-                    use firmenportal::schema::email_outbox::dsl::*;
-                    email_outbox
-                        .filter(recipient.eq(email))
-                        .select((status, subject, text_body, html_body))
-                        .load::<(String, String, String, String)>(conn)
-                        .unwrap()
-                }
+        statuses = app
+            .with_db(|conn| {
+                use diesel::prelude::*;
+                use firmenportal::schema::email_outbox::dsl::*;
+                email_outbox.select(status).load::<String>(conn).unwrap()
             })
             .await;
-        if rows.iter().all(|(status, ..)| status == "sent") {
+        if statuses.iter().all(|s| s == "dropped") {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(rows.len(), 1);
-    let (status, subject, text, html) = &rows[0];
-    assert_eq!(status, "sent");
-    assert_eq!(subject, "Bitte bestätigen Sie Ihre E-Mail-Adresse");
-    assert!(!text.contains(&token) && !html.contains(&token));
+    assert_eq!(statuses, ["dropped", "dropped"]);
+    assert!(app.mail.all().is_empty());
 }
 
 #[tokio::test]

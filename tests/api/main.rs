@@ -1,14 +1,17 @@
-//! Integration tests: the HTTP API over a real socket against a real database.
-//! SQLite by default; PostgreSQL when `TEST_DATABASE_URL` is set.
+//! Integration tests: the HTTP API over a real socket against a real database, each test
+//! on a fresh one. SQLite by default; PostgreSQL when `TEST_DATABASE_URL` is set. The
+//! modules mirror `src/`.
 
+mod fixtures;
 mod helpers;
 mod smtp;
 
 mod accounts;
+mod auth;
 mod db;
-mod errors;
+mod http;
 mod mail;
 mod openapi;
-mod rate_limits;
-mod sessions;
+mod rate_limit;
+mod retention;
 mod system;

@@ -53,7 +53,15 @@ fn every_operation_is_documented() {
                     }
                 }
             }
-            assert!(responses.contains_key("500"), "{name}: 500");
+            for status in ["500", "503"] {
+                assert!(responses.contains_key(status), "{name}: {status}");
+            }
+            if op["security"].is_array() {
+                assert!(
+                    responses.contains_key("401"),
+                    "{name}: 401 on a secured operation"
+                );
+            }
             if op.get("requestBody").is_some() {
                 for status in ["400", "413", "415", "422"] {
                     assert!(responses.contains_key(status), "{name}: {status}");
@@ -97,4 +105,51 @@ fn every_schema_and_field_has_a_description_and_an_example() {
             }
         }
     }
+}
+
+#[test]
+fn request_fields_promise_no_defaults_and_required_ones_are_never_null() {
+    let doc: Value = serde_json::from_str(&firmenportal::openapi::document_json()).unwrap();
+    for (name, schema) in doc["components"]["schemas"].as_object().unwrap() {
+        let Some(properties) = schema["properties"].as_object() else {
+            continue;
+        };
+        let required: Vec<&str> = schema["required"]
+            .as_array()
+            .map(|r| r.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        for (field, property) in properties {
+            if name.ends_with("Request") {
+                assert!(
+                    property.get("default").is_none(),
+                    "{name}.{field}: a default tells clients the field may be left out"
+                );
+            }
+            if required.contains(&field.as_str()) && name.ends_with("Request") {
+                assert_eq!(
+                    property["type"], "string",
+                    "{name}.{field}: a required string"
+                );
+            }
+        }
+    }
+    // The rules the server enforces on the shared fields are stated.
+    let register = &doc["components"]["schemas"]["RegisterRequest"]["properties"];
+    assert_eq!(register["email"]["format"], "email");
+    assert_eq!(register["password"]["minLength"], 10);
+    assert_eq!(register["password"]["maxLength"], 128);
+    for (schema, field) in [
+        ("RegisterRequest", "first_name"),
+        ("RegisterRequest", "last_name"),
+        ("UpdateAccountRequest", "first_name"),
+        ("UpdateAccountRequest", "last_name"),
+    ] {
+        assert_eq!(
+            doc["components"]["schemas"][schema]["properties"][field]["pattern"],
+            firmenportal::domain::name::NAME_PATTERN,
+            "{schema}.{field}"
+        );
+    }
+    let login = &doc["components"]["schemas"]["LoginRequest"]["properties"];
+    assert_eq!(login["password"]["maxLength"], 128);
 }

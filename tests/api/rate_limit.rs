@@ -1,17 +1,10 @@
-//! Rate limits live in the database: they hold across instances.
+//! Rate limits live in the database: they hold across instances. Client IPs come from
+//! trusted proxies only; IPv6 clients count by their /64.
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::helpers::{PASSWORD, TestApp, assert_problem, unique_email};
-
-fn retry_after(response: &reqwest::Response) -> u64 {
-    response.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap()
-}
+use crate::helpers::{PASSWORD, TestApp, assert_problem, retry_after, unique_email};
 
 #[tokio::test]
 async fn failed_logins_per_account_are_limited_with_retry_after() {
@@ -186,8 +179,9 @@ async fn registration_resend_and_forgot_are_limited_per_address_and_ip() {
         .await;
     assert_problem(limited, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
 
-    // Per IP: four requests so far; two more addresses use up the allowance of six.
-    for _ in 0..2 {
+    // Per IP: the two accepted requests counted, the two refused ones did not; four more
+    // addresses use up the allowance of six.
+    for _ in 0..4 {
         let other = app
             .post(
                 "/api/v1/auth/verify-email/resend",
@@ -253,33 +247,20 @@ async fn two_instances_on_one_database_share_one_limit() {
 
 #[tokio::test]
 async fn forwarded_client_ips_count_only_behind_a_trusted_proxy() {
-    let login_from = |app: &TestApp, ip: &'static str| {
-        app.client
-            .post(app.url("/api/v1/auth/login"))
-            .header("x-forwarded-for", ip)
-            .json(&json!({ "email": unique_email(), "password": "Falsches-Passwort-1" }))
-            .send()
-    };
     let behind_proxy = TestApp::builder()
         .set("RATE_LIMIT_LOGIN_PER_IP", "2")
         .set("TRUSTED_PROXIES", "127.0.0.1")
         .spawn()
         .await;
     for _ in 0..2 {
-        login_from(&behind_proxy, "203.0.113.7").await.unwrap();
+        login_from(&behind_proxy, "203.0.113.7").await;
     }
     assert_eq!(
-        login_from(&behind_proxy, "203.0.113.7")
-            .await
-            .unwrap()
-            .status(),
+        login_from(&behind_proxy, "203.0.113.7").await.status(),
         StatusCode::TOO_MANY_REQUESTS
     );
     assert_eq!(
-        login_from(&behind_proxy, "203.0.113.8")
-            .await
-            .unwrap()
-            .status(),
+        login_from(&behind_proxy, "203.0.113.8").await.status(),
         StatusCode::UNAUTHORIZED
     );
 
@@ -288,10 +269,69 @@ async fn forwarded_client_ips_count_only_behind_a_trusted_proxy() {
         .set("RATE_LIMIT_LOGIN_PER_IP", "2")
         .spawn()
         .await;
-    login_from(&direct, "203.0.113.7").await.unwrap();
-    login_from(&direct, "203.0.113.8").await.unwrap();
+    login_from(&direct, "203.0.113.7").await;
+    login_from(&direct, "203.0.113.8").await;
     assert_eq!(
-        login_from(&direct, "203.0.113.9").await.unwrap().status(),
+        login_from(&direct, "203.0.113.9").await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+fn login_from(
+    app: &TestApp,
+    forwarded_for: &str,
+) -> impl std::future::Future<Output = reqwest::Response> {
+    let request = app
+        .client
+        .post(app.url("/api/v1/auth/login"))
+        .header("x-forwarded-for", forwarded_for)
+        .json(&json!({ "email": unique_email(), "password": "Falsches-Passwort-1" }));
+    async move { request.send().await.unwrap() }
+}
+
+#[tokio::test]
+async fn ipv6_clients_of_one_64_share_an_allowance() {
+    let app = TestApp::builder()
+        .set("RATE_LIMIT_LOGIN_PER_IP", "2")
+        .set("TRUSTED_PROXIES", "127.0.0.1")
+        .spawn()
+        .await;
+    for ip in ["2001:db8:1:2::1", "2001:db8:1:2::2"] {
+        assert_eq!(
+            login_from(&app, ip).await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    // Another address of the same /64 gains nothing; another /64 is another client.
+    assert_eq!(
+        login_from(&app, "2001:db8:1:2:ffff:ffff:ffff:ffff")
+            .await
+            .status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        login_from(&app, "2001:db8:1:3::1").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn an_unparseable_forwarded_hop_ends_the_walk_instead_of_being_skipped() {
+    let app = TestApp::builder()
+        .set("RATE_LIMIT_LOGIN_PER_IP", "2")
+        .set("TRUSTED_PROXIES", "127.0.0.1")
+        .spawn()
+        .await;
+    // What lies beyond a hop that does not parse cannot be trusted: every one of these
+    // counts as the nearest trusted hop, however the client varies its made-up address.
+    for forged in ["203.0.113.7, unbekannt", "203.0.113.8, unbekannt"] {
+        assert_eq!(
+            login_from(&app, forged).await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        login_from(&app, "203.0.113.9, unbekannt").await.status(),
         StatusCode::TOO_MANY_REQUESTS
     );
 }

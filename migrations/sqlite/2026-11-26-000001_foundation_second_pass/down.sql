@@ -1,0 +1,17 @@
+DROP INDEX sessions_expires_idx;
+DROP INDEX audit_log_occurred_idx;
+DROP TABLE maintenance_runs;
+DROP INDEX rate_limits_expires_idx;
+ALTER TABLE rate_limits DROP COLUMN expires_at;
+ALTER TABLE email_outbox ADD COLUMN text_body TEXT NOT NULL DEFAULT '';
+ALTER TABLE email_outbox ADD COLUMN html_body TEXT NOT NULL DEFAULT '';
+ALTER TABLE email_outbox DROP COLUMN failed_at;
+ALTER TABLE email_outbox DROP COLUMN link_issued_at;
+ALTER TABLE email_outbox DROP COLUMN params;
+ALTER TABLE email_outbox DROP COLUMN lang;
+ALTER TABLE email_outbox DROP COLUMN template;
+DROP INDEX email_tokens_account_purpose_key;
+CREATE INDEX email_tokens_account_idx ON email_tokens (account_id, purpose);
+ALTER TABLE accounts ADD COLUMN role TEXT NOT NULL DEFAULT 'subscriber';
+UPDATE accounts SET role = CASE WHEN operator THEN 'operator' ELSE 'subscriber' END;
+ALTER TABLE accounts DROP COLUMN operator;

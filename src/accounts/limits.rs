@@ -1,0 +1,79 @@
+//! The rate limits of the account flows. Every limit is taken before the work it guards
+//! (`rate_limit::acquire`), so a burst cannot slip past it.
+
+use crate::audit::AuditContext;
+use crate::error::AppError;
+use crate::rate_limit::{self, Permit};
+use crate::state::AppState;
+
+/// Register, resend and forgot-password share one allowance: each sends an e-mail.
+const EMAIL_REQUEST_SCOPE: &str = "mail";
+
+/// Wrong passwords share one allowance per account, whether given at login or to
+/// confirm a password change or an account deletion: a stolen access token must not
+/// become an unlimited password oracle.
+const PASSWORD_SCOPE: &str = "login";
+
+/// Password-reset attempts per client: each may cost a hash.
+const RESET_SCOPE: &str = "reset";
+
+/// The key of an address's password attempts (known or not, so the limit tells nothing).
+pub fn password_key(email: &str) -> String {
+    rate_limit::email_key(PASSWORD_SCOPE, email)
+}
+
+/// Counts an e-mail-sending request against the per-IP and per-address limits, in its
+/// own transaction, so the count stands even when the request fails later.
+pub async fn limit_email_request(
+    state: &AppState,
+    email: &str,
+    context: &AuditContext,
+) -> Result<(), AppError> {
+    let limits = state.config.limits;
+    let ip_key = rate_limit::ip_key(EMAIL_REQUEST_SCOPE, context.client_ip.0);
+    let email_key = rate_limit::email_key(EMAIL_REQUEST_SCOPE, email);
+    state
+        .db
+        .transaction(move |conn| {
+            rate_limit::acquire(conn, &ip_key, limits.email_per_ip)?;
+            rate_limit::acquire(conn, &email_key, limits.email_per_address)?;
+            Ok(())
+        })
+        .await
+}
+
+/// Counts a password-reset attempt of the client.
+pub async fn limit_password_reset(
+    state: &AppState,
+    context: &AuditContext,
+) -> Result<(), AppError> {
+    let limit = state.config.limits.password_reset_per_ip;
+    let key = rate_limit::ip_key(RESET_SCOPE, context.client_ip.0);
+    state
+        .db
+        .transaction(move |conn| rate_limit::acquire(conn, &key, limit).map(drop))
+        .await
+}
+
+/// The attempts a login has counted, to be given back when it succeeds.
+pub struct LoginPermits {
+    pub ip: Permit,
+    pub account_key: String,
+}
+
+/// Counts a login attempt per client IP and per address, in the caller's transaction.
+pub fn acquire_login(
+    conn: &mut crate::db::DbConnection,
+    state_limits: crate::config::LimitsConfig,
+    email: &str,
+    context: &AuditContext,
+) -> Result<LoginPermits, AppError> {
+    let ip = rate_limit::acquire(
+        conn,
+        &rate_limit::ip_key(PASSWORD_SCOPE, context.client_ip.0),
+        state_limits.login_per_ip,
+    )?;
+    let account_key = password_key(email);
+    rate_limit::acquire(conn, &account_key, state_limits.login_per_account)?;
+    Ok(LoginPermits { ip, account_key })
+}

@@ -1,0 +1,249 @@
+//! Sessions: log in, rotate the refresh token, log out (guide step 5).
+
+use secrecy::SecretString;
+
+use crate::accounts::limits::{self, LoginPermits};
+use crate::accounts::passwords::given_password;
+use crate::accounts::problems::AccountProblem;
+use crate::accounts::registration::required_token;
+use crate::accounts::repo::{self, Account};
+use crate::accounts::types::{LoginRequest, RefreshRequest, TokenResponse};
+use crate::audit::{self, AuditAction, AuditContext};
+use crate::auth::opaque;
+use crate::domain::EmailAddress;
+use crate::error::{AppError, FieldError, FieldErrorCode, FieldErrors};
+use crate::rate_limit;
+use crate::state::AppState;
+
+/// A login whose fields are present. The address need not be valid: a malformed one is
+/// simply unknown, answered like any unknown address.
+struct Credentials {
+    email: String,
+    password: SecretString,
+}
+
+impl TryFrom<LoginRequest> for Credentials {
+    type Error = AppError;
+
+    fn try_from(request: LoginRequest) -> Result<Self, AppError> {
+        let mut errors = FieldErrors::default();
+        let email = match request.email.as_deref().map(str::trim) {
+            None | Some("") => {
+                errors.push(FieldError::new("/email", FieldErrorCode::Required));
+                None
+            }
+            Some(raw) => Some(
+                EmailAddress::parse(raw, "/email")
+                    .map(|email| email.as_str().to_string())
+                    .unwrap_or_else(|_| raw.to_lowercase()),
+            ),
+        };
+        let password = errors.take(given_password(request.password, "/password"));
+        errors.into_result()?;
+        match (email, password) {
+            (Some(email), Some(password)) => Ok(Credentials { email, password }),
+            _ => unreachable!("no field errors means every field parsed"),
+        }
+    }
+}
+
+pub async fn login(
+    state: &AppState,
+    request: LoginRequest,
+    context: AuditContext,
+) -> Result<TokenResponse, AppError> {
+    let Credentials { email, password } = Credentials::try_from(request)?;
+    // A place to hash first: a request refused as busy has counted nothing.
+    let slot = state.hasher.reserve()?;
+    let (permits, account) = {
+        let (limits, context) = (state.config.limits, context.clone());
+        state
+            .db
+            .transaction(move |conn| {
+                // Counted before the hash, so a burst cannot pass a check all at once.
+                let permits = limits::acquire_login(conn, limits, &email, &context)?;
+                Ok((permits, repo::find_by_email(conn, &email)?))
+            })
+            .await?
+    };
+    // An unknown address is verified against a dummy hash: same time, same answer.
+    let verified_hash = account.as_ref().map(|a| a.password_hash.0.clone());
+    let password_ok = slot.verify(password, verified_hash.clone()).await?;
+    match account {
+        Some(account) if password_ok => {
+            if account.email_verified_at.is_none() {
+                // The password was right: the attempt does not count.
+                give_back(state, permits).await?;
+                return Err(AccountProblem::EmailNotVerified.into());
+            }
+            let verified_hash = verified_hash.unwrap_or_default();
+            open_session(state, account, verified_hash, permits, context).await
+        }
+        account => {
+            let subject = account.map(|a| a.id);
+            state
+                .db
+                .run(move |conn| record_failed_login(conn, &context, subject.as_deref()))
+                .await?;
+            Err(AccountProblem::InvalidCredentials.into())
+        }
+    }
+}
+
+fn record_failed_login(
+    conn: &mut crate::db::DbConnection,
+    context: &AuditContext,
+    subject: Option<&str>,
+) -> Result<(), AppError> {
+    audit::record(
+        conn,
+        context,
+        AuditAction::LoginFailed,
+        subject,
+        subject,
+        None,
+    )
+}
+
+async fn give_back(state: &AppState, permits: LoginPermits) -> Result<(), AppError> {
+    state
+        .db
+        .transaction(move |conn| {
+            rate_limit::release(conn, &permits.ip)?;
+            rate_limit::clear(conn, &permits.account_key)
+        })
+        .await
+}
+
+/// Opens a session after a successful login, gives the attempt back and forgets the
+/// address's failed attempts, in one transaction. The password is read again, locked:
+/// if a reset or change replaced it while this login was hashing, the login fails —
+/// otherwise it would outlive the reset that was meant to end every session.
+async fn open_session(
+    state: &AppState,
+    account: Account,
+    verified_hash: String,
+    permits: LoginPermits,
+    context: AuditContext,
+) -> Result<TokenResponse, AppError> {
+    let refresh_token = opaque::generate();
+    let refresh_hash = opaque::hash(&refresh_token);
+    let ttl = state.config.tokens.refresh_token_ttl;
+    let account_id = account.id.clone();
+    let opened = state
+        .db
+        .transaction(move |conn| {
+            let current = repo::lock_password_hash(conn, &account_id)?;
+            if current.as_deref() != Some(verified_hash.as_str()) {
+                record_failed_login(conn, &context, Some(&account_id))?;
+                return Ok(None);
+            }
+            rate_limit::release(conn, &permits.ip)?;
+            rate_limit::clear(conn, &permits.account_key)?;
+            let session_id = repo::create_session(conn, &account_id, ttl)?;
+            repo::insert_refresh_token(conn, &session_id, &refresh_hash)?;
+            audit::record(
+                conn,
+                &context,
+                AuditAction::LoginSucceeded,
+                Some(&account_id),
+                Some(&account_id),
+                Some(serde_json::json!({ "session_id": session_id })),
+            )?;
+            Ok(Some(session_id))
+        })
+        .await?;
+    let session_id = opened.ok_or(AppError::from(AccountProblem::InvalidCredentials))?;
+    token_pair(state, &account.id, &session_id, refresh_token)
+}
+
+fn token_pair(
+    state: &AppState,
+    account_id: &str,
+    session_id: &str,
+    refresh_token: String,
+) -> Result<TokenResponse, AppError> {
+    Ok(TokenResponse {
+        access_token: state.keys.issue(account_id, session_id)?,
+        token_type: "Bearer".into(),
+        expires_in: state.keys.ttl().as_secs(),
+        refresh_token,
+    })
+}
+
+/// The stored form of the presented refresh token; a missing one is a field error.
+fn presented_refresh_token(request: RefreshRequest) -> Result<String, AppError> {
+    let token = required_token(request.refresh_token, "/refresh_token")?;
+    Ok(opaque::hash(&token))
+}
+
+pub async fn refresh(
+    state: &AppState,
+    request: RefreshRequest,
+    context: AuditContext,
+) -> Result<TokenResponse, AppError> {
+    let presented = presented_refresh_token(request)?;
+    let new_token = opaque::generate();
+    let new_hash = opaque::hash(&new_token);
+    let outcome = state
+        .db
+        .transaction(move |conn| {
+            let Some((token, session)) = repo::find_refresh_token(conn, &presented)? else {
+                return Ok(None);
+            };
+            if session.revoked_at.is_some() || session.expires_at <= crate::clock::now() {
+                return Ok(None);
+            }
+            // A rotated token presented again means it was copied: end the whole family.
+            if token.rotated_at.is_some() || !repo::rotate_refresh_token(conn, &token.id)? {
+                repo::revoke_session(conn, &session.id)?;
+                audit::record(
+                    conn,
+                    &context,
+                    AuditAction::RefreshTokenReused,
+                    Some(&session.account_id),
+                    Some(&session.account_id),
+                    Some(serde_json::json!({ "session_id": session.id })),
+                )?;
+                return Ok(None);
+            }
+            repo::insert_refresh_token(conn, &session.id, &new_hash)?;
+            audit::record_for_account(
+                conn,
+                &context,
+                AuditAction::TokenRefreshed,
+                &session.account_id,
+            )?;
+            Ok(Some((session.account_id, session.id)))
+        })
+        .await?;
+    // Unknown, expired, logged out and replayed tokens all get the same answer.
+    let (account_id, session_id) =
+        outcome.ok_or(AppError::from(AccountProblem::InvalidRefreshToken))?;
+    token_pair(state, &account_id, &session_id, new_token)
+}
+
+pub async fn logout(
+    state: &AppState,
+    request: RefreshRequest,
+    context: AuditContext,
+) -> Result<(), AppError> {
+    let presented = presented_refresh_token(request)?;
+    state
+        .db
+        .transaction(move |conn| {
+            if let Some((_, session)) = repo::find_refresh_token(conn, &presented)?
+                && session.revoked_at.is_none()
+            {
+                repo::revoke_session(conn, &session.id)?;
+                audit::record_for_account(
+                    conn,
+                    &context,
+                    AuditAction::LoggedOut,
+                    &session.account_id,
+                )?;
+            }
+            Ok(())
+        })
+        .await
+}

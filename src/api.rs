@@ -1,0 +1,43 @@
+//! Every capability of the API in one place: its routes, its problems and its e-mails. A
+//! new capability adds one line to each list; everything else lives in its folder.
+
+use strum::IntoEnumIterator;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::accounts::{self, AccountProblem};
+use crate::auth::TokenProblem;
+use crate::db::DbConnection;
+use crate::error::{AppError, GeneralProblem, ProblemSpec};
+use crate::http::problems::HttpProblem;
+use crate::mail::{LinkSettings, Prepared, QueuedMail};
+
+/// Every documented route; used for serving and for the OpenAPI document alike.
+pub fn configure(cfg: &mut ServiceConfig) {
+    crate::system::configure(cfg);
+    cfg.service(utoipa_actix_web::scope("/api/v1").configure(accounts::configure));
+}
+
+/// Every problem the API can answer, for the OpenAPI examples and the catalogue test.
+pub fn problem_catalogue() -> Vec<ProblemSpec> {
+    GeneralProblem::iter()
+        .map(GeneralProblem::spec)
+        .chain(HttpProblem::iter().map(HttpProblem::spec))
+        .chain(TokenProblem::iter().map(TokenProblem::spec))
+        .chain(AccountProblem::iter().map(AccountProblem::spec))
+        .collect()
+}
+
+/// Composes a queued e-mail at send time, by the capability that owns its template.
+pub fn compose_mail(
+    conn: &mut DbConnection,
+    mail: &QueuedMail,
+    links: &LinkSettings,
+) -> Result<Prepared, AppError> {
+    match mail.template.split_once('.').map(|(owner, _)| owner) {
+        Some("account") => accounts::mails::compose_mail(conn, mail, links),
+        _ => Err(AppError::Internal(format!(
+            "no composer for template {:?}",
+            mail.template
+        ))),
+    }
+}

@@ -1,0 +1,45 @@
+//! Time in one place. Timestamps are stored as UTC without a zone; calendar rules
+//! ("valid until", "expired", "active", order deadlines) use the date in Europe/Berlin,
+//! where the operator and its customers live.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use chrono_tz::Europe::Berlin;
+
+/// Now, in UTC, as the database stores it.
+pub fn now() -> NaiveDateTime {
+    Utc::now().naive_utc()
+}
+
+/// Today's date in Europe/Berlin.
+pub fn today_berlin() -> NaiveDate {
+    berlin_date_of(now())
+}
+
+/// The Europe/Berlin calendar date of a stored UTC timestamp.
+pub fn berlin_date_of(utc: NaiveDateTime) -> NaiveDate {
+    DateTime::<Utc>::from_naive_utc_and_offset(utc, Utc)
+        .with_timezone(&Berlin)
+        .date_naive()
+}
+
+/// A `std` duration as chrono's, saturating instead of failing on absurd values.
+pub fn duration(std: std::time::Duration) -> chrono::Duration {
+    chrono::Duration::from_std(std).unwrap_or(chrono::Duration::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn berlin_dates_change_at_berlin_midnight() {
+        let utc = |s: &str| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap();
+        let date = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        // Winter: UTC+1.
+        assert_eq!(berlin_date_of(utc("2026-01-31 22:59")), date("2026-01-31"));
+        assert_eq!(berlin_date_of(utc("2026-01-31 23:00")), date("2026-02-01"));
+        // Summer: UTC+2.
+        assert_eq!(berlin_date_of(utc("2026-06-30 21:59")), date("2026-06-30"));
+        assert_eq!(berlin_date_of(utc("2026-06-30 22:00")), date("2026-07-01"));
+    }
+}

@@ -1,0 +1,107 @@
+//! Retention: a background job deletes what no longer matters — ended rate-limit
+//! windows, old e-mails, spent e-mail tokens, ended sessions with their refresh tokens,
+//! and old audit entries — each after the period configured for it. Every instance runs
+//! the job; a row in `maintenance_runs`, moved forward with one conditional statement,
+//! lets exactly one of them do the work per period.
+
+use std::time::Duration;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel::sql_types::{Text, Timestamp};
+
+use crate::clock;
+use crate::config::RetentionConfig;
+use crate::db::{DbConnection, DbPool};
+use crate::error::AppError;
+use crate::schema::audit_log;
+
+const JOB: &str = "retention";
+/// A run that could not reach the database is tried again this soon.
+const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(60);
+
+/// How many rows of each kind one run deleted.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Purged {
+    pub rate_limits: usize,
+    pub emails: usize,
+    pub email_tokens: usize,
+    pub sessions: usize,
+    pub audit_entries: usize,
+}
+
+/// Deletes everything past its retention, as of `now`.
+pub fn purge(
+    conn: &mut DbConnection,
+    policy: &RetentionConfig,
+    now: NaiveDateTime,
+) -> Result<Purged, AppError> {
+    let before = |period: Duration| now - clock::duration(period);
+    Ok(Purged {
+        rate_limits: crate::rate_limit::delete_ended(conn, now)?,
+        emails: crate::mail::outbox::delete_finished(
+            conn,
+            before(policy.sent_emails),
+            before(policy.failed_emails),
+        )?,
+        email_tokens: crate::accounts::repo::delete_spent_email_tokens(
+            conn,
+            before(policy.email_tokens),
+        )?,
+        sessions: crate::accounts::repo::delete_ended_sessions(conn, before(policy.sessions))?,
+        audit_entries: diesel::delete(
+            audit_log::table.filter(audit_log::occurred_at.lt(before(policy.audit_log))),
+        )
+        .execute(conn)?,
+    })
+}
+
+// Inserts the job's row on its first run; afterwards moves it forward only when due.
+// Exactly one instance changes the row per period, and only that one runs the job.
+const CLAIM_SQL: &str = "INSERT INTO maintenance_runs (name, next_run_at) VALUES ($1, $2) \
+     ON CONFLICT (name) DO UPDATE SET next_run_at = $2 \
+     WHERE maintenance_runs.next_run_at <= $3";
+
+/// Whether this instance won the run due at `now` (and scheduled the next one).
+pub fn claim_run(
+    conn: &mut DbConnection,
+    interval: Duration,
+    now: NaiveDateTime,
+) -> Result<bool, AppError> {
+    let query = diesel::sql_query(crate::db::numbered_params(conn, CLAIM_SQL))
+        .bind::<Text, _>(JOB)
+        .bind::<Timestamp, _>(now + clock::duration(interval))
+        .bind::<Timestamp, _>(now);
+    let changed = match conn {
+        DbConnection::Postgres(pg) => query.execute(pg)?,
+        DbConnection::Sqlite(sqlite) => query.execute(sqlite)?,
+    };
+    Ok(changed == 1)
+}
+
+/// The job: every `policy.interval`, claim the run and purge if it was ours.
+pub async fn run(db: DbPool, policy: RetentionConfig) {
+    loop {
+        let outcome = db
+            .run(move |conn| {
+                let now = clock::now();
+                if !claim_run(conn, policy.interval, now)? {
+                    return Ok(None);
+                }
+                purge(conn, &policy, now).map(Some)
+            })
+            .await;
+        let pause = match outcome {
+            Ok(Some(purged)) => {
+                tracing::info!(?purged, "retention: old records deleted");
+                policy.interval
+            }
+            Ok(None) => policy.interval,
+            Err(error) => {
+                tracing::warn!(%error, "retention: cannot reach the database");
+                policy.interval.min(RETRY_AFTER_FAILURE)
+            }
+        };
+        tokio::time::sleep(pause).await;
+    }
+}

@@ -1,0 +1,290 @@
+//! The HTTP layer: every failure answers RFC 9457 problem+json; browsers, security
+//! headers and request ids.
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::helpers::{TestApp, assert_problem, pointers};
+
+#[tokio::test]
+async fn malformed_json_is_a_400_problem() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .client
+        .post(app.url("/api/v1/auth/login"))
+        .header("content-type", "application/json")
+        .body("{\"email\": ")
+        .send()
+        .await
+        .unwrap();
+    let body = assert_problem(response, StatusCode::BAD_REQUEST, "malformed_json").await;
+    assert!(
+        !body["detail"].as_str().unwrap().contains("line"),
+        "no parser internals"
+    );
+}
+
+#[tokio::test]
+async fn a_wrongly_typed_field_is_named_by_pointer() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .post(
+            "/api/v1/auth/login",
+            json!({ "email": 42, "password": "x" }),
+        )
+        .await;
+    let body = assert_problem(
+        response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(
+        pointers(&body),
+        vec![("/email".to_string(), "invalid_type".to_string())]
+    );
+}
+
+#[tokio::test]
+async fn wrong_content_type_is_415() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .client
+        .post(app.url("/api/v1/auth/login"))
+        .header("content-type", "text/plain")
+        .body("email=a")
+        .send()
+        .await
+        .unwrap();
+    assert_problem(
+        response,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+    )
+    .await;
+
+    let missing = app
+        .client
+        .post(app.url("/api/v1/auth/login"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_problem(
+        missing,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn body_over_64_kib_is_413() {
+    let app = TestApp::spawn().await;
+    let big = json!({ "email": "a@example.de", "password": "x".repeat(70 * 1024) });
+    let response = app.post("/api/v1/auth/login", big).await;
+    assert_problem(response, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
+}
+
+#[tokio::test]
+async fn unknown_route_is_404_and_wrong_method_is_405_with_allow() {
+    let app = TestApp::spawn().await;
+    assert_problem(
+        app.get("/api/v1/nothing-here", None).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    assert_problem(app.get("/", None).await, StatusCode::NOT_FOUND, "not_found").await;
+
+    let wrong = app
+        .request(Method::GET, "/api/v1/auth/login", None, None)
+        .await;
+    assert_eq!(wrong.headers()["allow"], "POST");
+    assert_problem(wrong, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed").await;
+
+    let put_me = app.request(Method::PUT, "/api/v1/me", None, None).await;
+    assert_eq!(put_me.headers()["allow"], "DELETE, GET, PATCH");
+    assert_problem(put_me, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed").await;
+}
+
+#[tokio::test]
+async fn problems_are_german_by_default_and_english_on_request() {
+    let app = TestApp::spawn().await;
+    let german = app.get("/api/v1/unknown", None).await;
+    assert_eq!(german.headers()["content-language"], "de");
+    let body = assert_problem(german, StatusCode::NOT_FOUND, "not_found").await;
+    assert_eq!(body["title"], "Nicht gefunden");
+
+    let english = app
+        .client
+        .post(app.url("/api/v1/auth/register"))
+        .header("accept-language", "en-GB,en;q=0.9,de;q=0.5")
+        .json(&json!({ "email": "not-an-address" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(english.headers()["content-language"], "en");
+    let body = assert_problem(
+        english,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(body["title"], "Invalid input");
+    assert_eq!(
+        body["errors"][0]["detail"],
+        "Please enter a valid e-mail address."
+    );
+
+    let preferring_german = app
+        .client
+        .get(app.url("/api/v1/me"))
+        .header("accept-language", "fr, de;q=0.8, en;q=0.5")
+        .send()
+        .await
+        .unwrap();
+    let body = assert_problem(preferring_german, StatusCode::UNAUTHORIZED, "missing_token").await;
+    assert_eq!(body["title"], "Anmeldung erforderlich");
+}
+
+#[tokio::test]
+async fn browsers_on_the_frontend_origin_may_call_the_api() {
+    let app = TestApp::spawn().await;
+    let preflight = app
+        .client
+        .request(reqwest::Method::OPTIONS, app.url("/api/v1/me"))
+        .header("origin", "https://portal.test")
+        .header("access-control-request-method", "GET")
+        .header("access-control-request-headers", "authorization")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.status(), StatusCode::OK);
+    assert_eq!(
+        preflight.headers()["access-control-allow-origin"],
+        "https://portal.test"
+    );
+
+    let answer = app
+        .client
+        .get(app.url("/api/v1/me"))
+        .header("origin", "https://portal.test")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        answer.headers()["access-control-allow-origin"],
+        "https://portal.test"
+    );
+    let exposed = answer.headers()["access-control-expose-headers"]
+        .to_str()
+        .unwrap()
+        .to_lowercase();
+    assert!(
+        exposed.contains("x-request-id") && exposed.contains("retry-after"),
+        "{exposed}"
+    );
+    assert_eq!(answer.headers()["cache-control"], "no-store");
+    assert_eq!(answer.headers()["x-content-type-options"], "nosniff");
+
+    let foreign = app
+        .client
+        .request(reqwest::Method::OPTIONS, app.url("/api/v1/me"))
+        .header("origin", "https://evil.example")
+        .header("access-control-request-method", "GET")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        !foreign
+            .headers()
+            .contains_key("access-control-allow-origin")
+    );
+    assert_problem(foreign, StatusCode::BAD_REQUEST, "bad_request").await;
+}
+
+#[tokio::test]
+async fn every_answer_carries_a_content_security_policy_and_swagger_ui_its_own() {
+    let app = TestApp::spawn().await;
+    let api = app.get("/api/v1/me", None).await;
+    assert_eq!(
+        api.headers()["content-security-policy"],
+        "default-src 'none'; frame-ancestors 'none'"
+    );
+    let ui = app.get("/swagger-ui/", None).await;
+    let policy = ui.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(policy.contains("script-src 'self'"), "{policy}");
+    assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+    assert!(!policy.contains("unsafe-eval"), "{policy}");
+    assert!(!api.headers().contains_key("strict-transport-security"));
+}
+
+#[tokio::test]
+async fn hsts_only_when_a_trusted_proxy_says_the_request_came_over_tls() {
+    let behind_proxy = TestApp::builder()
+        .set("TRUSTED_PROXIES", "127.0.0.1")
+        .spawn()
+        .await;
+    let over_tls = behind_proxy
+        .client
+        .get(behind_proxy.url("/health/live"))
+        .header("x-forwarded-proto", "https")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        over_tls.headers()["strict-transport-security"],
+        "max-age=31536000; includeSubDomains"
+    );
+    let plain = behind_proxy
+        .client
+        .get(behind_proxy.url("/health/live"))
+        .header("x-forwarded-proto", "http")
+        .send()
+        .await
+        .unwrap();
+    assert!(!plain.headers().contains_key("strict-transport-security"));
+
+    // Without a trusted proxy the header is the client's word and counts for nothing.
+    let direct = TestApp::spawn().await;
+    let claimed = direct
+        .client
+        .get(direct.url("/health/live"))
+        .header("x-forwarded-proto", "https")
+        .send()
+        .await
+        .unwrap();
+    assert!(!claimed.headers().contains_key("strict-transport-security"));
+}
+
+#[tokio::test]
+async fn a_client_request_id_is_kept_only_when_short_and_plain() {
+    let app = TestApp::spawn().await;
+    let send = |id: String| {
+        app.client
+            .get(app.url("/health/live"))
+            .header("x-request-id", id)
+            .send()
+    };
+    let kept = send("a".repeat(128)).await.unwrap();
+    assert_eq!(kept.headers()["x-request-id"], "a".repeat(128).as_str());
+    for hostile in [
+        "a".repeat(129),
+        "id\u{1b}[31mred".to_string(),
+        "x y".to_string(),
+    ] {
+        let Ok(replaced) = send(hostile.clone()).await else {
+            continue; // a value the HTTP client itself refuses to send
+        };
+        let id = replaced.headers()["x-request-id"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert_ne!(id, hostile);
+        assert!(uuid::Uuid::parse_str(&id).is_ok(), "{id}");
+    }
+}
