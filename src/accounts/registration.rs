@@ -68,11 +68,16 @@ pub fn parse_required<T>(
     }
 }
 
-/// A single-use token from a request: present and of a plausible length.
+/// A single-use token from a request: present and of a plausible length. Surrounding
+/// ASCII whitespace (from copying) is dropped — exactly the characters the schema's
+/// pattern `[^\t\n\f\r ]` does not count.
 pub fn required_token(value: Option<SecretString>, pointer: &str) -> Result<String, FieldError> {
     let token = value
         .as_ref()
-        .map(|t| t.expose_secret().trim())
+        .map(|t| {
+            t.expose_secret()
+                .trim_matches(|c: char| c.is_ascii_whitespace())
+        })
         .unwrap_or_default();
     if token.is_empty() {
         return Err(FieldError::new(pointer, FieldErrorCode::Required));

@@ -57,7 +57,7 @@ pub struct AcceptedResponse {
 #[schema(example = json!({"token": "q3VnZbq4t8Zr0kqjv3q8P1Q0S5m7yJbH0mW8u2c4x6E"}))]
 pub struct VerifyEmailRequest {
     /// The `token` query parameter of the verification link.
-    #[schema(value_type = String, required = true, min_length = 1, max_length = 128, pattern = r"\S", example = "q3VnZbq4t8Zr0kqjv3q8P1Q0S5m7yJbH0mW8u2c4x6E")]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 128, pattern = r"[^\t\n\f\r ]", example = "q3VnZbq4t8Zr0kqjv3q8P1Q0S5m7yJbH0mW8u2c4x6E")]
     pub token: Option<SecretString>,
 }
 
@@ -125,7 +125,7 @@ impl std::fmt::Debug for TokenResponse {
 #[schema(example = json!({"refresh_token": "Xk2v9Qw7Lm3pR8sT1uV4wY6zA0bC5dE7fG9hJ2kL4mN"}))]
 pub struct RefreshRequest {
     /// The refresh token from the last login or refresh.
-    #[schema(value_type = String, required = true, min_length = 1, max_length = 128, pattern = r"\S", example = "Xk2v9Qw7Lm3pR8sT1uV4wY6zA0bC5dE7fG9hJ2kL4mN")]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 128, pattern = r"[^\t\n\f\r ]", example = "Xk2v9Qw7Lm3pR8sT1uV4wY6zA0bC5dE7fG9hJ2kL4mN")]
     pub refresh_token: Option<SecretString>,
 }
 
@@ -139,7 +139,7 @@ pub struct RefreshRequest {
 }))]
 pub struct ResetPasswordRequest {
     /// The `token` query parameter of the reset link.
-    #[schema(value_type = String, required = true, min_length = 1, max_length = 128, pattern = r"\S", example = "q3VnZbq4t8Zr0kqjv3q8P1Q0S5m7yJbH0mW8u2c4x6E")]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 128, pattern = r"[^\t\n\f\r ]", example = "q3VnZbq4t8Zr0kqjv3q8P1Q0S5m7yJbH0mW8u2c4x6E")]
     pub token: Option<SecretString>,
     /// The new password (same policy as at registration).
     #[schema(value_type = String, required = true, format = Password, min_length = 10, max_length = 128, example = "Neues-Passwort-2025")]

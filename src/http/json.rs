@@ -58,8 +58,16 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
     }
 }
 
-/// Parses a body; a type error names the field by JSON pointer.
+/// Parses a body; a type error names the field by JSON pointer. Every body of the API is
+/// an object: serde would also read a struct from an array of its fields, so anything
+/// else is refused up front.
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    if first.is_some_and(|b| *b != b'{')
+        && serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok()
+    {
+        return Err(AppError::field("", FieldErrorCode::InvalidType));
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     match serde_path_to_error::deserialize::<_, T>(&mut deserializer) {
         Ok(value) => {
@@ -132,6 +140,19 @@ mod tests {
         for body in [&br#"{"email": "#[..], br#"{"email": "a"} trailing"#] {
             let error = parse_json::<Body>(body).unwrap_err();
             assert_eq!(error.code(), "malformed_json");
+        }
+    }
+
+    #[test]
+    fn only_an_object_is_a_body() {
+        for body in [&b"[\"a@example.de\"]"[..], b"null", b" 5", b"\"x\""] {
+            match parse_json::<Body>(body).unwrap_err() {
+                AppError::Validation(fields) => {
+                    assert_eq!(fields[0].pointer, "");
+                    assert_eq!(fields[0].code, FieldErrorCode::InvalidType);
+                }
+                other => panic!("unexpected {other:?}"),
+            }
         }
     }
 

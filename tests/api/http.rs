@@ -288,3 +288,35 @@ async fn a_client_request_id_is_kept_only_when_short_and_plain() {
         assert!(uuid::Uuid::parse_str(&id).is_ok(), "{id}");
     }
 }
+
+#[tokio::test]
+async fn a_body_that_is_not_an_object_is_refused_and_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let account = crate::fixtures::account().insert(&app).await;
+    let tokens = account.login(&app).await;
+    for body in [
+        json!([null, null]),
+        json!(["Moritz", "Muster"]),
+        json!(null),
+    ] {
+        let answer = app
+            .request(
+                Method::PATCH,
+                "/api/v1/me",
+                Some(&tokens.access),
+                Some(body),
+            )
+            .await;
+        let problem = assert_problem(
+            answer,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        )
+        .await;
+        assert_eq!(
+            pointers(&problem),
+            vec![(String::new(), "invalid_type".to_string())]
+        );
+    }
+    assert_eq!(app.me(&tokens.access).await["first_name"], "Max");
+}
