@@ -98,8 +98,9 @@ impl Application {
                 .await
                 .map_err(|e| StartupError(format!("hasher: {e}")))?
         };
-        tracing::debug!(
+        tracing::info!(
             threads = hasher.threads(),
+            queue = config.hashing.queue,
             "password hashing threads started"
         );
         let outbox = OutboxWaker::default();

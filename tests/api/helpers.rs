@@ -358,10 +358,11 @@ pub fn unique_email() -> String {
     format!("user-{}@example.de", uuid::Uuid::new_v4().simple())
 }
 
-/// Sends `count` requests at once: each task waits at a barrier until all are ready,
-/// so they reach the server together rather than one after another. Returns the
-/// answers in the order of `make`'s index.
-pub async fn release_together<F, Fut>(count: usize, make: F) -> Vec<Response>
+/// Sends `count` requests at once: every task first opens its connection (a request to
+/// `/health/live`, whose connection goes back to the client's pool), then waits at a
+/// barrier until all are ready, so the requests reach the server together rather than
+/// spread over connection set-up. Returns the answers in the order of `make`'s index.
+pub async fn release_together<F, Fut>(app: &TestApp, count: usize, make: F) -> Vec<Response>
 where
     F: Fn(usize) -> Fut,
     Fut: std::future::Future<Output = Response> + Send + 'static,
@@ -370,8 +371,10 @@ where
     let tasks: Vec<_> = (0..count)
         .map(|index| {
             let barrier = barrier.clone();
+            let warm_up = app.client.get(app.url("/health/live")).send();
             let request = make(index);
             tokio::spawn(async move {
+                warm_up.await.expect("warm-up request");
                 barrier.wait().await;
                 request.await
             })
@@ -395,16 +398,28 @@ pub fn retry_after(response: &Response) -> u64 {
 
 /// How many rows a table holds (for checks of what a request wrote).
 pub async fn count_rows(app: &TestApp, table: &'static str) -> i64 {
+    count_where(app, table, "1 = 1").await
+}
+
+/// How many audit entries of an action there are, whoever they concern.
+pub async fn count_audited(app: &TestApp, action: &str) -> i64 {
+    count_where(app, "audit_log", &format!("action = '{action}'")).await
+}
+
+async fn count_where(app: &TestApp, table: &'static str, condition: &str) -> i64 {
     #[derive(diesel::QueryableByName)]
     struct Count {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         rows: i64,
     }
+    let condition = condition.to_string();
     app.with_db(move |conn| {
-        diesel::sql_query(format!("SELECT COUNT(*) AS rows FROM {table}"))
-            .get_result::<Count>(conn)
-            .unwrap()
-            .rows
+        diesel::sql_query(format!(
+            "SELECT COUNT(*) AS rows FROM {table} WHERE {condition}"
+        ))
+        .get_result::<Count>(conn)
+        .unwrap()
+        .rows
     })
     .await
 }

@@ -6,8 +6,8 @@ use serde_json::{Value, json};
 
 use crate::fixtures;
 use crate::helpers::{
-    PASSWORD, TestApp, Tokens, assert_problem, pointers, release_together, retry_after,
-    unique_email,
+    PASSWORD, TestApp, Tokens, assert_problem, count_audited, pointers, release_together,
+    retry_after, unique_email,
 };
 
 #[tokio::test]
@@ -345,7 +345,7 @@ async fn a_burst_of_wrong_current_passwords_checks_no_more_than_the_account_allo
     let account = fixtures::account().insert(&app).await;
     let tokens = account.login(&app).await;
     let before = app.state.hasher.computations();
-    let answers = release_together(30, |i| {
+    let answers = release_together(&app, 30, |i| {
         let change = app.post_later(
             "/api/v1/me/password",
             Some(&tokens.access),
@@ -377,6 +377,11 @@ async fn a_burst_of_wrong_current_passwords_checks_no_more_than_the_account_allo
         .filter(|a| a.status() == StatusCode::TOO_MANY_REQUESTS)
         .count();
     assert_eq!((checked, limited), (5, 25));
+    assert_eq!(
+        count_audited(&app, "account.password_check_failed").await,
+        5,
+        "only the allowed attempts were checked"
+    );
     assert_eq!(app.state.hasher.computations() - before, 5);
     assert_eq!(
         app.me(&tokens.access).await["email"],

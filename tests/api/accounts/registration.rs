@@ -595,7 +595,7 @@ async fn concurrent_link_requests_leave_one_valid_link() {
         .spawn()
         .await;
     let account = fixtures::account().insert(&app).await;
-    let answers = release_together(8, |_| {
+    let answers = release_together(&app, 8, |_| {
         app.post_later(
             "/api/v1/auth/password/forgot",
             None,

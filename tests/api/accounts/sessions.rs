@@ -8,8 +8,8 @@ use serde_json::{Value, json};
 
 use crate::fixtures;
 use crate::helpers::{
-    PASSWORD, TestApp, Tokens, assert_problem, pointers, release_together, retry_after,
-    unique_email,
+    PASSWORD, TestApp, Tokens, assert_problem, count_audited, pointers, release_together,
+    retry_after, unique_email,
 };
 
 #[tokio::test]
@@ -171,7 +171,7 @@ async fn a_burst_of_logins_checks_no_more_passwords_than_the_account_allows() {
     let account = fixtures::account().insert(&app).await;
     let before = app.state.hasher.computations();
     // 60 guesses at once, the right password hidden among them.
-    let answers = release_together(60, |i| {
+    let answers = release_together(&app, 60, |i| {
         let password = if i == 59 {
             PASSWORD.to_string()
         } else {
@@ -210,11 +210,11 @@ async fn a_burst_of_logins_checks_no_more_passwords_than_the_account_allows() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_burst_from_one_client_checks_no_more_passwords_than_the_client_allows() {
     let app = TestApp::builder()
-        .set("RATE_LIMIT_LOGIN_PER_IP", "5")
+        .set("RATE_LIMIT_LOGIN_PER_IP", "10")
         .set("PASSWORD_HASHING_QUEUE", "100")
         .spawn()
         .await;
-    let answers = release_together(20, |_| {
+    let answers = release_together(&app, 60, |_| {
         app.post_later(
             "/api/v1/auth/login",
             None,
@@ -222,7 +222,12 @@ async fn a_burst_from_one_client_checks_no_more_passwords_than_the_client_allows
         )
     })
     .await;
-    assert_eq!(statuses(&answers), (5, 15, 0));
+    assert_eq!(statuses(&answers), (10, 50, 0));
+    assert_eq!(
+        count_audited(&app, "auth.login_failed").await,
+        10,
+        "only the allowed attempts were checked"
+    );
     let limited = answers
         .iter()
         .find(|a| a.status() == StatusCode::TOO_MANY_REQUESTS)
@@ -333,7 +338,7 @@ async fn a_full_hashing_queue_answers_503_at_once_with_retry_after() {
         .set("RATE_LIMIT_LOGIN_PER_IP", "1000")
         .spawn()
         .await;
-    let answers = release_together(16, |_| {
+    let answers = release_together(&app, 16, |_| {
         app.post_later(
             "/api/v1/auth/login",
             None,
