@@ -77,17 +77,47 @@ impl AuditAction {
     }
 }
 
-#[derive(Insertable)]
+/// One entry, ready to be written.
+#[derive(Debug, Insertable)]
 #[diesel(table_name = audit_log)]
-struct NewAuditEntry<'a> {
-    id: String,
-    occurred_at: chrono::NaiveDateTime,
-    actor_id: Option<&'a str>,
-    action: &'static str,
-    subject_id: Option<&'a str>,
-    client_ip: Option<String>,
-    request_id: Option<&'a str>,
-    details: Option<String>,
+pub struct AuditEntry {
+    pub id: String,
+    pub occurred_at: chrono::NaiveDateTime,
+    pub actor_id: Option<String>,
+    pub action: &'static str,
+    pub subject_id: Option<String>,
+    pub client_ip: Option<String>,
+    pub request_id: Option<String>,
+    pub details: Option<String>,
+}
+
+impl AuditEntry {
+    pub fn new(
+        context: &AuditContext,
+        action: AuditAction,
+        actor_id: Option<&str>,
+        subject_id: Option<&str>,
+        details: Option<serde_json::Value>,
+    ) -> Self {
+        AuditEntry {
+            id: uuid::Uuid::now_v7().to_string(),
+            occurred_at: crate::clock::now(),
+            actor_id: actor_id.map(str::to_string),
+            action: action.as_str(),
+            subject_id: subject_id.map(str::to_string),
+            client_ip: Some(context.client_ip.0.to_string()),
+            request_id: Some(context.request_id.0.clone()),
+            details: details.map(|d| d.to_string()),
+        }
+    }
+
+    /// Writes the entry in the caller's transaction.
+    pub fn insert(&self, conn: &mut DbConnection) -> Result<(), AppError> {
+        diesel::insert_into(audit_log::table)
+            .values(self)
+            .execute(conn)?;
+        Ok(())
+    }
 }
 
 /// Writes one entry in the caller's transaction, so the entry and the change commit
@@ -100,19 +130,7 @@ pub fn record(
     subject_id: Option<&str>,
     details: Option<serde_json::Value>,
 ) -> Result<(), AppError> {
-    diesel::insert_into(audit_log::table)
-        .values(NewAuditEntry {
-            id: uuid::Uuid::now_v7().to_string(),
-            occurred_at: crate::clock::now(),
-            actor_id,
-            action: action.as_str(),
-            subject_id,
-            client_ip: Some(context.client_ip.0.to_string()),
-            request_id: Some(&context.request_id.0),
-            details: details.map(|d| d.to_string()),
-        })
-        .execute(conn)?;
-    Ok(())
+    AuditEntry::new(context, action, actor_id, subject_id, details).insert(conn)
 }
 
 /// Records what an account did to itself (most Self-Service actions).

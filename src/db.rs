@@ -6,7 +6,10 @@ use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::r2d2::{self, ManageConnection};
+use diesel::serialize::ToSql;
+use diesel::sql_types;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use secrecy::ExposeSecret;
 
@@ -181,6 +184,11 @@ impl DbPool {
         self.backend
     }
 
+    /// The most connections the pool opens.
+    pub fn max_size(&self) -> u32 {
+        self.pool.max_size()
+    }
+
     /// Runs blocking database work on the blocking pool, never on an actix worker.
     pub async fn run<F, R>(&self, work: F) -> Result<R, AppError>
     where
@@ -249,14 +257,100 @@ where
     }
 }
 
-/// Raw SQL written with PostgreSQL's `$n` parameters, spelled for the connection's
-/// backend (SQLite numbers them `?n`), so one statement serves both.
-pub fn numbered_params(conn: &DbConnection, sql: &str) -> String {
-    match conn {
-        DbConnection::Postgres(_) => sql.to_string(),
-        DbConnection::Sqlite(_) => sql.replace('$', "?"),
+/// A hand-written statement the database keeps prepared. diesel's `sql_query` marks
+/// itself unsafe to cache, so PostgreSQL parses and plans it on every execution; this
+/// one is cached by its SQL text like any query built with diesel's DSL. Built piece by
+/// piece, its parameters are spelled as each backend wants them (`$n`, `?`).
+#[derive(Debug, Default)]
+pub struct PreparedSql<'a> {
+    pieces: Vec<Piece<'a>>,
+}
+
+#[derive(Debug)]
+enum Piece<'a> {
+    Sql(&'static str),
+    OwnedSql(String),
+    Text(&'a str),
+    OptionalText(Option<&'a str>),
+    Timestamp(chrono::NaiveDateTime),
+    Integer(i32),
+}
+
+impl<'a> PreparedSql<'a> {
+    pub fn new(sql: &'static str) -> Self {
+        PreparedSql {
+            pieces: vec![Piece::Sql(sql)],
+        }
+    }
+
+    pub fn sql(mut self, sql: &'static str) -> Self {
+        self.pieces.push(Piece::Sql(sql));
+        self
+    }
+
+    /// SQL computed at run time; it must never contain a value, only structure (e.g. how
+    /// many rows a statement has), or every value would be a statement of its own.
+    pub fn computed_sql(mut self, sql: String) -> Self {
+        self.pieces.push(Piece::OwnedSql(sql));
+        self
+    }
+
+    pub fn text(mut self, value: &'a str) -> Self {
+        self.pieces.push(Piece::Text(value));
+        self
+    }
+
+    pub fn optional_text(mut self, value: Option<&'a str>) -> Self {
+        self.pieces.push(Piece::OptionalText(value));
+        self
+    }
+
+    pub fn timestamp(mut self, value: chrono::NaiveDateTime) -> Self {
+        self.pieces.push(Piece::Timestamp(value));
+        self
+    }
+
+    pub fn integer(mut self, value: i32) -> Self {
+        self.pieces.push(Piece::Integer(value));
+        self
     }
 }
+
+impl<DB> QueryFragment<DB> for PreparedSql<'_>
+where
+    DB: diesel::backend::Backend,
+    str: ToSql<sql_types::Text, DB>,
+    chrono::NaiveDateTime: ToSql<sql_types::Timestamp, DB>,
+    i32: ToSql<sql_types::Integer, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        for piece in &self.pieces {
+            match piece {
+                Piece::Sql(sql) => out.push_sql(sql),
+                Piece::OwnedSql(sql) => out.push_sql(sql),
+                Piece::Text(value) => out.push_bind_param::<sql_types::Text, _>(*value)?,
+                Piece::OptionalText(value) => {
+                    out.push_bind_param::<sql_types::Nullable<sql_types::Text>, _>(value)?
+                }
+                Piece::Timestamp(value) => out.push_bind_param::<sql_types::Timestamp, _>(value)?,
+                Piece::Integer(value) => out.push_bind_param::<sql_types::Integer, _>(value)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+impl QueryId for PreparedSql<'_> {
+    // No type-level id: the cache key is the SQL text.
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl Query for PreparedSql<'_> {
+    type SqlType = sql_types::Untyped;
+}
+
+impl<Conn> RunQueryDsl<Conn> for PreparedSql<'_> {}
 
 pub fn run_migrations(conn: &mut DbConnection) -> Result<usize, AppError> {
     let applied = match conn {

@@ -34,7 +34,7 @@ async fn run() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    firmenportal::telemetry::init(config.log_format);
+    let _log = firmenportal::telemetry::init(config.log_format);
     let outcome = match command.as_str() {
         "migrate" => migrate(&config),
         _ => serve(config).await,
@@ -64,18 +64,19 @@ async fn serve(config: Config) -> Result<(), String> {
 }
 
 /// An argon2id working memory is 19 MiB. glibc raises its mmap threshold after the first
-/// such block is freed and from then on keeps these blocks in per-thread arenas, which
-/// grew the server past a gigabyte under a login flood. A fixed threshold keeps large
-/// blocks mmapped, so a released working memory goes back to the OS, and two arenas
-/// bound fragmentation.
+/// such block is freed and from then on keeps these blocks in its heaps, which grew the
+/// server past a gigabyte under a login flood. A fixed threshold keeps large blocks
+/// mmapped, so a released working memory goes back to the OS. The number of arenas stays
+/// glibc's default: with only small blocks left in them, fragmentation is small, and
+/// fewer arenas made the request threads wait for each other's allocations (two arenas
+/// cost `GET /me` a sixth of its throughput, `bench/run.sh`).
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[allow(unsafe_code)]
 fn return_freed_memory_to_the_os() {
-    // SAFETY: mallopt only sets allocator parameters and is called before any other
+    // SAFETY: mallopt only sets an allocator parameter and is called before any other
     // thread exists.
     unsafe {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
-        libc::mallopt(libc::M_ARENA_MAX, 2);
     }
 }
 

@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::sql_types::{Integer, Text, Timestamp};
+use diesel::sql_types::{Text, Timestamp};
 
 use crate::config::RateLimit;
-use crate::db::DbConnection;
+use crate::db::{DbConnection, PreparedSql};
 use crate::error::AppError;
 use crate::schema::rate_limits;
 
@@ -23,53 +23,105 @@ pub struct Permit {
     window_start: NaiveDateTime,
 }
 
+impl Permit {
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    pub fn window_start(&self) -> NaiveDateTime {
+        self.window_start
+    }
+}
+
 #[derive(QueryableByName)]
-struct Window {
+struct Counted {
+    #[diesel(sql_type = Text)]
+    key: String,
     #[diesel(sql_type = Timestamp)]
     window_start: NaiveDateTime,
 }
 
-// One statement for both backends (see `db::numbered_params`). A window that has ended
-// starts afresh; a running one counts up only while under the limit, and otherwise
-// returns no row.
-const ACQUIRE_SQL: &str = "INSERT INTO rate_limits (key, window_start, expires_at, hits) \
-     VALUES ($1, $2, $3, 1) \
-     ON CONFLICT (key) DO UPDATE SET \
-       hits = CASE WHEN rate_limits.expires_at <= $2 THEN 1 ELSE rate_limits.hits + 1 END, \
-       window_start = CASE WHEN rate_limits.expires_at <= $2 THEN $2 ELSE rate_limits.window_start END, \
-       expires_at = CASE WHEN rate_limits.expires_at <= $2 THEN $3 ELSE rate_limits.expires_at END \
-     WHERE rate_limits.expires_at <= $2 OR rate_limits.hits < $4 \
-     RETURNING window_start";
-
 /// Counts one attempt under `key`, or fails with `429 rate_limited` (and `Retry-After`)
 /// when the window already holds `limit.max` attempts.
 pub fn acquire(conn: &mut DbConnection, key: &str, limit: RateLimit) -> Result<Permit, AppError> {
+    let mut permits = acquire_all(conn, &[(key.to_string(), limit)])?;
+    Ok(permits.remove(0))
+}
+
+/// Counts one attempt under each key, in one statement, or none: when any key is at its
+/// limit, the attempts counted for the others are given back and the answer is `429
+/// rate_limited` with the `Retry-After` of the key that refused.
+pub fn acquire_all(
+    conn: &mut DbConnection,
+    limits: &[(String, RateLimit)],
+) -> Result<Vec<Permit>, AppError> {
     let now = crate::clock::now();
-    let expires_at = now + crate::clock::duration(limit.window);
-    let max = i32::try_from(limit.max).unwrap_or(i32::MAX);
-    let query = diesel::sql_query(crate::db::numbered_params(conn, ACQUIRE_SQL))
-        .bind::<Text, _>(key)
-        .bind::<Timestamp, _>(now)
-        .bind::<Timestamp, _>(expires_at)
-        .bind::<Integer, _>(max);
-    let counted: Option<Window> = match conn {
-        DbConnection::Postgres(pg) => query.get_result(pg).optional()?,
-        DbConnection::Sqlite(sqlite) => query.get_result(sqlite).optional()?,
-    };
-    match counted {
-        Some(window) => Ok(Permit {
-            key: key.to_string(),
-            window_start: window.window_start,
-        }),
-        None => {
-            let ends: NaiveDateTime = rate_limits::table
-                .find(key)
-                .select(rate_limits::expires_at)
-                .first(conn)?;
-            let retry_after = (ends - now).to_std().unwrap_or(Duration::ZERO);
-            Err(AppError::rate_limited(retry_after))
+    let ends: Vec<NaiveDateTime> = limits
+        .iter()
+        .map(|(_, limit)| now + crate::clock::duration(limit.window))
+        .collect();
+    // A window that has ended starts afresh; a running one counts up only while under
+    // its key's limit; a key at its limit returns no row.
+    let mut statement =
+        PreparedSql::new("INSERT INTO rate_limits (key, window_start, expires_at, hits) VALUES ");
+    for (index, ((key, _), end)) in limits.iter().zip(&ends).enumerate() {
+        if index > 0 {
+            statement = statement.sql(", ");
         }
+        statement = statement
+            .sql("(")
+            .text(key)
+            .sql(", ")
+            .timestamp(now)
+            .sql(", ")
+            .timestamp(*end)
+            .sql(", 1)");
     }
+    statement = statement.sql(
+        " ON CONFLICT (key) DO UPDATE SET \
+           hits = CASE WHEN rate_limits.expires_at <= excluded.window_start \
+             THEN 1 ELSE rate_limits.hits + 1 END, \
+           window_start = CASE WHEN rate_limits.expires_at <= excluded.window_start \
+             THEN excluded.window_start ELSE rate_limits.window_start END, \
+           expires_at = CASE WHEN rate_limits.expires_at <= excluded.window_start \
+             THEN excluded.expires_at ELSE rate_limits.expires_at END \
+         WHERE rate_limits.expires_at <= excluded.window_start \
+           OR rate_limits.hits < CASE rate_limits.key",
+    );
+    for (key, limit) in limits {
+        statement = statement
+            .sql(" WHEN ")
+            .text(key)
+            .sql(" THEN ")
+            .integer(i32::try_from(limit.max).unwrap_or(i32::MAX));
+    }
+    let statement = statement.sql(" END RETURNING key, window_start");
+    let counted: Vec<Counted> = match conn {
+        DbConnection::Postgres(pg) => statement.load(pg)?,
+        DbConnection::Sqlite(sqlite) => statement.load(sqlite)?,
+    };
+    let permits: Vec<Permit> = counted
+        .into_iter()
+        .map(|row| Permit {
+            key: row.key,
+            window_start: row.window_start,
+        })
+        .collect();
+    let Some((refused, _)) = limits
+        .iter()
+        .find(|(key, _)| !permits.iter().any(|permit| &permit.key == key))
+    else {
+        return Ok(permits);
+    };
+    for permit in &permits {
+        release(conn, permit)?;
+    }
+    let ends: NaiveDateTime = rate_limits::table
+        .find(refused)
+        .select(rate_limits::expires_at)
+        .first(conn)?;
+    let retry_after = (ends - now).to_std().unwrap_or(Duration::ZERO);
+    Err(AppError::rate_limited(retry_after))
 }
 
 /// Gives a counted attempt back, if its window is still the current one.
@@ -85,9 +137,22 @@ pub fn release(conn: &mut DbConnection, permit: &Permit) -> Result<(), AppError>
     Ok(())
 }
 
-/// Forgets every attempt under `key` (e.g. an account's failed logins after a success).
-pub fn clear(conn: &mut DbConnection, key: &str) -> Result<(), AppError> {
-    diesel::delete(rate_limits::table.find(key)).execute(conn)?;
+/// After a success: gives `permit` back and forgets every attempt under `clear`, in
+/// one statement.
+pub fn settle(conn: &mut DbConnection, permit: &Permit, clear: &str) -> Result<(), AppError> {
+    let statement = PreparedSql::new("UPDATE rate_limits SET hits = CASE WHEN key = ")
+        .text(clear)
+        .sql(" THEN 0 ELSE hits - 1 END WHERE key = ")
+        .text(clear)
+        .sql(" OR (key = ")
+        .text(&permit.key)
+        .sql(" AND window_start = ")
+        .timestamp(permit.window_start)
+        .sql(" AND hits > 0)");
+    match conn {
+        DbConnection::Postgres(pg) => statement.execute(pg)?,
+        DbConnection::Sqlite(sqlite) => statement.execute(sqlite)?,
+    };
     Ok(())
 }
 

@@ -8,11 +8,10 @@ use std::time::Duration;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::sql_types::{Text, Timestamp};
 
 use crate::clock;
 use crate::config::RetentionConfig;
-use crate::db::{DbConnection, DbPool};
+use crate::db::{DbConnection, DbPool, PreparedSql};
 use crate::error::AppError;
 use crate::schema::audit_log;
 
@@ -56,25 +55,24 @@ pub fn purge(
     })
 }
 
-// Inserts the job's row on its first run; afterwards moves it forward only when due.
-// Exactly one instance changes the row per period, and only that one runs the job.
-const CLAIM_SQL: &str = "INSERT INTO maintenance_runs (name, next_run_at) VALUES ($1, $2) \
-     ON CONFLICT (name) DO UPDATE SET next_run_at = $2 \
-     WHERE maintenance_runs.next_run_at <= $3";
-
-/// Whether this instance won the run due at `now` (and scheduled the next one).
+/// Whether this instance won the run due at `now` (and scheduled the next one). The
+/// job's row is inserted on its first run and afterwards moved forward only when due, in
+/// one statement: exactly one instance changes it per period, and only that one runs.
 pub fn claim_run(
     conn: &mut DbConnection,
     interval: Duration,
     now: NaiveDateTime,
 ) -> Result<bool, AppError> {
-    let query = diesel::sql_query(crate::db::numbered_params(conn, CLAIM_SQL))
-        .bind::<Text, _>(JOB)
-        .bind::<Timestamp, _>(now + clock::duration(interval))
-        .bind::<Timestamp, _>(now);
+    let next = now + clock::duration(interval);
+    let statement = PreparedSql::new("INSERT INTO maintenance_runs (name, next_run_at) VALUES (")
+        .text(JOB)
+        .sql(", ")
+        .timestamp(next)
+        .sql(") ON CONFLICT (name) DO UPDATE SET next_run_at = excluded.next_run_at WHERE maintenance_runs.next_run_at <= ")
+        .timestamp(now);
     let changed = match conn {
-        DbConnection::Postgres(pg) => query.execute(pg)?,
-        DbConnection::Sqlite(sqlite) => query.execute(sqlite)?,
+        DbConnection::Postgres(pg) => statement.execute(pg)?,
+        DbConnection::Sqlite(sqlite) => statement.execute(sqlite)?,
     };
     Ok(changed == 1)
 }

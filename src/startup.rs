@@ -151,6 +151,8 @@ impl Application {
         let trusted = web::Data::new(TrustedProxies(config.http.trusted_proxies.clone()));
         let cors_origins = config.http.cors_allowed_origins.clone();
 
+        let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let db_pool_size = state.db.max_size() as usize;
         let server_state = state.clone();
         let server = HttpServer::new(move || {
             let app = App::new()
@@ -184,6 +186,12 @@ impl Application {
         // Answers are small and written at once; Nagle's algorithm would hold a second
         // segment back until the client's delayed ACK (40–200 ms).
         .tcp_nodelay(true)
+        // Database work runs on each worker's blocking threads. More of them than there
+        // are pooled connections would only wait for one, and every extra thread that
+        // wakes, waits and sleeps costs context switches on a busy machine: the blocking
+        // threads of all workers together match the pool.
+        .workers(workers)
+        .worker_max_blocking_threads(db_pool_size.div_ceil(workers).max(1))
         .listen(listener)
         .map_err(|e| StartupError(e.to_string()))?
         .shutdown_timeout(10)

@@ -22,23 +22,26 @@ pub fn password_key(email: &str) -> String {
     rate_limit::email_key(PASSWORD_SCOPE, email)
 }
 
-/// Counts an e-mail-sending request against the per-IP and per-address limits, in its
-/// own transaction, so the count stands even when the request fails later.
+/// Counts an e-mail-sending request against the per-IP and per-address limits, on its
+/// own, so the count stands even when the request fails later.
 pub async fn limit_email_request(
     state: &AppState,
     email: &str,
     context: &AuditContext,
 ) -> Result<(), AppError> {
-    let limits = state.config.limits;
-    let ip_key = rate_limit::ip_key(EMAIL_REQUEST_SCOPE, context.client_ip.0);
-    let email_key = rate_limit::email_key(EMAIL_REQUEST_SCOPE, email);
+    let limits = [
+        (
+            rate_limit::ip_key(EMAIL_REQUEST_SCOPE, context.client_ip.0),
+            state.config.limits.email_per_ip,
+        ),
+        (
+            rate_limit::email_key(EMAIL_REQUEST_SCOPE, email),
+            state.config.limits.email_per_address,
+        ),
+    ];
     state
         .db
-        .transaction(move |conn| {
-            rate_limit::acquire(conn, &ip_key, limits.email_per_ip)?;
-            rate_limit::acquire(conn, &email_key, limits.email_per_address)?;
-            Ok(())
-        })
+        .run(move |conn| rate_limit::acquire_all(conn, &limits).map(drop))
         .await
 }
 
@@ -51,7 +54,7 @@ pub async fn limit_password_reset(
     let key = rate_limit::ip_key(RESET_SCOPE, context.client_ip.0);
     state
         .db
-        .transaction(move |conn| rate_limit::acquire(conn, &key, limit).map(drop))
+        .run(move |conn| rate_limit::acquire(conn, &key, limit).map(drop))
         .await
 }
 
@@ -61,19 +64,25 @@ pub struct LoginPermits {
     pub account_key: String,
 }
 
-/// Counts a login attempt per client IP and per address, in the caller's transaction.
+/// Counts a login attempt per client IP and per address, in one statement.
 pub fn acquire_login(
     conn: &mut crate::db::DbConnection,
-    state_limits: crate::config::LimitsConfig,
+    limits: crate::config::LimitsConfig,
     email: &str,
     context: &AuditContext,
 ) -> Result<LoginPermits, AppError> {
-    let ip = rate_limit::acquire(
-        conn,
-        &rate_limit::ip_key(PASSWORD_SCOPE, context.client_ip.0),
-        state_limits.login_per_ip,
-    )?;
+    let ip_key = rate_limit::ip_key(PASSWORD_SCOPE, context.client_ip.0);
     let account_key = password_key(email);
-    rate_limit::acquire(conn, &account_key, state_limits.login_per_account)?;
+    let permits = rate_limit::acquire_all(
+        conn,
+        &[
+            (ip_key.clone(), limits.login_per_ip),
+            (account_key.clone(), limits.login_per_account),
+        ],
+    )?;
+    let ip = permits
+        .into_iter()
+        .find(|permit| permit.key() == ip_key)
+        .ok_or_else(|| AppError::Internal("the client's attempt was not counted".into()))?;
     Ok(LoginPermits { ip, account_key })
 }

@@ -126,7 +126,7 @@ pub async fn require_password(
     let account_id = account.id.clone();
     let (permit, stored) = state
         .db
-        .transaction(move |conn| {
+        .run(move |conn| {
             let permit = rate_limit::acquire(conn, &key, limit)?;
             let stored = repo::find_by_id(conn, &account_id)?.ok_or_else(AppError::not_found)?;
             Ok((permit, stored.password_hash.0))

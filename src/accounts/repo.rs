@@ -4,11 +4,13 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::sql_types::{Text, Timestamp};
+use diesel::sql_types::Text;
 
+use crate::audit::AuditEntry;
 use crate::clock;
-use crate::db::DbConnection;
+use crate::db::{DbConnection, PreparedSql};
 use crate::error::AppError;
+use crate::rate_limit::{self, Permit};
 use crate::schema::{accounts, email_tokens, refresh_tokens, sessions};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,7 +109,7 @@ pub fn find_by_id(conn: &mut DbConnection, id: &str) -> Result<Option<Account>, 
 /// The account's current password hash, its row locked until the transaction ends (on
 /// PostgreSQL; SQLite write transactions hold the whole database): a password reset or
 /// change waits for, or is seen by, whoever holds it.
-pub fn lock_password_hash(
+fn lock_password_hash(
     conn: &mut DbConnection,
     account_id: &str,
 ) -> Result<Option<String>, AppError> {
@@ -211,16 +213,9 @@ pub struct EmailToken {
     pub created_at: NaiveDateTime,
 }
 
-// One row per account and purpose (a unique index): a new token replaces the previous
-// one in a single statement, so concurrent requests never leave two valid tokens.
-const ISSUE_TOKEN_SQL: &str = "INSERT INTO email_tokens \
-       (id, account_id, purpose, token_hash, expires_at, used_at, created_at) \
-     VALUES ($1, $2, $3, $4, $5, NULL, $6) \
-     ON CONFLICT (account_id, purpose) DO UPDATE SET \
-       token_hash = excluded.token_hash, expires_at = excluded.expires_at, \
-       used_at = NULL, created_at = excluded.created_at";
-
 /// Stores the hash of a new token for the account; the previous one of the purpose dies.
+/// One row per account and purpose (a unique index) and one statement, so concurrent
+/// requests never leave two valid tokens.
 pub fn issue_email_token(
     conn: &mut DbConnection,
     account_id: &str,
@@ -230,17 +225,29 @@ pub fn issue_email_token(
 ) -> Result<(), AppError> {
     let now = clock::now();
     let id = uuid::Uuid::new_v4().to_string();
-    let expires_at = now + clock::duration(ttl);
-    let query = diesel::sql_query(crate::db::numbered_params(conn, ISSUE_TOKEN_SQL))
-        .bind::<Text, _>(&id)
-        .bind::<Text, _>(account_id)
-        .bind::<Text, _>(purpose.as_str())
-        .bind::<Text, _>(token_hash)
-        .bind::<Timestamp, _>(expires_at)
-        .bind::<Timestamp, _>(now);
+    let statement = PreparedSql::new(
+        "INSERT INTO email_tokens \
+           (id, account_id, purpose, token_hash, expires_at, used_at, created_at) VALUES (",
+    )
+    .text(&id)
+    .sql(", ")
+    .text(account_id)
+    .sql(", ")
+    .text(purpose.as_str())
+    .sql(", ")
+    .text(token_hash)
+    .sql(", ")
+    .timestamp(now + clock::duration(ttl))
+    .sql(", NULL, ")
+    .timestamp(now)
+    .sql(
+        ") ON CONFLICT (account_id, purpose) DO UPDATE SET \
+           token_hash = excluded.token_hash, expires_at = excluded.expires_at, \
+           used_at = NULL, created_at = excluded.created_at",
+    );
     match conn {
-        DbConnection::Postgres(pg) => query.execute(pg)?,
-        DbConnection::Sqlite(sqlite) => query.execute(sqlite)?,
+        DbConnection::Postgres(pg) => statement.execute(pg)?,
+        DbConnection::Sqlite(sqlite) => statement.execute(sqlite)?,
     };
     Ok(())
 }
@@ -326,22 +333,134 @@ pub struct Session {
     pub revoked_at: Option<NaiveDateTime>,
 }
 
-pub fn create_session(
-    conn: &mut DbConnection,
-    account_id: &str,
-    ttl: std::time::Duration,
-) -> Result<String, AppError> {
-    let id = uuid::Uuid::new_v4().to_string();
+/// What a successful login writes: a session, its first refresh token and the audit
+/// entry, and it gives back the attempt it counted — if the password hash is still the
+/// one the password was verified against.
+pub struct SessionOpening<'a> {
+    pub session_id: &'a str,
+    pub account_id: &'a str,
+    pub verified_hash: &'a str,
+    pub ttl: std::time::Duration,
+    pub refresh_hash: &'a str,
+    pub audit: &'a AuditEntry,
+    /// The client's counted attempt, given back.
+    pub attempt: &'a Permit,
+    /// The address's failed attempts, forgotten.
+    pub failures_key: &'a str,
+}
+
+#[derive(QueryableByName)]
+struct Written {
+    #[allow(dead_code)]
+    #[diesel(sql_type = Text)]
+    id: String,
+}
+
+/// Opens the session; false when the password changed since it was verified.
+///
+/// PostgreSQL does it in one statement: a login is worth one round trip, not seven
+/// (under a login flood the database's share of the cores is the logins' shortfall).
+/// The account row is locked (`FOR UPDATE`) and compared with the hash that was
+/// verified; a reset that committed in between changed it, and nothing is written. The
+/// rate-limit update is `rate_limit::settle`'s, inlined.
+pub fn open_session(conn: &mut DbConnection, opening: &SessionOpening) -> Result<bool, AppError> {
     let now = clock::now();
+    let expires_at = now + clock::duration(opening.ttl);
+    let DbConnection::Postgres(pg) = conn else {
+        return crate::db::write_transaction(conn, |conn| {
+            if lock_password_hash(conn, opening.account_id)?.as_deref()
+                != Some(opening.verified_hash)
+            {
+                return Ok(false);
+            }
+            create_session(
+                conn,
+                opening.session_id,
+                opening.account_id,
+                now,
+                expires_at,
+            )?;
+            insert_refresh_token(conn, opening.session_id, opening.refresh_hash)?;
+            opening.audit.insert(conn)?;
+            rate_limit::settle(conn, opening.attempt, opening.failures_key)?;
+            Ok(true)
+        });
+    };
+    let audit = opening.audit;
+    let refresh_id = uuid::Uuid::new_v4().to_string();
+    let written: Option<Written> =
+        PreparedSql::new("WITH current AS (SELECT id FROM accounts WHERE id = ")
+            .text(opening.account_id)
+            .sql(" AND password_hash = ")
+            .text(opening.verified_hash)
+            .sql(
+                " FOR UPDATE), session AS (\
+                 INSERT INTO sessions (id, account_id, created_at, expires_at) SELECT ",
+            )
+            .text(opening.session_id)
+            .sql(", id, ")
+            .timestamp(now)
+            .sql(", ")
+            .timestamp(expires_at)
+            .sql(
+                " FROM current RETURNING id), refresh AS (\
+                 INSERT INTO refresh_tokens (id, session_id, token_hash, created_at) SELECT ",
+            )
+            .text(&refresh_id)
+            .sql(", id, ")
+            .text(opening.refresh_hash)
+            .sql(", ")
+            .timestamp(now)
+            .sql(" FROM session), settled AS (UPDATE rate_limits SET hits = CASE WHEN key = ")
+            .text(opening.failures_key)
+            .sql(" THEN 0 ELSE hits - 1 END WHERE EXISTS (SELECT 1 FROM session) AND (key = ")
+            .text(opening.failures_key)
+            .sql(" OR (key = ")
+            .text(opening.attempt.key())
+            .sql(" AND window_start = ")
+            .timestamp(opening.attempt.window_start())
+            .sql(
+                " AND hits > 0))) INSERT INTO audit_log \
+                 (id, occurred_at, actor_id, action, subject_id, client_ip, request_id, details) \
+                 SELECT ",
+            )
+            .text(&audit.id)
+            .sql(", ")
+            .timestamp(audit.occurred_at)
+            .sql(", ")
+            .optional_text(audit.actor_id.as_deref())
+            .sql(", ")
+            .text(audit.action)
+            .sql(", ")
+            .optional_text(audit.subject_id.as_deref())
+            .sql(", ")
+            .optional_text(audit.client_ip.as_deref())
+            .sql(", ")
+            .optional_text(audit.request_id.as_deref())
+            .sql(", ")
+            .optional_text(audit.details.as_deref())
+            .sql(" FROM session RETURNING id")
+            .get_result(pg)
+            .optional()?;
+    Ok(written.is_some())
+}
+
+fn create_session(
+    conn: &mut DbConnection,
+    session_id: &str,
+    account_id: &str,
+    now: NaiveDateTime,
+    expires_at: NaiveDateTime,
+) -> Result<(), AppError> {
     diesel::insert_into(sessions::table)
         .values((
-            sessions::id.eq(&id),
+            sessions::id.eq(session_id),
             sessions::account_id.eq(account_id),
             sessions::created_at.eq(now),
-            sessions::expires_at.eq(now + clock::duration(ttl)),
+            sessions::expires_at.eq(expires_at),
         ))
         .execute(conn)?;
-    Ok(id)
+    Ok(())
 }
 
 pub fn revoke_session(conn: &mut DbConnection, session_id: &str) -> Result<(), AppError> {

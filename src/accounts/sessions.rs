@@ -8,7 +8,7 @@ use crate::accounts::problems::AccountProblem;
 use crate::accounts::registration::required_token;
 use crate::accounts::repo::{self, Account};
 use crate::accounts::types::{LoginRequest, RefreshRequest, TokenResponse};
-use crate::audit::{self, AuditAction, AuditContext};
+use crate::audit::{self, AuditAction, AuditContext, AuditEntry};
 use crate::auth::opaque;
 use crate::domain::EmailAddress;
 use crate::error::{AppError, FieldError, FieldErrorCode, FieldErrors};
@@ -59,7 +59,7 @@ pub async fn login(
         let (limits, context) = (state.config.limits, context.clone());
         state
             .db
-            .transaction(move |conn| {
+            .run(move |conn| {
                 // Counted before the hash, so a burst cannot pass a check all at once.
                 let permits = limits::acquire_login(conn, limits, &email, &context)?;
                 Ok((permits, repo::find_by_email(conn, &email)?))
@@ -108,17 +108,15 @@ fn record_failed_login(
 async fn give_back(state: &AppState, permits: LoginPermits) -> Result<(), AppError> {
     state
         .db
-        .transaction(move |conn| {
-            rate_limit::release(conn, &permits.ip)?;
-            rate_limit::clear(conn, &permits.account_key)
-        })
+        .run(move |conn| rate_limit::settle(conn, &permits.ip, &permits.account_key))
         .await
 }
 
 /// Opens a session after a successful login, gives the attempt back and forgets the
-/// address's failed attempts, in one transaction. The password is read again, locked:
-/// if a reset or change replaced it while this login was hashing, the login fails —
-/// otherwise it would outlive the reset that was meant to end every session.
+/// address's failed attempts. Nothing is written unless the password hash is still the
+/// one verified: a reset or change that replaced it while this login was hashing makes
+/// the login fail — otherwise it would outlive the reset that was meant to end every
+/// session.
 async fn open_session(
     state: &AppState,
     account: Account,
@@ -129,31 +127,41 @@ async fn open_session(
     let refresh_token = opaque::generate();
     let refresh_hash = opaque::hash(&refresh_token);
     let ttl = state.config.tokens.refresh_token_ttl;
+    let session_id = uuid::Uuid::new_v4().to_string();
     let account_id = account.id.clone();
-    let opened = state
-        .db
-        .transaction(move |conn| {
-            let current = repo::lock_password_hash(conn, &account_id)?;
-            if current.as_deref() != Some(verified_hash.as_str()) {
-                record_failed_login(conn, &context, Some(&account_id))?;
-                return Ok(None);
-            }
-            rate_limit::release(conn, &permits.ip)?;
-            rate_limit::clear(conn, &permits.account_key)?;
-            let session_id = repo::create_session(conn, &account_id, ttl)?;
-            repo::insert_refresh_token(conn, &session_id, &refresh_hash)?;
-            audit::record(
-                conn,
-                &context,
-                AuditAction::LoginSucceeded,
-                Some(&account_id),
-                Some(&account_id),
-                Some(serde_json::json!({ "session_id": session_id })),
-            )?;
-            Ok(Some(session_id))
-        })
-        .await?;
-    let session_id = opened.ok_or(AppError::from(AccountProblem::InvalidCredentials))?;
+    let opened = {
+        let session_id = session_id.clone();
+        state
+            .db
+            .run(move |conn| {
+                let audit = AuditEntry::new(
+                    &context,
+                    AuditAction::LoginSucceeded,
+                    Some(&account_id),
+                    Some(&account_id),
+                    Some(serde_json::json!({ "session_id": session_id })),
+                );
+                let opening = repo::SessionOpening {
+                    session_id: &session_id,
+                    account_id: &account_id,
+                    verified_hash: &verified_hash,
+                    ttl,
+                    refresh_hash: &refresh_hash,
+                    audit: &audit,
+                    attempt: &permits.ip,
+                    failures_key: &permits.account_key,
+                };
+                let opened = repo::open_session(conn, &opening)?;
+                if !opened {
+                    record_failed_login(conn, &context, Some(&account_id))?;
+                }
+                Ok(opened)
+            })
+            .await?
+    };
+    if !opened {
+        return Err(AccountProblem::InvalidCredentials.into());
+    }
     token_pair(state, &account.id, &session_id, refresh_token)
 }
 
