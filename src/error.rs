@@ -322,10 +322,6 @@ impl FieldErrors {
         self.0.push(error);
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
     pub fn into_result(self) -> Result<(), AppError> {
         if self.0.is_empty() {
             Ok(())
@@ -398,11 +394,6 @@ impl AppError {
             problem: GeneralProblem::ServiceBusy.spec(),
             after,
         }
-    }
-
-    /// Whether this error is the given problem (for callers that react to one).
-    pub fn is(&self, spec: ProblemSpec) -> bool {
-        self.spec() == spec
     }
 
     /// What this error answers.

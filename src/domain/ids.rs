@@ -18,17 +18,8 @@ pub type AccountId = Id<Account>;
 pub type SessionId = Id<Session>;
 
 impl<K> Id<K> {
-    /// A fresh random id.
-    pub fn generate() -> Self {
-        Id::from(uuid::Uuid::new_v4().to_string())
-    }
-
     pub fn as_str(&self) -> &str {
         &self.value
-    }
-
-    pub fn into_string(self) -> String {
-        self.value
     }
 }
 

@@ -11,7 +11,7 @@ use secrecy::ExposeSecret;
 use crate::clock;
 use crate::config::MailConfig;
 use crate::db::DbPool;
-use crate::error::AppError;
+use crate::error::{AppError, GeneralProblem};
 use crate::mail::outbox::{self, QueuedMail};
 use crate::mail::{Composer, Email, LinkSettings, OutboxWaker, Prepared};
 
@@ -137,7 +137,10 @@ impl Worker {
                 .send(&self.from, &mail.recipient, &email)
                 .await
                 .map(|()| email.subject),
-            Err(error) if error.code() == "service_unavailable" => return Err(error),
+            // The database is gone: the claim lapses and the mail is tried again later.
+            Err(error) if error.spec() == GeneralProblem::ServiceUnavailable.spec() => {
+                return Err(error);
+            }
             Err(error) => Err(format!("cannot compose: {error}")),
         };
         match outcome {
