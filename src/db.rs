@@ -269,7 +269,6 @@ pub struct PreparedSql<'a> {
 #[derive(Debug)]
 enum Piece<'a> {
     Sql(&'static str),
-    OwnedSql(String),
     Text(&'a str),
     OptionalText(Option<&'a str>),
     Timestamp(chrono::NaiveDateTime),
@@ -288,10 +287,9 @@ impl<'a> PreparedSql<'a> {
         self
     }
 
-    /// SQL computed at run time; it must never contain a value, only structure (e.g. how
-    /// many rows a statement has), or every value would be a statement of its own.
-    pub fn computed_sql(mut self, sql: String) -> Self {
-        self.pieces.push(Piece::OwnedSql(sql));
+    /// Another statement inside this one (e.g. in a PostgreSQL `WITH`).
+    pub fn nest(mut self, statement: PreparedSql<'a>) -> Self {
+        self.pieces.extend(statement.pieces);
         self
     }
 
@@ -327,7 +325,6 @@ where
         for piece in &self.pieces {
             match piece {
                 Piece::Sql(sql) => out.push_sql(sql),
-                Piece::OwnedSql(sql) => out.push_sql(sql),
                 Piece::Text(value) => out.push_bind_param::<sql_types::Text, _>(*value)?,
                 Piece::OptionalText(value) => {
                     out.push_bind_param::<sql_types::Nullable<sql_types::Text>, _>(value)?

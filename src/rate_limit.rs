@@ -56,15 +56,26 @@ pub fn acquire_all(
     limits: &[(String, RateLimit)],
 ) -> Result<Vec<Permit>, AppError> {
     let now = crate::clock::now();
-    let ends: Vec<NaiveDateTime> = limits
-        .iter()
-        .map(|(_, limit)| now + crate::clock::duration(limit.window))
+    let statement = acquire_statement(limits, now);
+    let counted: Vec<Counted> = match conn {
+        DbConnection::Postgres(pg) => statement.load(pg)?,
+        DbConnection::Sqlite(sqlite) => statement.load(sqlite)?,
+    };
+    let counted = counted
+        .into_iter()
+        .map(|row| (row.key, row.window_start))
         .collect();
-    // A window that has ended starts afresh; a running one counts up only while under
-    // its key's limit; a key at its limit returns no row.
+    permits_or_refusal(conn, limits, counted, now)
+}
+
+/// The statement of [`acquire_all`], returning `key, window_start` for every key it
+/// counted, to be run alone or inside a larger statement (a PostgreSQL `WITH`). A window
+/// that has ended starts afresh; a running one counts up only while under its key's
+/// limit; a key at its limit returns no row.
+pub fn acquire_statement(limits: &[(String, RateLimit)], now: NaiveDateTime) -> PreparedSql<'_> {
     let mut statement =
         PreparedSql::new("INSERT INTO rate_limits (key, window_start, expires_at, hits) VALUES ");
-    for (index, ((key, _), end)) in limits.iter().zip(&ends).enumerate() {
+    for (index, (key, limit)) in limits.iter().enumerate() {
         if index > 0 {
             statement = statement.sql(", ");
         }
@@ -74,7 +85,7 @@ pub fn acquire_all(
             .sql(", ")
             .timestamp(now)
             .sql(", ")
-            .timestamp(*end)
+            .timestamp(now + crate::clock::duration(limit.window))
             .sql(", 1)");
     }
     statement = statement.sql(
@@ -95,17 +106,20 @@ pub fn acquire_all(
             .sql(" THEN ")
             .integer(i32::try_from(limit.max).unwrap_or(i32::MAX));
     }
-    let statement = statement.sql(" END RETURNING key, window_start");
-    let counted: Vec<Counted> = match conn {
-        DbConnection::Postgres(pg) => statement.load(pg)?,
-        DbConnection::Sqlite(sqlite) => statement.load(sqlite)?,
-    };
+    statement.sql(" END RETURNING key, window_start")
+}
+
+/// The permits of what [`acquire_statement`] counted (`key, window_start` rows), or, if
+/// a key refused, the others given back and `429 rate_limited` with its `Retry-After`.
+pub fn permits_or_refusal(
+    conn: &mut DbConnection,
+    limits: &[(String, RateLimit)],
+    counted: Vec<(String, NaiveDateTime)>,
+    now: NaiveDateTime,
+) -> Result<Vec<Permit>, AppError> {
     let permits: Vec<Permit> = counted
         .into_iter()
-        .map(|row| Permit {
-            key: row.key,
-            window_start: row.window_start,
-        })
+        .map(|(key, window_start)| Permit { key, window_start })
         .collect();
     let Some((refused, _)) = limits
         .iter()

@@ -64,25 +64,35 @@ pub struct LoginPermits {
     pub account_key: String,
 }
 
-/// Counts a login attempt per client IP and per address, in one statement.
-pub fn acquire_login(
-    conn: &mut crate::db::DbConnection,
+/// The limits a login attempt is counted against: per client IP and per address.
+pub fn login_limits(
     limits: crate::config::LimitsConfig,
     email: &str,
     context: &AuditContext,
-) -> Result<LoginPermits, AppError> {
-    let ip_key = rate_limit::ip_key(PASSWORD_SCOPE, context.client_ip.0);
-    let account_key = password_key(email);
-    let permits = rate_limit::acquire_all(
-        conn,
-        &[
-            (ip_key.clone(), limits.login_per_ip),
-            (account_key.clone(), limits.login_per_account),
-        ],
-    )?;
-    let ip = permits
-        .into_iter()
-        .find(|permit| permit.key() == ip_key)
-        .ok_or_else(|| AppError::Internal("the client's attempt was not counted".into()))?;
-    Ok(LoginPermits { ip, account_key })
+) -> [(String, crate::config::RateLimit); 2] {
+    [
+        (
+            rate_limit::ip_key(PASSWORD_SCOPE, context.client_ip.0),
+            limits.login_per_ip,
+        ),
+        (password_key(email), limits.login_per_account),
+    ]
+}
+
+impl LoginPermits {
+    /// The permits of [`login_limits`], as counted.
+    pub fn from_counted(
+        limits: &[(String, crate::config::RateLimit); 2],
+        permits: Vec<Permit>,
+    ) -> Result<Self, AppError> {
+        let [(ip_key, _), (account_key, _)] = limits;
+        let ip = permits
+            .into_iter()
+            .find(|permit| permit.key() == ip_key)
+            .ok_or_else(|| AppError::Internal("the client's attempt was not counted".into()))?;
+        Ok(LoginPermits {
+            ip,
+            account_key: account_key.clone(),
+        })
+    }
 }

@@ -8,6 +8,7 @@ use diesel::sql_types::Text;
 
 use crate::audit::AuditEntry;
 use crate::clock;
+use crate::config::RateLimit;
 use crate::db::{DbConnection, PreparedSql};
 use crate::error::AppError;
 use crate::rate_limit::{self, Permit};
@@ -96,6 +97,72 @@ pub fn find_by_email(conn: &mut DbConnection, email: &str) -> Result<Option<Acco
         .select(Account::as_select())
         .first(conn)
         .optional()?)
+}
+
+/// What a login needs of the account.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = accounts)]
+pub struct LoginAccount {
+    pub id: String,
+    #[diesel(deserialize_as = String)]
+    pub password_hash: StoredHash,
+    pub email_verified_at: Option<NaiveDateTime>,
+}
+
+#[derive(QueryableByName)]
+struct CountedLogin {
+    #[diesel(sql_type = Text)]
+    counted_key: String,
+    #[diesel(sql_type = diesel::sql_types::Timestamp)]
+    counted_window: NaiveDateTime,
+    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+    id: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+    password_hash: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamp>)]
+    email_verified_at: Option<NaiveDateTime>,
+}
+
+/// Counts a login's attempts under `limits` (see `rate_limit::acquire_all`) and reads
+/// the account of the address. On PostgreSQL one statement does both: under a login
+/// flood every round trip to the database is taken from the cores that hash.
+pub fn begin_login(
+    conn: &mut DbConnection,
+    limits: &[(String, RateLimit)],
+    email: &str,
+) -> Result<(Vec<Permit>, Option<LoginAccount>), AppError> {
+    let DbConnection::Postgres(pg) = conn else {
+        let permits = rate_limit::acquire_all(conn, limits)?;
+        let account = accounts::table
+            .filter(accounts::email.eq(email))
+            .select(LoginAccount::as_select())
+            .first(conn)
+            .optional()?;
+        return Ok((permits, account));
+    };
+    let now = clock::now();
+    let rows: Vec<CountedLogin> = PreparedSql::new("WITH counted AS (")
+        .nest(rate_limit::acquire_statement(limits, now))
+        .sql(
+            ") SELECT counted.key AS counted_key, counted.window_start AS counted_window, \
+             accounts.id, accounts.password_hash, accounts.email_verified_at \
+             FROM counted LEFT JOIN accounts ON accounts.email = ",
+        )
+        .text(email)
+        .load(pg)?;
+    let account = rows.first().and_then(|row| {
+        Some(LoginAccount {
+            id: row.id.clone()?,
+            password_hash: StoredHash(row.password_hash.clone()?),
+            email_verified_at: row.email_verified_at,
+        })
+    });
+    let counted = rows
+        .into_iter()
+        .map(|row| (row.counted_key, row.counted_window))
+        .collect();
+    let permits = rate_limit::permits_or_refusal(conn, limits, counted, now)?;
+    Ok((permits, account))
 }
 
 pub fn find_by_id(conn: &mut DbConnection, id: &str) -> Result<Option<Account>, AppError> {

@@ -6,7 +6,7 @@ use crate::accounts::limits::{self, LoginPermits};
 use crate::accounts::passwords::given_password;
 use crate::accounts::problems::AccountProblem;
 use crate::accounts::registration::required_token;
-use crate::accounts::repo::{self, Account};
+use crate::accounts::repo::{self, LoginAccount};
 use crate::accounts::types::{LoginRequest, RefreshRequest, TokenResponse};
 use crate::audit::{self, AuditAction, AuditContext, AuditEntry};
 use crate::auth::opaque;
@@ -56,13 +56,13 @@ pub async fn login(
     // A place to hash first: a request refused as busy has counted nothing.
     let slot = state.hasher.reserve()?;
     let (permits, account) = {
-        let (limits, context) = (state.config.limits, context.clone());
+        let limits = limits::login_limits(state.config.limits, &email, &context);
         state
             .db
             .run(move |conn| {
                 // Counted before the hash, so a burst cannot pass a check all at once.
-                let permits = limits::acquire_login(conn, limits, &email, &context)?;
-                Ok((permits, repo::find_by_email(conn, &email)?))
+                let (permits, account) = repo::begin_login(conn, &limits, &email)?;
+                Ok((LoginPermits::from_counted(&limits, permits)?, account))
             })
             .await?
     };
@@ -119,7 +119,7 @@ async fn give_back(state: &AppState, permits: LoginPermits) -> Result<(), AppErr
 /// session.
 async fn open_session(
     state: &AppState,
-    account: Account,
+    account: LoginAccount,
     verified_hash: String,
     permits: LoginPermits,
     context: AuditContext,
