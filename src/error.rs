@@ -565,9 +565,10 @@ pub struct ProblemFieldError {
     /// name of an offending query parameter as a pointer (`/per_page`).
     #[schema(example = "/email")]
     pub pointer: String,
-    /// Stable code of the field error, e.g. `required`, `invalid_email`, `too_short`,
+    /// Stable code of the field error: `required`, `invalid_email`, `too_short`,
     /// `too_long`, `invalid_characters`, `common_password`, `confirmation_mismatch`,
-    /// `password_incorrect`, `invalid_type`, `unknown_field`.
+    /// `password_incorrect`, `invalid_date`, `invalid_postal_code`, `out_of_range`,
+    /// `invalid_type` or `unknown_field`.
     #[schema(example = "invalid_email")]
     pub code: String,
     /// Human-readable explanation.
@@ -647,6 +648,15 @@ mod tests {
             AppError::busy(Duration::from_secs(1)),
         ] {
             assert!(catalogue.contains(&error.spec()), "{error:?}");
+        }
+    }
+
+    #[test]
+    fn the_document_names_every_field_error_code() {
+        let document = crate::openapi::document_json();
+        for code in FieldErrorCode::iter() {
+            let named = format!("`{}`", code.as_str());
+            assert!(document.contains(&named), "{named} is not documented");
         }
     }
 

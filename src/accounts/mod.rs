@@ -1,7 +1,9 @@
 //! Accounts of the Self-Service: registration, e-mail verification, login, sessions,
 //! passwords and the own account (`/me`).
 
+pub mod input;
 pub mod limits;
+pub mod links;
 pub mod mails;
 pub mod passwords;
 pub mod problems;

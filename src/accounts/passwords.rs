@@ -1,61 +1,21 @@
 //! Passwords: the new-password rules, forgot and reset by e-mailed link, change, and the
 //! confirmation with the current password that guards sensitive changes.
 
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 
-use crate::accounts::registration::{
-    consume_token, request_link_mail, required_token, usable_token,
-};
+use crate::accounts::input::{given_password, new_password, required_token};
+use crate::accounts::links::{consume_token, request_link_mail, usable_token};
 use crate::accounts::repo::{self, TokenPurpose};
 use crate::accounts::types::{ChangePasswordRequest, EmailRequest, ResetPasswordRequest};
 use crate::accounts::{limits, mails};
 use crate::audit::{self, AuditAction, AuditContext};
 use crate::auth::SignedInAccount;
-use crate::auth::password::{check_length, check_policy};
 use crate::domain::SessionId;
-use crate::error::{AppError, FieldError, FieldErrorCode, FieldErrors};
+use crate::error::{AppError, FieldErrorCode, FieldErrors};
 use crate::i18n::Lang;
 use crate::mail::outbox;
 use crate::rate_limit;
 use crate::state::AppState;
-
-/// A new password and its confirmation: the policy, then equality. Errors go to
-/// `errors`; the password comes back when both hold.
-pub fn new_password(
-    errors: &mut FieldErrors,
-    password: Option<SecretString>,
-    confirmation: Option<SecretString>,
-) -> Option<SecretString> {
-    let password = errors.require(password, "/password")?;
-    errors.take(check_policy(password.expose_secret(), "/password"))?;
-    match confirmation {
-        None => {
-            errors.push(FieldError::new(
-                "/password_confirmation",
-                FieldErrorCode::Required,
-            ));
-            None
-        }
-        Some(confirmation) if confirmation.expose_secret() != password.expose_secret() => {
-            errors.push(FieldError::new(
-                "/password_confirmation",
-                FieldErrorCode::ConfirmationMismatch,
-            ));
-            None
-        }
-        Some(_) => Some(password),
-    }
-}
-
-/// A password given for checking: present and at most 128 characters.
-pub fn given_password(
-    value: Option<SecretString>,
-    pointer: &str,
-) -> Result<SecretString, FieldError> {
-    let password = value.ok_or_else(|| FieldError::new(pointer, FieldErrorCode::Required))?;
-    check_length(password.expose_secret(), pointer)?;
-    Ok(password)
-}
 
 pub async fn forgot_password(
     state: &AppState,

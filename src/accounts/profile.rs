@@ -1,7 +1,7 @@
 //! The own account: change the names, delete the account.
 
-use crate::accounts::passwords::{given_password, require_password};
-use crate::accounts::registration::parse_required;
+use crate::accounts::input::{given_password, parse_required};
+use crate::accounts::passwords::require_password;
 use crate::accounts::repo::{self, ProfileChanges};
 use crate::accounts::types::{DeleteAccountRequest, UpdateAccountRequest};
 use crate::audit::{self, AuditAction, AuditContext};

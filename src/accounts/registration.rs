@@ -1,19 +1,18 @@
 //! Registration and e-mail verification (guide steps 1–4).
 
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde_json::json;
 
-use crate::accounts::passwords::new_password;
-use crate::accounts::problems::AccountProblem;
+use crate::accounts::input::{new_password, parse_required, required_token};
+use crate::accounts::links::{consume_token, request_link_mail};
 use crate::accounts::repo::{self, NewAccount, TokenPurpose};
 use crate::accounts::types::{EmailRequest, RegisterRequest, VerifyEmailRequest};
 use crate::accounts::{limits, mails};
 use crate::audit::{self, AuditAction, AuditContext};
-use crate::auth::opaque;
 use crate::clock;
 use crate::db::DbConnection;
 use crate::domain::{EmailAddress, PersonName};
-use crate::error::{AppError, FieldError, FieldErrorCode, FieldErrors};
+use crate::error::{AppError, FieldErrors};
 use crate::i18n::Lang;
 use crate::mail;
 use crate::state::AppState;
@@ -54,43 +53,6 @@ impl TryFrom<RegisterRequest> for Registration {
             _ => unreachable!("no field errors means every field parsed"),
         }
     }
-}
-
-/// A required text field, parsed; a missing one is `required` at its pointer.
-pub fn parse_required<T>(
-    value: Option<String>,
-    pointer: &str,
-    parse: fn(&str, &str) -> Result<T, FieldError>,
-) -> Result<T, FieldError> {
-    match value {
-        None => Err(FieldError::new(pointer, FieldErrorCode::Required)),
-        Some(raw) => parse(&raw, pointer),
-    }
-}
-
-/// A single-use token from a request: present and of a plausible length. Surrounding
-/// ASCII whitespace (from copying) is dropped — exactly the characters the schema's
-/// pattern `[^\t\n\f\r ]` does not count.
-pub fn required_token(value: Option<SecretString>, pointer: &str) -> Result<String, FieldError> {
-    let token = value
-        .as_ref()
-        .map(|t| {
-            t.expose_secret()
-                .trim_matches(|c: char| c.is_ascii_whitespace())
-        })
-        .unwrap_or_default();
-    if token.is_empty() {
-        return Err(FieldError::new(pointer, FieldErrorCode::Required));
-    }
-    if token.chars().count() > opaque::MAX_PRESENTED_CHARS {
-        return Err(FieldError::new(
-            pointer,
-            FieldErrorCode::TooLong {
-                max: opaque::MAX_PRESENTED_CHARS,
-            },
-        ));
-    }
-    Ok(token.to_string())
 }
 
 pub async fn register(
@@ -183,50 +145,6 @@ fn notify_existing_account(
     Ok(true)
 }
 
-/// Consumes a single-use e-mailed token, or explains why it cannot be used; returns
-/// the account it belongs to.
-pub fn consume_token(
-    conn: &mut DbConnection,
-    purpose: TokenPurpose,
-    token: &str,
-) -> Result<String, AppError> {
-    let stored = usable_token(conn, purpose, token)?;
-    if !repo::consume_email_token(conn, &stored.id)? {
-        return Err(token_problems(purpose).0.into());
-    }
-    Ok(stored.account_id)
-}
-
-/// The stored token if it is unused and unexpired; consumes nothing.
-pub fn usable_token(
-    conn: &mut DbConnection,
-    purpose: TokenPurpose,
-    token: &str,
-) -> Result<repo::EmailToken, AppError> {
-    let (invalid, expired) = token_problems(purpose);
-    let stored = repo::find_email_token(conn, purpose, &opaque::hash(token))?.ok_or(invalid)?;
-    if stored.used_at.is_some() {
-        return Err(invalid.into());
-    }
-    if stored.expires_at <= clock::now() {
-        return Err(expired.into());
-    }
-    Ok(stored)
-}
-
-fn token_problems(purpose: TokenPurpose) -> (AccountProblem, AccountProblem) {
-    match purpose {
-        TokenPurpose::VerifyEmail => (
-            AccountProblem::VerificationTokenInvalid,
-            AccountProblem::VerificationTokenExpired,
-        ),
-        TokenPurpose::ResetPassword => (
-            AccountProblem::PasswordResetTokenInvalid,
-            AccountProblem::PasswordResetTokenExpired,
-        ),
-    }
-}
-
 pub async fn verify_email(
     state: &AppState,
     request: VerifyEmailRequest,
@@ -241,38 +159,6 @@ pub async fn verify_email(
             audit::record_for_account(conn, &context, AuditAction::EmailVerified, &account_id)
         })
         .await
-}
-
-/// Queues a mail of `template` to the address and audits the request: exactly the same
-/// writes whether or not the address has an account, so neither the answer nor its
-/// timing tells. The worker decides at send time whether there is anything to send.
-pub async fn request_link_mail(
-    state: &AppState,
-    request: EmailRequest,
-    template: &'static str,
-    action: AuditAction,
-    lang: Lang,
-    context: AuditContext,
-) -> Result<(), AppError> {
-    let email = parse_required(request.email, "/email", EmailAddress::parse)?;
-    limits::limit_email_request(state, email.as_str(), &context).await?;
-    state
-        .db
-        .transaction(move |conn| {
-            let subject = repo::find_by_email(conn, email.as_str())?.map(|a| a.id);
-            mail::enqueue(conn, email.as_str(), template, lang, json!({}))?;
-            audit::record(
-                conn,
-                &context,
-                action,
-                subject.as_deref(),
-                subject.as_deref(),
-                None,
-            )
-        })
-        .await?;
-    state.outbox.wake();
-    Ok(())
 }
 
 pub async fn resend_verification(

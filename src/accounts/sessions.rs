@@ -2,10 +2,9 @@
 
 use secrecy::SecretString;
 
+use crate::accounts::input::{given_password, required_token};
 use crate::accounts::limits::{self, LoginPermits};
-use crate::accounts::passwords::given_password;
 use crate::accounts::problems::AccountProblem;
-use crate::accounts::registration::required_token;
 use crate::accounts::repo::{self, LoginAccount};
 use crate::accounts::types::{LoginRequest, RefreshRequest, TokenResponse};
 use crate::audit::{self, AuditAction, AuditContext, AuditEntry};

@@ -157,6 +157,24 @@ impl TestApp {
         async move { request.send().await.expect("request") }
     }
 
+    /// Asserts that a session is over: its access token and its refresh token are both
+    /// refused.
+    pub async fn assert_session_ended(&self, tokens: &Tokens) {
+        assert_problem(
+            self.get("/api/v1/me", Some(&tokens.access)).await,
+            StatusCode::UNAUTHORIZED,
+            "invalid_token",
+        )
+        .await;
+        let refresh = self
+            .post(
+                "/api/v1/auth/refresh",
+                json!({ "refresh_token": tokens.refresh }),
+            )
+            .await;
+        assert_problem(refresh, StatusCode::UNAUTHORIZED, "invalid_refresh_token").await;
+    }
+
     pub async fn me(&self, access: &str) -> Value {
         let response = self.get("/api/v1/me", Some(access)).await;
         assert_eq!(response.status(), StatusCode::OK);
