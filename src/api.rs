@@ -14,7 +14,14 @@ use crate::mail::{LinkSettings, Prepared, QueuedMail};
 /// Every documented route; used for serving and for the OpenAPI document alike.
 pub fn configure(cfg: &mut ServiceConfig) {
     crate::system::configure(cfg);
-    cfg.service(utoipa_actix_web::scope("/api/v1").configure(accounts::configure));
+    cfg.service(
+        utoipa_actix_web::scope("/api/v1")
+            .configure(accounts::configure)
+            .configure(crate::companies::configure)
+            .configure(crate::contracts::configure)
+            .configure(crate::customers::configure)
+            .configure(crate::subscriptions::configure),
+    );
 }
 
 /// Every problem the API can answer, for the OpenAPI examples and the catalogue test.
@@ -24,6 +31,13 @@ pub fn problem_catalogue() -> Vec<ProblemSpec> {
         .chain(HttpProblem::iter().map(HttpProblem::spec))
         .chain(TokenProblem::iter().map(TokenProblem::spec))
         .chain(AccountProblem::iter().map(AccountProblem::spec))
+        .chain(
+            crate::customers::CustomerProblem::iter().map(crate::customers::CustomerProblem::spec),
+        )
+        .chain(
+            crate::subscriptions::SubscriptionProblem::iter()
+                .map(crate::subscriptions::SubscriptionProblem::spec),
+        )
         .collect()
 }
 

@@ -19,6 +19,17 @@ pub struct AuditContext {
     pub request_id: RequestId,
 }
 
+impl AuditContext {
+    /// The context of a command-line run (`firmenportal import`, `seed-demo`, …): the
+    /// local host, and a request id naming the command.
+    pub fn for_command(command: &str) -> Self {
+        AuditContext {
+            client_ip: ClientIp(std::net::IpAddr::from([127, 0, 0, 1])),
+            request_id: RequestId(format!("cli:{command}:{}", uuid::Uuid::new_v4())),
+        }
+    }
+}
+
 impl FromRequest for AuditContext {
     type Error = AppError;
     type Future = Ready<Result<Self, AppError>>;
@@ -53,6 +64,28 @@ pub enum AuditAction {
     PasswordCheckFailed,
     AccountUpdated,
     AccountDeleted,
+    /// Operator rights given to an account (`firmenportal create-operator`).
+    OperatorGranted,
+    CompanyCreated,
+    CompanyUpdated,
+    ContractCreated,
+    ContractUpdated,
+    CustomerCreated,
+    CustomerUpdated,
+    SubscriptionCreated,
+    SubscriptionUpdated,
+    SubscriptionLinked,
+    /// A link attempt whose data did not match (or whose number is unknown).
+    SubscriptionLinkFailed,
+    /// A link attempt refused by the attempt limits (`429`).
+    SubscriptionLinkRefused,
+    /// A link attempt with matching data for a subscription another account holds.
+    SubscriptionLinkConflict,
+    SubscriptionUnlinked,
+    /// The holder changed their customer data in the Self-Service.
+    CustomerDataChanged,
+    /// A marketing consent given or withdrawn.
+    ConsentChanged,
 }
 
 impl AuditAction {
@@ -73,6 +106,22 @@ impl AuditAction {
             AuditAction::PasswordCheckFailed => "account.password_check_failed",
             AuditAction::AccountUpdated => "account.updated",
             AuditAction::AccountDeleted => "account.deleted",
+            AuditAction::OperatorGranted => "account.operator_granted",
+            AuditAction::CompanyCreated => "company.created",
+            AuditAction::CompanyUpdated => "company.updated",
+            AuditAction::ContractCreated => "contract.created",
+            AuditAction::ContractUpdated => "contract.updated",
+            AuditAction::CustomerCreated => "customer.created",
+            AuditAction::CustomerUpdated => "customer.updated",
+            AuditAction::SubscriptionCreated => "subscription.created",
+            AuditAction::SubscriptionUpdated => "subscription.updated",
+            AuditAction::SubscriptionLinked => "subscription.linked",
+            AuditAction::SubscriptionLinkFailed => "subscription.link_failed",
+            AuditAction::SubscriptionLinkRefused => "subscription.link_refused",
+            AuditAction::SubscriptionLinkConflict => "subscription.link_conflict",
+            AuditAction::SubscriptionUnlinked => "subscription.unlinked",
+            AuditAction::CustomerDataChanged => "customer.changed_by_holder",
+            AuditAction::ConsentChanged => "customer.consent_changed",
         }
     }
 }

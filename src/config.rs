@@ -99,6 +99,10 @@ pub struct LimitsConfig {
     pub email_per_ip: RateLimit,
     /// Password-reset attempts per client IP.
     pub password_reset_per_ip: RateLimit,
+    /// Failed attempts to link a subscription, per account.
+    pub link_per_account: RateLimit,
+    /// Failed attempts to link a subscription, per subscription (or typed number).
+    pub link_per_number: RateLimit,
 }
 
 /// How long records are kept after they stop mattering; a background job deletes older
@@ -295,6 +299,8 @@ impl Config {
                 email_per_address: limit("RATE_LIMIT_EMAIL_PER_ADDRESS", 5, 3600)?,
                 email_per_ip: limit("RATE_LIMIT_EMAIL_PER_IP", 50, 3600)?,
                 password_reset_per_ip: limit("RATE_LIMIT_PASSWORD_RESET_PER_IP", 30, 3600)?,
+                link_per_account: limit("RATE_LIMIT_LINK_PER_ACCOUNT", 5, 900)?,
+                link_per_number: limit("RATE_LIMIT_LINK_PER_NUMBER", 5, 900)?,
             },
             retention: RetentionConfig {
                 interval: secs("RETENTION_INTERVAL_SECS", 3600)?,

@@ -77,6 +77,7 @@ pub enum GeneralProblem {
     ValidationFailed,
     NotFound,
     Forbidden,
+    DuplicateKey,
     RateLimited,
     ServiceUnavailable,
     ServiceBusy,
@@ -115,6 +116,18 @@ impl GeneralProblem {
                     "Sie haben keine Berechtigung für diese Aktion.",
                 ),
                 ("Forbidden", "You are not allowed to do this."),
+            ),
+            GeneralProblem::DuplicateKey => ProblemSpec::new(
+                "duplicate_key",
+                StatusCode::CONFLICT,
+                (
+                    "Bereits vorhanden",
+                    "Ein anderer Datensatz hat bereits diesen Schlüssel. Das Feld steht in errors.",
+                ),
+                (
+                    "Already exists",
+                    "Another record already has this key. See errors for the field.",
+                ),
             ),
             GeneralProblem::RateLimited => ProblemSpec::new(
                 "rate_limited",
@@ -205,6 +218,20 @@ pub enum FieldErrorCode {
     },
     InvalidType,
     UnknownField,
+    /// Not an ISO 3166-1 alpha-2 country code.
+    InvalidCountry,
+    /// Neither E.164 nor a German national telephone number.
+    InvalidPhone,
+    /// A value outside the field's list of allowed values (an enum).
+    InvalidChoice,
+    /// A natural key another record already holds (`409 duplicate_key`).
+    Duplicate,
+    /// An id or number that names no record.
+    UnknownReference,
+    /// A field that cannot be changed here, sent with a different value.
+    ReadOnly,
+    /// An end date before the start date.
+    EndsBeforeStart,
 }
 
 impl FieldErrorCode {
@@ -277,6 +304,43 @@ impl FieldErrorCode {
                 "Dieses Feld ist unbekannt.".into(),
                 "This field is unknown.".into(),
             ),
+            InvalidCountry => (
+                "invalid_country",
+                "Bitte geben Sie einen Ländercode nach ISO 3166-1 an (z. B. DE).".into(),
+                "Please enter an ISO 3166-1 country code (e.g. DE).".into(),
+            ),
+            InvalidPhone => (
+                "invalid_phone",
+                "Bitte geben Sie eine Telefonnummer wie +49 561 1234567 oder 0561 1234567 ein."
+                    .into(),
+                "Please enter a telephone number such as +49 561 1234567 or 0561 1234567.".into(),
+            ),
+            InvalidChoice => (
+                "invalid_choice",
+                "Dieser Wert ist nicht zulässig; die erlaubten Werte nennt die API-Beschreibung."
+                    .into(),
+                "This value is not allowed; the API description lists the allowed values.".into(),
+            ),
+            Duplicate => (
+                "duplicate",
+                "Dieser Wert ist bereits vergeben.".into(),
+                "This value is already taken.".into(),
+            ),
+            UnknownReference => (
+                "unknown_reference",
+                "Es gibt keinen Datensatz mit diesem Wert.".into(),
+                "No record has this value.".into(),
+            ),
+            ReadOnly => (
+                "field_read_only",
+                "Dieses Feld kann hier nicht geändert werden.".into(),
+                "This field cannot be changed here.".into(),
+            ),
+            EndsBeforeStart => (
+                "ends_before_start",
+                "Das Ende darf nicht vor dem Beginn liegen.".into(),
+                "The end must not lie before the start.".into(),
+            ),
         };
         (code, de, en)
     }
@@ -339,6 +403,12 @@ pub enum AppError {
     /// Any declared problem without data of its own.
     #[error("{}", .0.code)]
     Problem(ProblemSpec),
+    /// A declared problem that names the fields it concerns (e.g. `409 duplicate_key`).
+    #[error("{} at {fields:?}", problem.code)]
+    ProblemAt {
+        problem: ProblemSpec,
+        fields: Vec<FieldError>,
+    },
     /// A problem the client may retry after a while (`Retry-After`): rate limits, a
     /// busy hasher.
     #[error("{} (retry after {after:?})", problem.code)]
@@ -381,6 +451,34 @@ impl AppError {
         GeneralProblem::Forbidden.into()
     }
 
+    /// `409 duplicate_key`: the natural key at `pointer` belongs to another record.
+    pub fn duplicate_key(pointer: &str) -> Self {
+        AppError::ProblemAt {
+            problem: GeneralProblem::DuplicateKey.spec(),
+            fields: vec![FieldError::new(pointer, FieldErrorCode::Duplicate)],
+        }
+    }
+
+    /// The column of a unique index this error violated, if it is such an error.
+    pub fn violated_unique_column(&self) -> Option<String> {
+        use diesel::result::{DatabaseErrorKind, Error};
+        let AppError::Database(Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info)) =
+            self
+        else {
+            return None;
+        };
+        // PostgreSQL: "Key (customer_number)=(K-1) already exists."; SQLite: "UNIQUE
+        // constraint failed: companies.customer_number".
+        if let Some(details) = info.details()
+            && let Some(rest) = details.strip_prefix("Key (")
+        {
+            return rest.split(')').next().map(str::to_string);
+        }
+        info.message()
+            .rsplit_once('.')
+            .map(|(_, column)| column.trim().to_string())
+    }
+
     pub fn rate_limited(after: Duration) -> Self {
         AppError::RetryLater {
             problem: GeneralProblem::RateLimited.spec(),
@@ -400,7 +498,9 @@ impl AppError {
     pub fn spec(&self) -> ProblemSpec {
         match self {
             AppError::Validation(_) => GeneralProblem::ValidationFailed.spec(),
-            AppError::Problem(spec) | AppError::RetryLater { problem: spec, .. } => *spec,
+            AppError::Problem(spec)
+            | AppError::ProblemAt { problem: spec, .. }
+            | AppError::RetryLater { problem: spec, .. } => *spec,
             AppError::MethodNotAllowed { .. } => HttpProblem::MethodNotAllowed.spec(),
             AppError::DatabaseUnavailable(_) => GeneralProblem::ServiceUnavailable.spec(),
             AppError::Database(e) if is_connection_failure(e) => {
@@ -427,6 +527,8 @@ impl AppError {
     pub fn example_of(spec: ProblemSpec) -> AppError {
         if spec == GeneralProblem::ValidationFailed.spec() {
             AppError::field("/email", FieldErrorCode::InvalidEmail)
+        } else if spec == GeneralProblem::DuplicateKey.spec() {
+            AppError::duplicate_key("/customer_number")
         } else {
             AppError::Problem(spec)
         }
@@ -437,7 +539,7 @@ impl AppError {
         let spec = self.spec();
         let text = spec.text(lang);
         let errors = match self {
-            AppError::Validation(fields) => fields
+            AppError::Validation(fields) | AppError::ProblemAt { fields, .. } => fields
                 .iter()
                 .map(|f| ProblemFieldError {
                     pointer: f.pointer.clone(),
@@ -553,7 +655,8 @@ pub struct Problem {
     /// Stable machine-readable code; frontends switch on it.
     #[schema(example = "validation_failed")]
     pub code: String,
-    /// Field errors (only for `validation_failed`), all at once.
+    /// Field errors, all at once: every invalid field of a `validation_failed`, the
+    /// taken natural key of a `duplicate_key`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<ProblemFieldError>,
 }
@@ -568,7 +671,9 @@ pub struct ProblemFieldError {
     /// Stable code of the field error: `required`, `invalid_email`, `too_short`,
     /// `too_long`, `invalid_characters`, `common_password`, `confirmation_mismatch`,
     /// `password_incorrect`, `invalid_date`, `invalid_postal_code`, `out_of_range`,
-    /// `invalid_type` or `unknown_field`.
+    /// `invalid_type`, `unknown_field`, `invalid_country`, `invalid_phone`,
+    /// `invalid_choice`, `duplicate` (the key of a `duplicate_key`),
+    /// `unknown_reference`, `field_read_only` or `ends_before_start`.
     #[schema(example = "invalid_email")]
     pub code: String,
     /// Human-readable explanation.

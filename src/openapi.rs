@@ -30,6 +30,8 @@ with `Accept-Language: en`.",
     tags(
         (name = "auth", description = "Registration, e-mail verification, login and sessions"),
         (name = "account", description = "The signed-in account (Self-Service)"),
+        (name = "subscriptions", description = "Aboverwaltung: link, list and unlink subscriptions; the holder's customer data and the Abo-Übersicht (Self-Service)"),
+        (name = "admin", description = "The operator's data: companies, contracts, customers and subscriptions (operator rights)"),
         (name = "system", description = "Health checks and public keys"),
     )
 )]

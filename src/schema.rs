@@ -96,9 +96,99 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    companies (id) {
+        id -> Text,
+        customer_number -> Text,
+        name -> Text,
+        street -> Text,
+        postal_code -> Text,
+        city -> Text,
+        country -> Text,
+        contact_name -> Nullable<Text>,
+        contact_email -> Nullable<Text>,
+        contact_phone -> Nullable<Text>,
+        search_text -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    company_contracts (id) {
+        id -> Text,
+        contract_number -> Text,
+        company_id -> Text,
+        product_offering -> Text,
+        status -> Text,
+        valid_from -> Date,
+        valid_to -> Nullable<Date>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    customers (id) {
+        id -> Text,
+        customer_number -> Text,
+        salutation -> Text,
+        gender -> Text,
+        first_name -> Text,
+        last_name -> Text,
+        birth_date -> Date,
+        street -> Text,
+        postal_code -> Text,
+        city -> Text,
+        country -> Text,
+        recipient -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        phone_work -> Nullable<Text>,
+        marketing_consent -> Bool,
+        recorded_at -> Date,
+        search_text -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    consent_changes (id) {
+        id -> Text,
+        customer_id -> Text,
+        marketing_consent -> Bool,
+        source -> Text,
+        changed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    subscriptions (id) {
+        id -> Text,
+        contract_number -> Text,
+        subscription_number -> Nullable<Text>,
+        chip_card_number -> Nullable<Text>,
+        product -> Text,
+        valid_from -> Date,
+        valid_to -> Nullable<Date>,
+        status -> Text,
+        customer_id -> Text,
+        company_contract_id -> Nullable<Text>,
+        account_id -> Nullable<Text>,
+        linked_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(email_tokens -> accounts (account_id));
 diesel::joinable!(sessions -> accounts (account_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
+diesel::joinable!(company_contracts -> companies (company_id));
+diesel::joinable!(consent_changes -> customers (customer_id));
+diesel::joinable!(subscriptions -> customers (customer_id));
+diesel::joinable!(subscriptions -> company_contracts (company_contract_id));
+diesel::joinable!(subscriptions -> accounts (account_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
@@ -109,4 +199,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     rate_limits,
     maintenance_runs,
     audit_log,
+    companies,
+    company_contracts,
+    customers,
+    consent_changes,
+    subscriptions,
 );

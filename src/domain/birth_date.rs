@@ -2,6 +2,7 @@
 
 use chrono::NaiveDate;
 
+use crate::domain::date::parse_date;
 use crate::error::{FieldError, FieldErrorCode};
 
 /// A birth date: `YYYY-MM-DD` or the German `TT.MM.JJJJ`, not in the future and not
@@ -11,17 +12,13 @@ pub struct BirthDate(NaiveDate);
 
 impl BirthDate {
     pub fn parse(raw: &str, today: NaiveDate, pointer: &str) -> Result<Self, FieldError> {
-        let text = raw.trim();
-        if text.is_empty() {
-            return Err(FieldError::new(pointer, FieldErrorCode::Required));
-        }
         let earliest = NaiveDate::from_ymd_opt(1900, 1, 1).expect("a valid date");
-        NaiveDate::parse_from_str(text, "%Y-%m-%d")
-            .or_else(|_| NaiveDate::parse_from_str(text, "%d.%m.%Y"))
-            .ok()
-            .filter(|date| (earliest..=today).contains(date))
-            .map(BirthDate)
-            .ok_or_else(|| FieldError::new(pointer, FieldErrorCode::InvalidDate))
+        let date = parse_date(raw, pointer)?;
+        if (earliest..=today).contains(&date) {
+            Ok(BirthDate(date))
+        } else {
+            Err(FieldError::new(pointer, FieldErrorCode::InvalidDate))
+        }
     }
 
     pub fn date(self) -> NaiveDate {

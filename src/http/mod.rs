@@ -7,10 +7,12 @@ pub mod fallback;
 pub mod json;
 pub mod middleware;
 pub mod page;
+pub mod patch;
 pub mod problems;
 pub mod query;
 
 pub use context::{ClientIp, RequestId};
 pub use json::ApiJson;
 pub use page::{Page, PageQuery, Paging};
+pub use patch::Patch;
 pub use query::ApiQuery;

@@ -1,0 +1,184 @@
+//! Operator routes of company contracts: `/api/v1/admin/contracts`.
+
+use actix_web::{HttpResponse, get, patch, post, web};
+
+use crate::audit::{self, AuditAction, AuditContext};
+use crate::auth::Operator;
+use crate::clock;
+use crate::contracts::repo::{self, ContractData, ContractFilter};
+use crate::contracts::types::*;
+use crate::db::DbConnection;
+use crate::error::{AppError, FieldErrorCode, Problem};
+use crate::http::{ApiJson, ApiQuery, Page, PageQuery};
+use crate::state::AppState;
+
+/// Create a company contract (operator).
+///
+/// The contract number is unique (`409 duplicate_key`); `company_id` must name a
+/// company (`unknown_reference` otherwise); `valid_to` must not lie before
+/// `valid_from` (`ends_before_start`).
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer_auth" = [])),
+    request_body = NewContractRequest,
+    responses(
+        (status = 201, description = "Created; `Location` names the new contract", body = Contract),
+        (status = 403, description = "No operator rights (`forbidden`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The contract number is taken (`duplicate_key`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/admin/contracts")]
+pub async fn create_contract(
+    state: web::Data<AppState>,
+    operator: Operator,
+    ApiJson(request): ApiJson<NewContractRequest>,
+    context: AuditContext,
+) -> Result<HttpResponse, AppError> {
+    let data = request.parse(clock::now())?;
+    let contract = state
+        .db
+        .transaction(move |conn| {
+            require_company(conn, &data)?;
+            let id = uuid::Uuid::now_v7().to_string();
+            repo::insert(conn, &id, &data).map_err(on_duplicate)?;
+            audit::record(
+                conn,
+                &context,
+                AuditAction::ContractCreated,
+                Some(&operator.account.id),
+                Some(&id),
+                None,
+            )?;
+            repo::find(conn, &id)?.ok_or_else(AppError::not_found)
+        })
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((
+            "Location",
+            format!("/api/v1/admin/contracts/{}", contract.id),
+        ))
+        .json(Contract::try_from(contract)?))
+}
+
+/// List company contracts (operator).
+///
+/// Sorted by contract number; filter by company or exact contract number.
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer_auth" = [])),
+    params(ContractListQuery, PageQuery),
+    responses(
+        (status = 200, description = "One page of contracts", body = Page<Contract>),
+        (status = 403, description = "No operator rights (`forbidden`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid paging (`validation_failed`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/admin/contracts")]
+pub async fn list_contracts(
+    state: web::Data<AppState>,
+    _operator: Operator,
+    ApiQuery(query): ApiQuery<ContractListQuery>,
+) -> Result<HttpResponse, AppError> {
+    let paging = query.page.paging()?;
+    let filter = ContractFilter {
+        company_id: query.company_id,
+        contract_number: query.contract_number,
+    };
+    let (rows, total) = state
+        .db
+        .run(move |conn| repo::list(conn, &filter, paging))
+        .await?;
+    let items = rows
+        .into_iter()
+        .map(Contract::try_from)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(HttpResponse::Ok().json(paging.page_of(items, total)))
+}
+
+/// One company contract (operator).
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer_auth" = [])),
+    params(("id" = String, Path, description = "Contract id", example = "0190f3a4-8c2d-7e3f-8a01-4d5e6f7a8b9c")),
+    responses(
+        (status = 200, description = "The contract", body = Contract),
+        (status = 403, description = "No operator rights (`forbidden`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such contract (`not_found`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/admin/contracts/{id}")]
+pub async fn get_contract(
+    state: web::Data<AppState>,
+    _operator: Operator,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let contract = state
+        .db
+        .run(move |conn| repo::find(conn, &id)?.ok_or_else(AppError::not_found))
+        .await?;
+    Ok(HttpResponse::Ok().json(Contract::try_from(contract)?))
+}
+
+/// Change a company contract (operator).
+///
+/// A JSON merge patch: absent fields stay, `null` makes `valid_to` open-ended. All
+/// invalid fields are reported at once and nothing is stored then.
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer_auth" = [])),
+    params(("id" = String, Path, description = "Contract id", example = "0190f3a4-8c2d-7e3f-8a01-4d5e6f7a8b9c")),
+    request_body(content = UpdateContractRequest, content_type = "application/merge-patch+json"),
+    responses(
+        (status = 200, description = "The changed contract", body = Contract),
+        (status = 403, description = "No operator rights (`forbidden`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such contract (`not_found`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The contract number is taken (`duplicate_key`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/admin/contracts/{id}")]
+pub async fn update_contract(
+    state: web::Data<AppState>,
+    operator: Operator,
+    id: web::Path<String>,
+    ApiJson(request): ApiJson<UpdateContractRequest>,
+    context: AuditContext,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let contract = state
+        .db
+        .transaction(move |conn| {
+            let current = repo::find(conn, &id)?.ok_or_else(AppError::not_found)?;
+            let data = request.merged_onto(Some(&current.data), clock::now())?;
+            require_company(conn, &data)?;
+            repo::update(conn, &id, &data).map_err(on_duplicate)?;
+            audit::record(
+                conn,
+                &context,
+                AuditAction::ContractUpdated,
+                Some(&operator.account.id),
+                Some(&id),
+                None,
+            )?;
+            repo::find(conn, &id)?.ok_or_else(AppError::not_found)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(Contract::try_from(contract)?))
+}
+
+fn require_company(conn: &mut DbConnection, data: &ContractData) -> Result<(), AppError> {
+    match crate::companies::repo::find(conn, &data.company_id)? {
+        Some(_) => Ok(()),
+        None => Err(AppError::field(
+            "/company_id",
+            FieldErrorCode::UnknownReference,
+        )),
+    }
+}
+
+fn on_duplicate(error: AppError) -> AppError {
+    match repo::duplicate_pointer(&error) {
+        Some(pointer) => AppError::duplicate_key(pointer),
+        None => error,
+    }
+}

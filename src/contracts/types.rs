@@ -1,0 +1,297 @@
+//! Request and response bodies of company contracts, and their parsing into records.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use serde::{Deserialize, Serialize};
+use strum::{AsRefStr, EnumString};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::contracts::repo::{ContractData, ContractRow};
+use crate::domain::RecordNumber;
+use crate::domain::choice::parse_choice;
+use crate::domain::date::parse_date;
+use crate::domain::text::parse_line;
+use crate::error::{AppError, FieldError, FieldErrorCode, FieldErrors};
+use crate::http::{PageQuery, Patch};
+
+/// State of a company contract.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, EnumString, AsRefStr,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+#[schema(example = "active")]
+pub enum ContractStatus {
+    Active,
+    Cancelled,
+    Ended,
+}
+
+/// A company contract as the operator keeps it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0190f3a4-8c2d-7e3f-8a01-4d5e6f7a8b9c",
+    "contract_number": "FV-2023-0815",
+    "company_id": "0190f3a4-7b1c-7d2e-9f00-3c4d5e6f7a8b",
+    "product_offering": "D-Ticket Job (Rechnung)",
+    "status": "active",
+    "valid_from": "2023-05-01",
+    "valid_to": null,
+    "created_at": "2024-10-01T08:00:00Z",
+    "updated_at": "2024-10-01T08:00:00Z"
+}))]
+pub struct Contract {
+    /// Opaque contract id.
+    #[schema(example = "0190f3a4-8c2d-7e3f-8a01-4d5e6f7a8b9c")]
+    pub id: String,
+    /// Contract number, unique, canonical spelling.
+    #[schema(example = "FV-2023-0815")]
+    pub contract_number: String,
+    /// The company the contract belongs to.
+    #[schema(example = "0190f3a4-7b1c-7d2e-9f00-3c4d5e6f7a8b")]
+    pub company_id: String,
+    /// Product offering ("Produktangebot").
+    #[schema(example = "D-Ticket Job (Rechnung)")]
+    pub product_offering: String,
+    /// State of the contract.
+    pub status: ContractStatus,
+    /// First day of validity.
+    #[schema(example = "2023-05-01")]
+    pub valid_from: NaiveDate,
+    /// Last day of validity; `null`: open-ended ("unbefristet").
+    #[schema(example = json!(null))]
+    pub valid_to: Option<NaiveDate>,
+    /// When the record was created.
+    #[schema(example = "2024-10-01T08:00:00Z")]
+    pub created_at: DateTime<Utc>,
+    /// When the record was last changed.
+    #[schema(example = "2024-10-01T08:00:00Z")]
+    pub updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<ContractRow> for Contract {
+    type Error = AppError;
+
+    fn try_from(row: ContractRow) -> Result<Self, AppError> {
+        Ok(Contract {
+            id: row.id,
+            status: row.data.status.parse().map_err(|_| {
+                AppError::Internal(format!("stored contract status {:?}", row.data.status))
+            })?,
+            contract_number: row.data.contract_number,
+            company_id: row.data.company_id,
+            product_offering: row.data.product_offering,
+            valid_from: row.data.valid_from,
+            valid_to: row.data.valid_to,
+            created_at: row.created_at.and_utc(),
+            updated_at: row.data.updated_at.and_utc(),
+        })
+    }
+}
+
+/// A new company contract (operator).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "contract_number": "FV-2023-0815",
+    "company_id": "0190f3a4-7b1c-7d2e-9f00-3c4d5e6f7a8b",
+    "product_offering": "D-Ticket Job (Rechnung)",
+    "status": "active",
+    "valid_from": "2023-05-01",
+    "valid_to": null
+}))]
+pub struct NewContractRequest {
+    /// Contract number: 1 to 40 letters, digits and `-./`; spaces dropped, letters
+    /// upper-cased. Unique (`409 duplicate_key`).
+    #[schema(value_type = String, required = true, max_length = 60, pattern = r"^[ 0-9A-Za-z./-]*[0-9A-Za-z][ 0-9A-Za-z./-]*$", example = "FV-2023-0815")]
+    pub contract_number: Option<String>,
+    /// Id of the company; an unknown one is `unknown_reference`.
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 64, example = "0190f3a4-7b1c-7d2e-9f00-3c4d5e6f7a8b")]
+    pub company_id: Option<String>,
+    /// Product offering, 1 to 200 characters.
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 200, pattern = r"^[^\u0000-\u001F\u007F]*[^\s\u0000-\u001F\u007F][^\u0000-\u001F\u007F]*$", example = "D-Ticket Job (Rechnung)")]
+    pub product_offering: Option<String>,
+    /// State of the contract.
+    #[schema(value_type = ContractStatus, required = true)]
+    pub status: Option<String>,
+    /// First day of validity, `YYYY-MM-DD` or `TT.MM.JJJJ`.
+    #[schema(value_type = String, required = true, pattern = r"^ *([0-9]{4}-[0-9]{1,2}-[0-9]{1,2}|[0-9]{1,2}\.[0-9]{1,2}\.[0-9]{4}) *$", example = "2023-05-01")]
+    pub valid_from: Option<String>,
+    /// Last day of validity, not before `valid_from`; `null` or absent: open-ended.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, pattern = r"^ *([0-9]{4}-[0-9]{1,2}-[0-9]{1,2}|[0-9]{1,2}\.[0-9]{1,2}\.[0-9]{4}) *$", example = json!(null))]
+    pub valid_to: Patch<String>,
+}
+
+/// Changes to a company contract (operator), as a JSON merge patch.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"status": "cancelled", "valid_to": "2026-12-31"}))]
+pub struct UpdateContractRequest {
+    /// Contract number; unique (`409 duplicate_key`).
+    #[serde(default)]
+    #[schema(value_type = String, max_length = 60, pattern = r"^[ 0-9A-Za-z./-]*[0-9A-Za-z][ 0-9A-Za-z./-]*$", example = "FV-2023-0815")]
+    pub contract_number: Patch<String>,
+    /// Id of the company.
+    #[serde(default)]
+    #[schema(value_type = String, min_length = 1, max_length = 64, example = "0190f3a4-7b1c-7d2e-9f00-3c4d5e6f7a8b")]
+    pub company_id: Patch<String>,
+    /// Product offering, 1 to 200 characters.
+    #[serde(default)]
+    #[schema(value_type = String, min_length = 1, max_length = 200, pattern = r"^[^\u0000-\u001F\u007F]*[^\s\u0000-\u001F\u007F][^\u0000-\u001F\u007F]*$", example = "D-Ticket Job (Rechnung)")]
+    pub product_offering: Patch<String>,
+    /// State of the contract.
+    #[serde(default)]
+    #[schema(value_type = ContractStatus)]
+    pub status: Patch<String>,
+    /// First day of validity.
+    #[serde(default)]
+    #[schema(value_type = String, pattern = r"^ *([0-9]{4}-[0-9]{1,2}-[0-9]{1,2}|[0-9]{1,2}\.[0-9]{1,2}\.[0-9]{4}) *$", example = "2023-05-01")]
+    pub valid_from: Patch<String>,
+    /// Last day of validity; `null`: open-ended.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, pattern = r"^ *([0-9]{4}-[0-9]{1,2}-[0-9]{1,2}|[0-9]{1,2}\.[0-9]{1,2}\.[0-9]{4}) *$", example = "2026-12-31")]
+    pub valid_to: Patch<String>,
+}
+
+/// Filters of the operator's contract list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ContractListQuery {
+    /// Only contracts of this company.
+    #[param(example = "0190f3a4-7b1c-7d2e-9f00-3c4d5e6f7a8b")]
+    pub company_id: Option<String>,
+    /// Exact contract number (spaces and case do not matter).
+    #[param(example = "FV-2023-0815")]
+    pub contract_number: Option<String>,
+    #[serde(flatten)]
+    #[param(ignore)]
+    pub page: PageQuery,
+}
+
+impl NewContractRequest {
+    pub fn parse(self, now: NaiveDateTime) -> Result<ContractData, AppError> {
+        UpdateContractRequest {
+            contract_number: self.contract_number.into(),
+            company_id: self.company_id.into(),
+            product_offering: self.product_offering.into(),
+            status: self.status.into(),
+            valid_from: self.valid_from.into(),
+            valid_to: self.valid_to,
+        }
+        .merged_onto(None, now)
+    }
+}
+
+impl UpdateContractRequest {
+    /// The contract's columns after this patch of `current` (`None`: a new contract).
+    /// Whether `company_id` names a company is the caller's check.
+    pub fn merged_onto(
+        self,
+        current: Option<&ContractData>,
+        now: NaiveDateTime,
+    ) -> Result<ContractData, AppError> {
+        let mut errors = FieldErrors::default();
+        let contract_number = self.contract_number.required(
+            current.map(|c| c.contract_number.clone()),
+            "/contract_number",
+            &mut errors,
+            |raw| RecordNumber::parse(&raw, "/contract_number").map(RecordNumber::into_string),
+        );
+        let company_id = self.company_id.required(
+            current.map(|c| c.company_id.clone()),
+            "/company_id",
+            &mut errors,
+            |raw| reference(&raw, "/company_id"),
+        );
+        let product_offering = self.product_offering.required(
+            current.map(|c| c.product_offering.clone()),
+            "/product_offering",
+            &mut errors,
+            |raw| parse_line(&raw, 200, "/product_offering"),
+        );
+        let status = self.status.required(
+            current.map(|c| c.status.clone()),
+            "/status",
+            &mut errors,
+            |raw| {
+                parse_choice::<ContractStatus>(Some(&raw), "/status")
+                    .map(|s| s.as_ref().to_string())
+            },
+        );
+        let validity = parse_validity(
+            self.valid_from,
+            self.valid_to,
+            current.map(|c| (c.valid_from, c.valid_to)),
+            &mut errors,
+        );
+        errors.into_result()?;
+        let (
+            Some(contract_number),
+            Some(company_id),
+            Some(product_offering),
+            Some(status),
+            Some((valid_from, valid_to)),
+        ) = (
+            contract_number,
+            company_id,
+            product_offering,
+            status,
+            validity,
+        )
+        else {
+            return Err(AppError::Internal(
+                "contract fields parsed without errors are complete".into(),
+            ));
+        };
+        Ok(ContractData {
+            contract_number,
+            company_id,
+            product_offering,
+            status,
+            valid_from,
+            valid_to,
+            updated_at: now,
+        })
+    }
+}
+
+/// An id naming another record: present, at most 64 characters. Whether the record
+/// exists is the caller's check (`unknown_reference`).
+pub fn reference(raw: &str, pointer: &str) -> Result<String, FieldError> {
+    let id = raw.trim();
+    if id.is_empty() {
+        return Err(FieldError::new(pointer, FieldErrorCode::Required));
+    }
+    if id.chars().count() > 64 {
+        return Err(FieldError::new(pointer, FieldErrorCode::UnknownReference));
+    }
+    Ok(id.to_string())
+}
+
+/// `valid_from` and `valid_to` after a patch of `current`: each a date in either
+/// spelling, the end not before the start (`ends_before_start` at `/valid_to`).
+pub fn parse_validity(
+    valid_from: Patch<String>,
+    valid_to: Patch<String>,
+    current: Option<(NaiveDate, Option<NaiveDate>)>,
+    errors: &mut FieldErrors,
+) -> Option<(NaiveDate, Option<NaiveDate>)> {
+    let from = valid_from.required(
+        current.map(|(from, _)| from),
+        "/valid_from",
+        errors,
+        |raw| parse_date(&raw, "/valid_from"),
+    );
+    let to = valid_to.optional(current.and_then(|(_, to)| to), errors, |raw| {
+        parse_date(&raw, "/valid_to")
+    });
+    let (from, to) = (from?, to?);
+    if to.is_some_and(|to| to < from) {
+        errors.push(FieldError::new(
+            "/valid_to",
+            FieldErrorCode::EndsBeforeStart,
+        ));
+        return None;
+    }
+    Some((from, to))
+}

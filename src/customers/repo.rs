@@ -1,0 +1,234 @@
+//! Queries of customers and their consent history.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use crate::db::DbConnection;
+use crate::domain::Address;
+use crate::domain::fold::{fold_number, fold_text, like_pattern};
+use crate::error::AppError;
+use crate::http::Paging;
+use crate::schema::{consent_changes, customers};
+
+/// The columns of a customer that a create or update writes.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = customers, treat_none_as_null = true)]
+pub struct CustomerData {
+    pub customer_number: String,
+    pub salutation: String,
+    pub gender: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub birth_date: NaiveDate,
+    pub street: String,
+    pub postal_code: String,
+    pub city: String,
+    pub country: String,
+    pub recipient: Option<String>,
+    pub phone: Option<String>,
+    pub phone_work: Option<String>,
+    pub marketing_consent: bool,
+    pub recorded_at: NaiveDate,
+    pub search_text: String,
+    pub updated_at: NaiveDateTime,
+}
+
+impl CustomerData {
+    pub fn address(&self) -> Address {
+        Address {
+            street: self.street.clone(),
+            postal_code: self.postal_code.clone(),
+            city: self.city.clone(),
+            country: self.country.clone(),
+        }
+    }
+
+    pub fn set_address(&mut self, address: Address) {
+        self.street = address.street;
+        self.postal_code = address.postal_code;
+        self.city = address.city;
+        self.country = address.country;
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = customers)]
+pub struct CustomerRow {
+    pub id: String,
+    #[diesel(embed)]
+    pub data: CustomerData,
+    pub created_at: NaiveDateTime,
+}
+
+/// Where a consent change came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::AsRefStr, strum::EnumString)]
+#[strum(serialize_all = "snake_case")]
+pub enum ConsentSource {
+    SelfService,
+    Operator,
+    Import,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = consent_changes)]
+pub struct ConsentRow {
+    pub marketing_consent: bool,
+    pub source: String,
+    pub changed_at: NaiveDateTime,
+}
+
+/// The pointer of a customer field whose unique index refused a value.
+pub fn duplicate_pointer(error: &AppError) -> Option<&'static str> {
+    error
+        .violated_unique_column()
+        .filter(|column| column == "customer_number")
+        .map(|_| "/customer_number")
+}
+
+/// Inserts a customer and the first entry of its consent history.
+pub fn insert(
+    conn: &mut DbConnection,
+    id: &str,
+    data: &CustomerData,
+    source: ConsentSource,
+) -> Result<(), AppError> {
+    diesel::insert_into(customers::table)
+        .values((
+            customers::id.eq(id),
+            customers::created_at.eq(data.updated_at),
+            data,
+        ))
+        .execute(conn)?;
+    record_consent(conn, id, data.marketing_consent, source, data.updated_at)
+}
+
+/// Writes the new data; a changed consent goes into the history.
+pub fn update(
+    conn: &mut DbConnection,
+    id: &str,
+    current: &CustomerData,
+    data: &CustomerData,
+    source: ConsentSource,
+) -> Result<(), AppError> {
+    diesel::update(customers::table.find(id))
+        .set(data)
+        .execute(conn)?;
+    if current.marketing_consent != data.marketing_consent {
+        record_consent(conn, id, data.marketing_consent, source, data.updated_at)?;
+    }
+    Ok(())
+}
+
+fn record_consent(
+    conn: &mut DbConnection,
+    customer_id: &str,
+    consent: bool,
+    source: ConsentSource,
+    at: NaiveDateTime,
+) -> Result<(), AppError> {
+    diesel::insert_into(consent_changes::table)
+        .values((
+            consent_changes::id.eq(uuid::Uuid::now_v7().to_string()),
+            consent_changes::customer_id.eq(customer_id),
+            consent_changes::marketing_consent.eq(consent),
+            consent_changes::source.eq(source.as_ref()),
+            consent_changes::changed_at.eq(at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<CustomerRow>, AppError> {
+    Ok(customers::table
+        .find(id)
+        .select(CustomerRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The customer, its row locked until the transaction ends (PostgreSQL; a SQLite
+/// write transaction holds the whole database already).
+pub fn find_for_update(conn: &mut DbConnection, id: &str) -> Result<Option<CustomerRow>, AppError> {
+    let query = customers::table.find(id);
+    Ok(match conn {
+        DbConnection::Postgres(pg) => query
+            .select(CustomerRow::as_select())
+            .for_update()
+            .first(pg)
+            .optional()?,
+        DbConnection::Sqlite(sqlite) => query
+            .select(CustomerRow::as_select())
+            .first(sqlite)
+            .optional()?,
+    })
+}
+
+pub fn find_by_number(
+    conn: &mut DbConnection,
+    customer_number: &str,
+) -> Result<Option<CustomerRow>, AppError> {
+    Ok(customers::table
+        .filter(customers::customer_number.eq(customer_number))
+        .select(CustomerRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The consent history of a customer, newest first.
+pub fn consents(
+    conn: &mut DbConnection,
+    customer_id: &str,
+    paging: Paging,
+) -> Result<(Vec<ConsentRow>, i64), AppError> {
+    let total = consent_changes::table
+        .filter(consent_changes::customer_id.eq(customer_id))
+        .count()
+        .get_result(conn)?;
+    let rows = consent_changes::table
+        .filter(consent_changes::customer_id.eq(customer_id))
+        .order((
+            consent_changes::changed_at.desc(),
+            consent_changes::id.desc(),
+        ))
+        .limit(paging.limit())
+        .offset(paging.offset())
+        .select(ConsentRow::as_select())
+        .load(conn)?;
+    Ok((rows, total))
+}
+
+/// What the operator's customer list is filtered by.
+#[derive(Debug, Default)]
+pub struct CustomerFilter {
+    pub customer_number: Option<String>,
+    pub q: Option<String>,
+}
+
+pub fn list(
+    conn: &mut DbConnection,
+    filter: &CustomerFilter,
+    paging: Paging,
+) -> Result<(Vec<CustomerRow>, i64), AppError> {
+    let query = || {
+        let mut query = customers::table.into_boxed();
+        if let Some(number) = &filter.customer_number {
+            query = query.filter(customers::customer_number.eq(fold_number(number)));
+        }
+        if let Some(q) = filter.q.as_deref().map(fold_text).filter(|q| !q.is_empty()) {
+            query = query.filter(customers::search_text.like(like_pattern(&q)).escape('\\'));
+        }
+        query
+    };
+    let total = query().count().get_result(conn)?;
+    let rows = query()
+        .order((
+            customers::last_name.asc(),
+            customers::first_name.asc(),
+            customers::id.asc(),
+        ))
+        .limit(paging.limit())
+        .offset(paging.offset())
+        .select(CustomerRow::as_select())
+        .load(conn)?;
+    Ok((rows, total))
+}

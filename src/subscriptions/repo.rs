@@ -1,0 +1,317 @@
+//! Queries of subscriptions.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use crate::db::DbConnection;
+use crate::domain::fold::fold_number;
+use crate::error::AppError;
+use crate::http::Paging;
+use crate::schema::{companies, company_contracts, customers, subscriptions};
+
+/// The columns of a subscription that a create or update writes.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = subscriptions, treat_none_as_null = true)]
+pub struct SubscriptionData {
+    pub contract_number: String,
+    pub subscription_number: Option<String>,
+    pub chip_card_number: Option<String>,
+    pub product: String,
+    pub valid_from: NaiveDate,
+    pub valid_to: Option<NaiveDate>,
+    pub status: String,
+    pub customer_id: String,
+    pub company_contract_id: Option<String>,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = subscriptions)]
+pub struct SubscriptionRow {
+    pub id: String,
+    #[diesel(embed)]
+    pub data: SubscriptionData,
+    pub account_id: Option<String>,
+    pub linked_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+}
+
+/// The company contract a subscription runs under, as the holder sees it.
+#[derive(Debug, Clone, Queryable)]
+pub struct ContractSummary {
+    pub contract_number: String,
+    pub company_name: String,
+    pub product_offering: String,
+}
+
+/// A subscription with its company contract.
+pub type SubscriptionView = (SubscriptionRow, Option<ContractSummary>);
+
+/// The identity data a link attempt is checked against.
+#[derive(Debug, Clone, Queryable)]
+pub struct HolderIdentity {
+    pub last_name: String,
+    pub birth_date: NaiveDate,
+    pub postal_code: String,
+}
+
+/// The pointer of a subscription field whose unique index refused a value.
+pub fn duplicate_pointer(error: &AppError) -> Option<&'static str> {
+    match error.violated_unique_column()?.as_str() {
+        "contract_number" => Some("/contract_number"),
+        "subscription_number" => Some("/subscription_number"),
+        "chip_card_number" => Some("/chip_card_number"),
+        _ => None,
+    }
+}
+
+pub fn insert(conn: &mut DbConnection, id: &str, data: &SubscriptionData) -> Result<(), AppError> {
+    diesel::insert_into(subscriptions::table)
+        .values((
+            subscriptions::id.eq(id),
+            subscriptions::created_at.eq(data.updated_at),
+            data,
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn update(conn: &mut DbConnection, id: &str, data: &SubscriptionData) -> Result<(), AppError> {
+    diesel::update(subscriptions::table.find(id))
+        .set(data)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<SubscriptionRow>, AppError> {
+    Ok(subscriptions::table
+        .find(id)
+        .select(SubscriptionRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn find_by_contract_number(
+    conn: &mut DbConnection,
+    contract_number: &str,
+) -> Result<Option<SubscriptionRow>, AppError> {
+    Ok(subscriptions::table
+        .filter(subscriptions::contract_number.eq(contract_number))
+        .select(SubscriptionRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// One of the account's subscriptions; someone else's is `None` like an unknown one.
+pub fn find_of_account(
+    conn: &mut DbConnection,
+    account_id: &str,
+    id: &str,
+) -> Result<Option<SubscriptionRow>, AppError> {
+    Ok(subscriptions::table
+        .find(id)
+        .filter(subscriptions::account_id.eq(account_id))
+        .select(SubscriptionRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// One of the account's subscriptions with its company contract.
+pub fn view_of_account(
+    conn: &mut DbConnection,
+    account_id: &str,
+    id: &str,
+) -> Result<Option<SubscriptionView>, AppError> {
+    Ok(subscriptions::table
+        .left_join(company_contracts::table.left_join(companies::table))
+        .filter(subscriptions::id.eq(id))
+        .filter(subscriptions::account_id.eq(account_id))
+        .select((SubscriptionRow::as_select(), contract_summary()))
+        .first::<(SubscriptionRow, Option<(String, Option<String>, String)>)>(conn)
+        .optional()?
+        .map(into_view))
+}
+
+type SummaryColumns = (
+    company_contracts::contract_number,
+    diesel::dsl::Nullable<companies::name>,
+    company_contracts::product_offering,
+);
+
+fn contract_summary() -> diesel::dsl::Nullable<SummaryColumns> {
+    (
+        company_contracts::contract_number,
+        companies::name.nullable(),
+        company_contracts::product_offering,
+    )
+        .nullable()
+}
+
+fn into_view(
+    (row, summary): (SubscriptionRow, Option<(String, Option<String>, String)>),
+) -> SubscriptionView {
+    let summary =
+        summary.map(
+            |(contract_number, company_name, product_offering)| ContractSummary {
+                contract_number,
+                company_name: company_name.unwrap_or_default(),
+                product_offering,
+            },
+        );
+    (row, summary)
+}
+
+/// Which of the account's subscriptions a list shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkedState {
+    /// Not expired: `valid_to` today or later (or open), and not `ended`.
+    Current,
+    /// `valid_to` before today, or `ended`.
+    Expired,
+}
+
+/// The account's subscriptions in one state, newest `valid_from` first.
+pub fn list_of_account(
+    conn: &mut DbConnection,
+    account_id: &str,
+    state: LinkedState,
+    today: NaiveDate,
+    paging: Paging,
+) -> Result<(Vec<SubscriptionView>, i64), AppError> {
+    let query = || {
+        let query = subscriptions::table
+            .left_join(company_contracts::table.left_join(companies::table))
+            .filter(subscriptions::account_id.eq(account_id.to_string()))
+            .into_boxed();
+        match state {
+            LinkedState::Expired => query.filter(
+                subscriptions::valid_to
+                    .lt(today)
+                    .assume_not_null()
+                    .or(subscriptions::status.eq("ended")),
+            ),
+            LinkedState::Current => query.filter(subscriptions::status.ne("ended")).filter(
+                subscriptions::valid_to
+                    .is_null()
+                    .or(subscriptions::valid_to.ge(today).assume_not_null()),
+            ),
+        }
+    };
+    let total = query().count().get_result(conn)?;
+    let rows = query()
+        .order((subscriptions::valid_from.desc(), subscriptions::id.desc()))
+        .limit(paging.limit())
+        .offset(paging.offset())
+        .select((SubscriptionRow::as_select(), contract_summary()))
+        .load::<(SubscriptionRow, Option<(String, Option<String>, String)>)>(conn)?;
+    Ok((rows.into_iter().map(into_view).collect(), total))
+}
+
+/// Subscriptions carrying `number` as contract, subscription or chip-card number, with
+/// the identity data of their holders; the contract number's match first.
+pub fn candidates_by_number(
+    conn: &mut DbConnection,
+    number: &str,
+) -> Result<Vec<(SubscriptionRow, HolderIdentity)>, AppError> {
+    let mut rows: Vec<(SubscriptionRow, HolderIdentity)> = subscriptions::table
+        .inner_join(customers::table)
+        .filter(
+            subscriptions::contract_number
+                .eq(number)
+                .or(subscriptions::subscription_number.eq(number))
+                .or(subscriptions::chip_card_number.eq(number)),
+        )
+        .select((
+            SubscriptionRow::as_select(),
+            (
+                customers::last_name,
+                customers::birth_date,
+                customers::postal_code,
+            ),
+        ))
+        .load(conn)?;
+    rows.sort_by_key(|(row, _)| {
+        if row.data.contract_number == number {
+            0
+        } else if row.data.subscription_number.as_deref() == Some(number) {
+            1
+        } else {
+            2
+        }
+    });
+    Ok(rows)
+}
+
+/// Links the subscription to the account if no account holds it yet; whether it did.
+pub fn link(
+    conn: &mut DbConnection,
+    id: &str,
+    account_id: &str,
+    now: NaiveDateTime,
+) -> Result<bool, AppError> {
+    let linked = diesel::update(
+        subscriptions::table
+            .find(id)
+            .filter(subscriptions::account_id.is_null()),
+    )
+    .set((
+        subscriptions::account_id.eq(account_id),
+        subscriptions::linked_at.eq(now),
+    ))
+    .execute(conn)?;
+    Ok(linked == 1)
+}
+
+/// Unlinks one of the account's subscriptions; whether there was one.
+pub fn unlink(conn: &mut DbConnection, id: &str, account_id: &str) -> Result<bool, AppError> {
+    let unlinked = diesel::update(
+        subscriptions::table
+            .find(id)
+            .filter(subscriptions::account_id.eq(account_id)),
+    )
+    .set((
+        subscriptions::account_id.eq(None::<String>),
+        subscriptions::linked_at.eq(None::<NaiveDateTime>),
+    ))
+    .execute(conn)?;
+    Ok(unlinked == 1)
+}
+
+/// What the operator's subscription list is filtered by.
+#[derive(Debug, Default)]
+pub struct SubscriptionFilter {
+    pub contract_number: Option<String>,
+    pub customer_id: Option<String>,
+    pub company_contract_id: Option<String>,
+}
+
+pub fn list(
+    conn: &mut DbConnection,
+    filter: &SubscriptionFilter,
+    paging: Paging,
+) -> Result<(Vec<SubscriptionRow>, i64), AppError> {
+    let query = || {
+        let mut query = subscriptions::table.into_boxed();
+        if let Some(number) = &filter.contract_number {
+            query = query.filter(subscriptions::contract_number.eq(fold_number(number)));
+        }
+        if let Some(customer_id) = &filter.customer_id {
+            query = query.filter(subscriptions::customer_id.eq(customer_id.clone()));
+        }
+        if let Some(contract_id) = &filter.company_contract_id {
+            query = query.filter(subscriptions::company_contract_id.eq(contract_id.clone()));
+        }
+        query
+    };
+    let total = query().count().get_result(conn)?;
+    let rows = query()
+        .order((
+            subscriptions::contract_number.asc(),
+            subscriptions::id.asc(),
+        ))
+        .limit(paging.limit())
+        .offset(paging.offset())
+        .select(SubscriptionRow::as_select())
+        .load(conn)?;
+    Ok((rows, total))
+}
