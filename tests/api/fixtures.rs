@@ -108,3 +108,162 @@ impl InsertedAccount {
         .await;
     }
 }
+
+/// A subscription with its holder, company and company contract, inserted directly.
+pub struct SubscriptionFixture {
+    pub contract_number: String,
+    pub subscription_number: Option<String>,
+    pub chip_card_number: Option<String>,
+    pub last_name: String,
+    pub birth_date: chrono::NaiveDate,
+    pub postal_code: String,
+    pub valid_from: chrono::NaiveDate,
+    pub valid_to: Option<chrono::NaiveDate>,
+    pub status: String,
+}
+
+/// The ids of an inserted subscription and its records.
+#[derive(Debug, Clone)]
+pub struct InsertedSubscription {
+    pub id: String,
+    pub customer_id: String,
+    pub contract_id: String,
+    pub company_id: String,
+    pub contract_number: String,
+}
+
+fn date(text: &str) -> chrono::NaiveDate {
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
+}
+
+/// The guide's subscription: 431177 of Max Musterjobber, born 2000-10-05, 34117 Kassel,
+/// active since 2023-05-01, unbefristet.
+pub fn subscription() -> SubscriptionFixture {
+    SubscriptionFixture {
+        contract_number: format!("{}", 400_000 + rand::random::<u32>() % 500_000),
+        subscription_number: None,
+        chip_card_number: None,
+        last_name: "Musterjobber".into(),
+        birth_date: date("2000-10-05"),
+        postal_code: "34117".into(),
+        valid_from: date("2023-05-01"),
+        valid_to: None,
+        status: "active".into(),
+    }
+}
+
+impl SubscriptionFixture {
+    pub fn numbers(mut self, subscription_number: &str, chip_card_number: &str) -> Self {
+        self.subscription_number = Some(subscription_number.into());
+        self.chip_card_number = Some(chip_card_number.into());
+        self
+    }
+
+    pub fn holder(mut self, last_name: &str, postal_code: &str) -> Self {
+        self.last_name = last_name.into();
+        self.postal_code = postal_code.into();
+        self
+    }
+
+    pub fn valid(mut self, from: &str, to: Option<&str>, status: &str) -> Self {
+        self.valid_from = date(from);
+        self.valid_to = to.map(date);
+        self.status = status.into();
+        self
+    }
+
+    pub async fn insert(self, app: &TestApp) -> InsertedSubscription {
+        use firmenportal::schema::{companies, company_contracts, consent_changes, customers, subscriptions};
+        let id = |_: ()| uuid::Uuid::new_v4().to_string();
+        let inserted = InsertedSubscription {
+            id: id(()),
+            customer_id: id(()),
+            contract_id: id(()),
+            company_id: id(()),
+            contract_number: self.contract_number.clone(),
+        };
+        let ids = inserted.clone();
+        app.with_db(move |conn| {
+            let now = chrono::Utc::now().naive_utc();
+            let suffix = &ids.id[..8];
+            diesel::insert_into(companies::table)
+                .values((
+                    companies::id.eq(&ids.company_id),
+                    companies::customer_number.eq(format!("K-{suffix}").to_uppercase()),
+                    companies::name.eq("Musterfirma GmbH"),
+                    companies::street.eq("Königsplatz 1"),
+                    companies::postal_code.eq("34117"),
+                    companies::city.eq("Kassel"),
+                    companies::country.eq("DE"),
+                    companies::search_text.eq("musterfirma gmbh"),
+                    companies::created_at.eq(now),
+                    companies::updated_at.eq(now),
+                ))
+                .execute(conn)
+                .expect("insert company");
+            diesel::insert_into(company_contracts::table)
+                .values((
+                    company_contracts::id.eq(&ids.contract_id),
+                    company_contracts::contract_number.eq(format!("FV-{suffix}").to_uppercase()),
+                    company_contracts::company_id.eq(&ids.company_id),
+                    company_contracts::product_offering.eq("D-Ticket Job (Rechnung)"),
+                    company_contracts::status.eq("active"),
+                    company_contracts::valid_from.eq(date("2023-01-01")),
+                    company_contracts::created_at.eq(now),
+                    company_contracts::updated_at.eq(now),
+                ))
+                .execute(conn)
+                .expect("insert contract");
+            diesel::insert_into(customers::table)
+                .values((
+                    customers::id.eq(&ids.customer_id),
+                    customers::customer_number.eq(format!("KD-{suffix}").to_uppercase()),
+                    customers::salutation.eq("mr"),
+                    customers::gender.eq("male"),
+                    customers::first_name.eq("Max"),
+                    customers::last_name.eq(&self.last_name),
+                    customers::birth_date.eq(self.birth_date),
+                    customers::street.eq("Artilleriestr. 39"),
+                    customers::postal_code.eq(&self.postal_code),
+                    customers::city.eq("Kassel"),
+                    customers::country.eq("DE"),
+                    customers::marketing_consent.eq(false),
+                    customers::recorded_at.eq(date("2024-10-22")),
+                    customers::search_text.eq("max musterjobber"),
+                    customers::created_at.eq(now),
+                    customers::updated_at.eq(now),
+                ))
+                .execute(conn)
+                .expect("insert customer");
+            diesel::insert_into(consent_changes::table)
+                .values((
+                    consent_changes::id.eq(uuid::Uuid::new_v4().to_string()),
+                    consent_changes::customer_id.eq(&ids.customer_id),
+                    consent_changes::marketing_consent.eq(false),
+                    consent_changes::source.eq("operator"),
+                    consent_changes::changed_at.eq(now - chrono::Duration::days(30)),
+                ))
+                .execute(conn)
+                .expect("insert consent");
+            diesel::insert_into(subscriptions::table)
+                .values((
+                    subscriptions::id.eq(&ids.id),
+                    subscriptions::contract_number.eq(&self.contract_number),
+                    subscriptions::subscription_number.eq(&self.subscription_number),
+                    subscriptions::chip_card_number.eq(&self.chip_card_number),
+                    subscriptions::product.eq("Deutschlandticket Job"),
+                    subscriptions::valid_from.eq(self.valid_from),
+                    subscriptions::valid_to.eq(self.valid_to),
+                    subscriptions::status.eq(&self.status),
+                    subscriptions::customer_id.eq(&ids.customer_id),
+                    subscriptions::company_contract_id.eq(Some(&ids.contract_id)),
+                    subscriptions::created_at.eq(now),
+                    subscriptions::updated_at.eq(now),
+                ))
+                .execute(conn)
+                .expect("insert subscription");
+        })
+        .await;
+        inserted
+    }
+}

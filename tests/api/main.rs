@@ -14,4 +14,5 @@ mod mail;
 mod openapi;
 mod rate_limit;
 mod retention;
+mod subscriptions;
 mod system;
