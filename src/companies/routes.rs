@@ -91,6 +91,8 @@ pub async fn list_companies(
 }
 
 /// One company (operator).
+///
+/// The company with its address and contact person.
 #[utoipa::path(
     tag = "admin",
     security(("bearer_auth" = [])),

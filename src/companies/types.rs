@@ -121,7 +121,7 @@ pub struct NewCompanyRequest {
     #[schema(value_type = String, required = true, min_length = 1, max_length = 200, pattern = r"^[^\u0000-\u001F\u007F]*[^\s\u0000-\u001F\u007F][^\u0000-\u001F\u007F]*$", example = "Musterfirma GmbH")]
     pub name: Option<String>,
     /// Postal address; every field required.
-    #[schema(required = true)]
+    #[schema(value_type = AddressInput, required = true)]
     pub address: Option<AddressInput>,
     /// Contact person; optional, as is each of its fields.
     #[serde(default)]

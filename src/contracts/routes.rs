@@ -96,6 +96,8 @@ pub async fn list_contracts(
 }
 
 /// One company contract (operator).
+///
+/// The contract with its company id, product offering, state and validity.
 #[utoipa::path(
     tag = "admin",
     security(("bearer_auth" = [])),

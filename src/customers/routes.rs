@@ -97,6 +97,8 @@ pub async fn list_customers(
 }
 
 /// One customer (operator).
+///
+/// The holder record with address, phones, consent and when it was recorded.
 #[utoipa::path(
     tag = "admin",
     security(("bearer_auth" = [])),

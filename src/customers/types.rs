@@ -248,7 +248,7 @@ pub struct NewCustomerRequest {
     #[schema(value_type = String, required = true, pattern = r"^ *([0-9]{4}-[0-9]{1,2}-[0-9]{1,2}|[0-9]{1,2}\.[0-9]{1,2}\.[0-9]{4}) *$", example = "2000-10-05")]
     pub birth_date: Option<String>,
     /// Postal address; every field required.
-    #[schema(required = true)]
+    #[schema(value_type = AddressInput, required = true)]
     pub address: Option<AddressInput>,
     /// c/o line, 1 to 200 characters, or `null`.
     #[serde(default)]

@@ -102,6 +102,9 @@ pub async fn list_subscriptions(
 }
 
 /// One subscription (operator).
+///
+/// The subscription with its numbers, validity, state, holder and company contract,
+/// and whether an account has linked it.
 #[utoipa::path(
     tag = "admin",
     security(("bearer_auth" = [])),

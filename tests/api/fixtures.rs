@@ -173,7 +173,9 @@ impl SubscriptionFixture {
     }
 
     pub async fn insert(self, app: &TestApp) -> InsertedSubscription {
-        use firmenportal::schema::{companies, company_contracts, consent_changes, customers, subscriptions};
+        use firmenportal::schema::{
+            companies, company_contracts, consent_changes, customers, subscriptions,
+        };
         let id = |_: ()| uuid::Uuid::new_v4().to_string();
         let inserted = InsertedSubscription {
             id: id(()),

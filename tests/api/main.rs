@@ -7,6 +7,7 @@ mod helpers;
 mod smtp;
 
 mod accounts;
+mod admin;
 mod auth;
 mod db;
 mod http;

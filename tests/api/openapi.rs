@@ -94,13 +94,15 @@ fn every_schema_and_field_has_a_description_and_an_example() {
             for (field, property) in properties {
                 let described = property["description"].is_string()
                     || property["allOf"].is_array()
+                    || property["oneOf"][0]["description"].is_string()
                     || property["$ref"].is_string()
                     || property["items"].is_object();
                 assert!(described, "{name}.{field}: description");
                 let exemplified = property.get("example").is_some()
                     || property.get("examples").is_some()
                     || property["items"].is_object()
-                    || property["$ref"].is_string();
+                    || property["$ref"].is_string()
+                    || property["oneOf"][0]["$ref"].is_string();
                 assert!(exemplified, "{name}.{field}: example");
             }
         }
@@ -126,9 +128,13 @@ fn request_fields_promise_no_defaults_and_required_ones_are_never_null() {
                 );
             }
             if required.contains(&field.as_str()) && name.ends_with("Request") {
-                assert_eq!(
-                    property["type"], "string",
-                    "{name}.{field}: a required string"
+                let nullable = property["type"]
+                    .as_array()
+                    .is_some_and(|types| types.contains(&Value::from("null")))
+                    || property["oneOf"].is_array();
+                assert!(
+                    !nullable && (property["type"].is_string() || property["$ref"].is_string()),
+                    "{name}.{field}: a required field is never null"
                 );
             }
         }

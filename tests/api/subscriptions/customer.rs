@@ -91,9 +91,21 @@ async fn the_holder_reads_and_changes_their_customer_data() {
     assert_eq!(changed["address"]["postal_code"], "34117");
 
     // `null` clears an optional field; the answer is what a fresh read shows.
-    let cleared = patch(&app, &path, &tokens.access, Some(&new_tag), json!({"phone": null})).await;
+    let cleared = patch(
+        &app,
+        &path,
+        &tokens.access,
+        Some(&new_tag),
+        json!({"phone": null}),
+    )
+    .await;
     assert_eq!(cleared.status(), StatusCode::OK);
-    let reread: Value = app.get(&path, Some(&tokens.access)).await.json().await.unwrap();
+    let reread: Value = app
+        .get(&path, Some(&tokens.access))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(reread["phone"], Value::Null);
     assert_eq!(reread["phone_work"], "+495617001234");
 
@@ -113,9 +125,22 @@ async fn the_holder_reads_and_changes_their_customer_data() {
     let first: Value = serde_json::from_str(details[0].as_deref().unwrap()).unwrap();
     assert_eq!(
         first["fields"],
-        json!(["salutation", "gender", "marketing_consent", "address", "recipient", "phone", "phone_work"])
+        json!([
+            "salutation",
+            "gender",
+            "marketing_consent",
+            "address",
+            "recipient",
+            "phone",
+            "phone_work"
+        ])
     );
-    assert!(!details.iter().flatten().any(|d| d.contains("4956") || d.contains("Friedrich")));
+    assert!(
+        !details
+            .iter()
+            .flatten()
+            .any(|d| d.contains("4956") || d.contains("Friedrich"))
+    );
     assert_eq!(count_audited(&app, "customer.consent_changed").await, 1);
 }
 
@@ -125,7 +150,14 @@ async fn every_consent_change_is_kept_as_history() {
     let (tokens, inserted) = linked(&app).await;
     let path = format!("/api/v1/me/subscriptions/{}/customer", inserted.id);
     for consent in [true, true, false] {
-        let response = patch(&app, &path, &tokens.access, None, json!({"marketing_consent": consent})).await;
+        let response = patch(
+            &app,
+            &path,
+            &tokens.access,
+            None,
+            json!({"marketing_consent": consent}),
+        )
+        .await;
         assert_eq!(response.status(), StatusCode::OK);
     }
     let history: Value = app
@@ -139,9 +171,21 @@ async fn every_consent_change_is_kept_as_history() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|i| (i["marketing_consent"].as_bool().unwrap(), i["source"].as_str().unwrap()))
+        .map(|i| {
+            (
+                i["marketing_consent"].as_bool().unwrap(),
+                i["source"].as_str().unwrap(),
+            )
+        })
         .collect();
-    assert_eq!(values, [(false, "self_service"), (true, "self_service"), (false, "operator")]);
+    assert_eq!(
+        values,
+        [
+            (false, "self_service"),
+            (true, "self_service"),
+            (false, "operator")
+        ]
+    );
 }
 
 #[tokio::test]
@@ -164,11 +208,19 @@ async fn read_only_fields_with_another_value_are_refused_and_nothing_is_stored()
         }),
     )
     .await;
-    let problem = assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    let problem = assert_problem(
+        response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
     assert_eq!(
         pointers(&problem),
         [
-            ("/customer_number".to_string(), "field_read_only".to_string()),
+            (
+                "/customer_number".to_string(),
+                "field_read_only".to_string()
+            ),
             ("/first_name".to_string(), "field_read_only".to_string()),
             ("/birth_date".to_string(), "field_read_only".to_string()),
             ("/recorded_at".to_string(), "field_read_only".to_string()),
@@ -182,17 +234,30 @@ async fn read_only_fields_with_another_value_are_refused_and_nothing_is_stored()
         json!({"phone": "12345", "salutation": "dr", "address": {"postal_code": "3411"}, "gender": null}),
     )
     .await;
-    let problem = assert_problem(invalid, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    let problem = assert_problem(
+        invalid,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
     assert_eq!(
         pointers(&problem),
         [
             ("/salutation".to_string(), "invalid_choice".to_string()),
             ("/gender".to_string(), "required".to_string()),
-            ("/address/postal_code".to_string(), "invalid_postal_code".to_string()),
+            (
+                "/address/postal_code".to_string(),
+                "invalid_postal_code".to_string()
+            ),
             ("/phone".to_string(), "invalid_phone".to_string()),
         ]
     );
-    let customer: Value = app.get(&path, Some(&tokens.access)).await.json().await.unwrap();
+    let customer: Value = app
+        .get(&path, Some(&tokens.access))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(customer["marketing_consent"], false);
     assert_eq!(customer["salutation"], "mr");
 }
@@ -206,10 +271,34 @@ async fn a_stale_if_match_answers_412_and_changes_nothing() {
         .to_str()
         .unwrap()
         .to_string();
-    let first = patch(&app, &path, &tokens.access, Some(&tag), json!({"gender": "unspecified"})).await;
+    let first = patch(
+        &app,
+        &path,
+        &tokens.access,
+        Some(&tag),
+        json!({"gender": "unspecified"}),
+    )
+    .await;
     assert_eq!(first.status(), StatusCode::OK);
-    let stale = patch(&app, &path, &tokens.access, Some(&tag), json!({"gender": "female"})).await;
-    assert_problem(stale, StatusCode::PRECONDITION_FAILED, "precondition_failed").await;
-    let customer: Value = app.get(&path, Some(&tokens.access)).await.json().await.unwrap();
+    let stale = patch(
+        &app,
+        &path,
+        &tokens.access,
+        Some(&tag),
+        json!({"gender": "female"}),
+    )
+    .await;
+    assert_problem(
+        stale,
+        StatusCode::PRECONDITION_FAILED,
+        "precondition_failed",
+    )
+    .await;
+    let customer: Value = app
+        .get(&path, Some(&tokens.access))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(customer["gender"], "unspecified");
 }

@@ -16,7 +16,8 @@ fn guide_data(number: &str) -> Value {
 }
 
 async fn link(app: &TestApp, token: &str, body: Value) -> reqwest::Response {
-    app.request(reqwest::Method::POST, LINK, Some(token), Some(body)).await
+    app.request(reqwest::Method::POST, LINK, Some(token), Some(body))
+        .await
 }
 
 #[tokio::test]
@@ -38,7 +39,10 @@ async fn the_guides_subscription_links_once_and_relinks_idempotently() {
     assert_eq!(linked["valid_to"], Value::Null);
     assert_eq!(linked["status"], "active");
     assert_eq!(linked["expired"], false);
-    assert_eq!(linked["company_contract"]["company_name"], "Musterfirma GmbH");
+    assert_eq!(
+        linked["company_contract"]["company_name"],
+        "Musterfirma GmbH"
+    );
     assert_eq!(
         linked["company_contract"]["product_offering"],
         "D-Ticket Job (Rechnung)"
@@ -63,13 +67,55 @@ async fn spellings_of_the_same_data_link_alike() {
         .await;
     let strauss = subscription().holder("Strauß", "34 117").insert(&app).await;
     let cases = [
-        (&muller, muller.contract_number.clone(), "MÜLLER", "34117", "2000-10-05"),
-        (&muller, format!(" {} ", muller.contract_number), "mueller", " 34 117 ", "05.10.2000"),
-        (&muller, "ab-123".to_string(), "  Mu\u{308}ller ", "34117", "5.10.2000"),
-        (&muller, "98765432".to_string(), "Müller", "3 4 1 1 7", "2000-10-05"),
-        (&muller, "9876 5432".to_string(), "MUELLER", "34117", "05.10.2000"),
-        (&strauss, strauss.contract_number.clone(), "STRAUSS", "34117", "05.10.2000"),
-        (&strauss, strauss.contract_number.clone(), "strauss", "34117", "2000-10-05"),
+        (
+            &muller,
+            muller.contract_number.clone(),
+            "MÜLLER",
+            "34117",
+            "2000-10-05",
+        ),
+        (
+            &muller,
+            format!(" {} ", muller.contract_number),
+            "mueller",
+            " 34 117 ",
+            "05.10.2000",
+        ),
+        (
+            &muller,
+            "ab-123".to_string(),
+            "  Mu\u{308}ller ",
+            "34117",
+            "5.10.2000",
+        ),
+        (
+            &muller,
+            "98765432".to_string(),
+            "Müller",
+            "3 4 1 1 7",
+            "2000-10-05",
+        ),
+        (
+            &muller,
+            "9876 5432".to_string(),
+            "MUELLER",
+            "34117",
+            "05.10.2000",
+        ),
+        (
+            &strauss,
+            strauss.contract_number.clone(),
+            "STRAUSS",
+            "34117",
+            "05.10.2000",
+        ),
+        (
+            &strauss,
+            strauss.contract_number.clone(),
+            "strauss",
+            "34117",
+            "2000-10-05",
+        ),
     ];
     for (target, number, last_name, postal_code, birth_date) in cases {
         let response = link(
@@ -108,8 +154,12 @@ async fn every_mismatch_and_an_unknown_number_answer_the_same_problem() {
     for attempt in attempts {
         let response = link(&app, &tokens.access, attempt).await;
         bodies.push(
-            assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "subscription_not_matched")
-                .await,
+            assert_problem(
+                response,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "subscription_not_matched",
+            )
+            .await,
         );
     }
     assert!(bodies.iter().all(|body| *body == bodies[0]), "{bodies:?}");
@@ -140,7 +190,12 @@ async fn empty_fields_are_listed_at_once_in_german() {
         json!({"number": "431177", "birth_date": "", "last_name": " "}),
     )
     .await;
-    let problem = assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    let problem = assert_problem(
+        response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
     assert_eq!(
         pointers(&problem),
         [
@@ -149,15 +204,26 @@ async fn empty_fields_are_listed_at_once_in_german() {
             ("/birth_date".to_string(), "required".to_string()),
         ]
     );
-    assert_eq!(problem["errors"][0]["detail"], "Das Feld darf nicht leer bleiben.");
+    assert_eq!(
+        problem["errors"][0]["detail"],
+        "Das Feld darf nicht leer bleiben."
+    );
     let malformed = link(
         &app,
         &tokens.access,
         json!({"number": "431177", "birth_date": "31.02.2000", "last_name": "Muster", "postal_code": "34117"}),
     )
     .await;
-    let problem = assert_problem(malformed, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
-    assert_eq!(pointers(&problem), [("/birth_date".to_string(), "invalid_date".to_string())]);
+    let problem = assert_problem(
+        malformed,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(
+        pointers(&problem),
+        [("/birth_date".to_string(), "invalid_date".to_string())]
+    );
     assert_eq!(count_audited(&app, "subscription.link_failed").await, 0);
 }
 
@@ -175,7 +241,12 @@ async fn failed_attempts_lock_the_account_out_even_for_correct_data() {
     }
     let refused = link(&app, &tokens.access, guide_data(&inserted.contract_number)).await;
     assert!(retry_after(&refused) > 0);
-    assert_problem(refused, StatusCode::TOO_MANY_REQUESTS, "too_many_link_attempts").await;
+    assert_problem(
+        refused,
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_link_attempts",
+    )
+    .await;
     assert_eq!(count_audited(&app, "subscription.link_refused").await, 1);
     // Another account is not locked out.
     let other = account().insert(&app).await.login(&app).await;
@@ -200,7 +271,12 @@ async fn failed_attempts_lock_the_subscription_whichever_number_was_typed() {
     }
     let holder = account().insert(&app).await.login(&app).await;
     let refused = link(&app, &holder.access, guide_data(&inserted.contract_number)).await;
-    assert_problem(refused, StatusCode::TOO_MANY_REQUESTS, "too_many_link_attempts").await;
+    assert_problem(
+        refused,
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_link_attempts",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -216,14 +292,18 @@ async fn a_success_clears_the_accounts_failures() {
         link(&app, &tokens.access, guide_data(number)).await;
     }
     assert_eq!(
-        link(&app, &tokens.access, guide_data(&first.contract_number)).await.status(),
+        link(&app, &tokens.access, guide_data(&first.contract_number))
+            .await
+            .status(),
         StatusCode::CREATED
     );
     for number in ["333", "444"] {
         link(&app, &tokens.access, guide_data(number)).await;
     }
     assert_eq!(
-        link(&app, &tokens.access, guide_data(&second.contract_number)).await.status(),
+        link(&app, &tokens.access, guide_data(&second.contract_number))
+            .await
+            .status(),
         StatusCode::CREATED
     );
 }
@@ -236,12 +316,24 @@ async fn a_parallel_burst_of_guesses_counts_no_more_than_the_limit() {
         .await;
     let tokens = account().insert(&app).await.login(&app).await;
     let answers = release_together(&app, 20, |index| {
-        app.post_later(LINK, Some(&tokens.access), guide_data(&format!("77{index}")))
+        app.post_later(
+            LINK,
+            Some(&tokens.access),
+            guide_data(&format!("77{index}")),
+        )
     })
     .await;
     let statuses: Vec<u16> = answers.iter().map(|r| r.status().as_u16()).collect();
-    assert_eq!(statuses.iter().filter(|s| **s == 422).count(), 5, "{statuses:?}");
-    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 15, "{statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 422).count(),
+        5,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        15,
+        "{statuses:?}"
+    );
     assert_eq!(count_audited(&app, "subscription.link_failed").await, 5);
 }
 
@@ -254,13 +346,20 @@ async fn two_accounts_racing_for_one_subscription_give_one_winner() {
         tokens.push(account().insert(&app).await.login(&app).await);
     }
     let answers = release_together(&app, tokens.len(), |index| {
-        app.post_later(LINK, Some(&tokens[index].access), guide_data(&inserted.contract_number))
+        app.post_later(
+            LINK,
+            Some(&tokens[index].access),
+            guide_data(&inserted.contract_number),
+        )
     })
     .await;
     let mut statuses: Vec<u16> = answers.iter().map(|r| r.status().as_u16()).collect();
     statuses.sort();
     assert_eq!(statuses, [201, 409, 409, 409, 409, 409]);
-    let winner = answers.iter().position(|r| r.status() == StatusCode::CREATED).unwrap();
+    let winner = answers
+        .iter()
+        .position(|r| r.status() == StatusCode::CREATED)
+        .unwrap();
     for (index, token) in tokens.iter().enumerate() {
         let list: Value = app
             .get("/api/v1/me/subscriptions", Some(&token.access))
@@ -310,16 +409,36 @@ async fn two_instances_on_one_database_share_the_lockout() {
     // Each instance signs its own tokens here (their key files differ).
     let holder = account().insert(&first).await;
     let (at_first, at_second) = (holder.login(&first).await, holder.login(&second).await);
-    assert_eq!(link(&first, &at_first.access, guide_data("1")).await.status(), 422);
-    assert_eq!(link(&second, &at_second.access, guide_data("2")).await.status(), 422);
+    assert_eq!(
+        link(&first, &at_first.access, guide_data("1"))
+            .await
+            .status(),
+        422
+    );
+    assert_eq!(
+        link(&second, &at_second.access, guide_data("2"))
+            .await
+            .status(),
+        422
+    );
     assert_problem(
-        link(&first, &at_first.access, guide_data(&inserted.contract_number)).await,
+        link(
+            &first,
+            &at_first.access,
+            guide_data(&inserted.contract_number),
+        )
+        .await,
         StatusCode::TOO_MANY_REQUESTS,
         "too_many_link_attempts",
     )
     .await;
     assert_problem(
-        link(&second, &at_second.access, guide_data(&inserted.contract_number)).await,
+        link(
+            &second,
+            &at_second.access,
+            guide_data(&inserted.contract_number),
+        )
+        .await,
         StatusCode::TOO_MANY_REQUESTS,
         "too_many_link_attempts",
     )

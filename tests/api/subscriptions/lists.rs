@@ -20,7 +20,9 @@ async fn link(app: &TestApp, token: &str, number: &str) {
 }
 
 async fn list(app: &TestApp, token: &str, query: &str) -> Value {
-    let response = app.get(&format!("/api/v1/me/subscriptions{query}"), Some(token)).await;
+    let response = app
+        .get(&format!("/api/v1/me/subscriptions{query}"), Some(token))
+        .await;
     assert_eq!(response.status(), StatusCode::OK, "{query}");
     response.json().await.unwrap()
 }
@@ -30,33 +32,78 @@ async fn current_and_expired_subscriptions_show_in_their_tabs() {
     let app = TestApp::spawn().await;
     let tokens = account().insert(&app).await.login(&app).await;
     let current = subscription().insert(&app).await;
-    let newer = subscription().valid("2025-01-01", Some("2999-12-31"), "cancelled").insert(&app).await;
-    let lapsed = subscription().valid("2022-01-01", Some("2022-12-31"), "active").insert(&app).await;
-    let ended = subscription().valid("2021-01-01", None, "ended").insert(&app).await;
+    let newer = subscription()
+        .valid("2025-01-01", Some("2999-12-31"), "cancelled")
+        .insert(&app)
+        .await;
+    let lapsed = subscription()
+        .valid("2022-01-01", Some("2022-12-31"), "active")
+        .insert(&app)
+        .await;
+    let ended = subscription()
+        .valid("2021-01-01", None, "ended")
+        .insert(&app)
+        .await;
     for inserted in [&current, &newer, &lapsed, &ended] {
         link(&app, &tokens.access, &inserted.contract_number).await;
     }
 
     let linked = list(&app, &tokens.access, "").await;
     assert_eq!(linked["total"], 2);
-    let ids: Vec<&str> = linked["items"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap()).collect();
-    assert_eq!(ids, [newer.id.as_str(), current.id.as_str()], "newest valid_from first");
-    assert!(linked["items"].as_array().unwrap().iter().all(|i| i["expired"] == false));
-    assert_eq!(list(&app, &tokens.access, "?state=linked").await["total"], 2);
+    let ids: Vec<&str> = linked["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [newer.id.as_str(), current.id.as_str()],
+        "newest valid_from first"
+    );
+    assert!(
+        linked["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["expired"] == false)
+    );
+    assert_eq!(
+        list(&app, &tokens.access, "?state=linked").await["total"],
+        2
+    );
 
     let expired = list(&app, &tokens.access, "?state=expired").await;
     assert_eq!(expired["total"], 2);
     assert_eq!(expired["items"][0]["id"], lapsed.id.as_str());
     assert_eq!(expired["items"][1]["id"], ended.id.as_str());
-    assert!(expired["items"].as_array().unwrap().iter().all(|i| i["expired"] == true));
+    assert!(
+        expired["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["expired"] == true)
+    );
 
     let paged = list(&app, &tokens.access, "?state=expired&per_page=1&page=2").await;
-    assert_eq!((paged["total"].as_i64(), paged["items"].as_array().unwrap().len()), (Some(2), 1));
+    assert_eq!(
+        (
+            paged["total"].as_i64(),
+            paged["items"].as_array().unwrap().len()
+        ),
+        (Some(2), 1)
+    );
     assert_eq!(paged["items"][0]["id"], ended.id.as_str());
 
-    let wrong = app.get("/api/v1/me/subscriptions?state=alle", Some(&tokens.access)).await;
-    let problem = assert_problem(wrong, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
-    assert_eq!(pointers(&problem), [("/state".to_string(), "invalid_choice".to_string())]);
+    let wrong = app
+        .get("/api/v1/me/subscriptions?state=alle", Some(&tokens.access))
+        .await;
+    let problem =
+        assert_problem(wrong, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert_eq!(
+        pointers(&problem),
+        [("/state".to_string(), "invalid_choice".to_string())]
+    );
 }
 
 #[tokio::test]
@@ -72,20 +119,32 @@ async fn someone_elses_or_an_unknown_subscription_is_404_on_every_path() {
             (Method::GET, base.clone(), None),
             (Method::DELETE, base.clone(), None),
             (Method::GET, format!("{base}/customer"), None),
-            (Method::PATCH, format!("{base}/customer"), Some(json!({"marketing_consent": true}))),
+            (
+                Method::PATCH,
+                format!("{base}/customer"),
+                Some(json!({"marketing_consent": true})),
+            ),
             (Method::GET, format!("{base}/customer/consents"), None),
         ] {
-            let response = app.request(method.clone(), &path, Some(&other.access), body).await;
+            let response = app
+                .request(method.clone(), &path, Some(&other.access), body)
+                .await;
             assert_problem(response, StatusCode::NOT_FOUND, "not_found").await;
         }
     }
     // The holder still has it, unchanged.
     let detail = app
-        .get(&format!("/api/v1/me/subscriptions/{}", inserted.id), Some(&holder.access))
+        .get(
+            &format!("/api/v1/me/subscriptions/{}", inserted.id),
+            Some(&holder.access),
+        )
         .await;
     assert_eq!(detail.status(), StatusCode::OK);
     let customer: Value = app
-        .get(&format!("/api/v1/me/subscriptions/{}/customer", inserted.id), Some(&holder.access))
+        .get(
+            &format!("/api/v1/me/subscriptions/{}/customer", inserted.id),
+            Some(&holder.access),
+        )
         .await
         .json()
         .await
@@ -101,11 +160,18 @@ async fn unlinking_removes_the_subscription_from_the_account_only() {
     link(&app, &tokens.access, &inserted.contract_number).await;
     let path = format!("/api/v1/me/subscriptions/{}", inserted.id);
     assert_eq!(
-        app.request(Method::DELETE, &path, Some(&tokens.access), None).await.status(),
+        app.request(Method::DELETE, &path, Some(&tokens.access), None)
+            .await
+            .status(),
         StatusCode::NO_CONTENT
     );
     assert_eq!(list(&app, &tokens.access, "").await["total"], 0);
-    assert_problem(app.get(&path, Some(&tokens.access)).await, StatusCode::NOT_FOUND, "not_found").await;
+    assert_problem(
+        app.get(&path, Some(&tokens.access)).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
     // It can be linked again.
     link(&app, &tokens.access, &inserted.contract_number).await;
 }
