@@ -25,7 +25,11 @@ with `Accept-Language: en`.",
         version = "1.0.0",
         license(name = "Proprietary")
     ),
-    components(schemas(Problem, ProblemFieldError)),
+    components(schemas(
+        Problem,
+        ProblemFieldError,
+        crate::subscriptions::types::LinkedStateParam
+    )),
     modifiers(&BearerAuth),
     tags(
         (name = "auth", description = "Registration, e-mail verification, login and sessions"),

@@ -41,13 +41,23 @@ impl RouteTable {
         RouteTable { routes }
     }
 
-    /// Methods served for a concrete path (empty when the path is unknown).
+    /// Methods served for a concrete path (empty when the path is unknown). Where a
+    /// literal segment and a placeholder both match (`/me/subscriptions/link` and
+    /// `/me/subscriptions/{id}`), the most literal template speaks for the path.
     pub fn methods_for(&self, path: &str) -> Vec<String> {
         let concrete = segments(path);
-        let mut methods: Vec<String> = self
+        let matching: Vec<&(Vec<String>, Vec<String>)> = self
             .routes
             .iter()
             .filter(|(template, _)| matches(template, &concrete))
+            .collect();
+        let fewest_placeholders = matching
+            .iter()
+            .map(|(template, _)| placeholders(template))
+            .min();
+        let mut methods: Vec<String> = matching
+            .into_iter()
+            .filter(|(template, _)| Some(placeholders(template)) == fewest_placeholders)
             .flat_map(|(_, methods)| methods.iter().cloned())
             .collect();
         methods.sort();
@@ -61,6 +71,10 @@ fn segments(path: &str) -> Vec<String> {
         .filter(|s| !s.is_empty())
         .map(str::to_string)
         .collect()
+}
+
+fn placeholders(template: &[String]) -> usize {
+    template.iter().filter(|t| t.starts_with('{')).count()
 }
 
 fn matches(template: &[String], concrete: &[String]) -> bool {

@@ -448,6 +448,7 @@ pub struct SubscriptionListQuery {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema, EnumString)]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
+#[schema(example = "linked")]
 pub enum LinkedStateParam {
     /// "Verknüpfte Verträge": the linked subscriptions that are not expired.
     #[default]

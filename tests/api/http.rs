@@ -106,6 +106,18 @@ async fn unknown_route_is_404_and_wrong_method_is_405_with_allow() {
     let put_me = app.request(Method::PUT, "/api/v1/me", None, None).await;
     assert_eq!(put_me.headers()["allow"], "DELETE, GET, PATCH");
     assert_problem(put_me, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed").await;
+
+    // A literal path beside a placeholder one (`…/link` and `…/{id}`) names its own.
+    let options_link = app
+        .request(Method::OPTIONS, "/api/v1/me/subscriptions/link", None, None)
+        .await;
+    assert_eq!(options_link.headers()["allow"], "POST");
+    assert_problem(
+        options_link,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+    )
+    .await;
 }
 
 #[tokio::test]
