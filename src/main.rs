@@ -1,15 +1,56 @@
 //! The `firmenportal` binary: parses the command and calls the library.
 
+use std::io::BufRead;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
+use clap::{Parser, Subcommand};
 use firmenportal::config::Config;
 use firmenportal::db::DbPool;
+use firmenportal::error::AppError;
+use firmenportal::i18n::Lang;
+use firmenportal::import::{ImportKind, ImportOptions};
+use firmenportal::operators::{OperatorOutcome, OperatorRequest};
 use firmenportal::startup::Application;
 
-const USAGE: &str = "usage: firmenportal [serve | migrate | openapi]
-  serve    run the HTTP API (default)
-  migrate  apply database migrations and exit
-  openapi  print the OpenAPI document";
+/// Backend of the Deutschlandticket Job portal.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP API (the default).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Print the OpenAPI document.
+    Openapi,
+    /// Create a verified operator account, or give an existing account operator
+    /// rights. The password is read as one line from standard input.
+    CreateOperator {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        first_name: String,
+        #[arg(long)]
+        last_name: String,
+    },
+    /// Load companies, contracts, customers or subscriptions from a CSV file (upsert
+    /// by natural key; every rejected row is reported; exits 1 if any was rejected).
+    Import {
+        kind: ImportKind,
+        file: PathBuf,
+        /// Check every row and report, but change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Load the guide's demo data (idempotent; refused in production).
+    SeedDemo,
+}
 
 fn main() -> ExitCode {
     // Before the runtime starts any thread.
@@ -18,14 +59,10 @@ fn main() -> ExitCode {
 }
 
 async fn run() -> ExitCode {
-    let command = std::env::args().nth(1).unwrap_or_else(|| "serve".into());
-    if command == "openapi" {
+    let command = Cli::parse().command.unwrap_or(Command::Serve);
+    if let Command::Openapi = command {
         print!("{}", firmenportal::openapi::document_json());
         return ExitCode::SUCCESS;
-    }
-    if !matches!(command.as_str(), "serve" | "migrate") {
-        eprintln!("{USAGE}");
-        return ExitCode::from(2);
     }
     let config = match Config::from_env() {
         Ok(config) => config,
@@ -35,12 +72,23 @@ async fn run() -> ExitCode {
         }
     };
     let _log = firmenportal::telemetry::init(config.log_format);
-    let outcome = match command.as_str() {
-        "migrate" => migrate(&config),
-        _ => serve(config).await,
+    let outcome = match command {
+        Command::Migrate => migrate(&config),
+        Command::CreateOperator {
+            email,
+            first_name,
+            last_name,
+        } => create_operator(&config, email, first_name, last_name).await,
+        Command::Import {
+            kind,
+            file,
+            dry_run,
+        } => import(&config, kind, file, dry_run).await,
+        Command::SeedDemo => seed_demo(&config).await,
+        Command::Serve | Command::Openapi => serve(config).await,
     };
     match outcome {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(error) => {
             tracing::error!(%error, "firmenportal stopped");
             eprintln!("error: {error}");
@@ -49,18 +97,102 @@ async fn run() -> ExitCode {
     }
 }
 
-fn migrate(config: &Config) -> Result<(), String> {
+fn migrate(config: &Config) -> Result<ExitCode, String> {
+    let db = migrated_pool(config)?;
+    drop(db);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn migrated_pool(config: &Config) -> Result<DbPool, String> {
     let db = DbPool::new(config).map_err(|e| e.to_string())?;
     let applied = db.migrate().map_err(|e| e.to_string())?;
     tracing::info!(applied, "migrations applied");
-    Ok(())
+    Ok(db)
 }
 
-async fn serve(config: Config) -> Result<(), String> {
+async fn create_operator(
+    config: &Config,
+    email: String,
+    first_name: String,
+    last_name: String,
+) -> Result<ExitCode, String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| format!("reading the password from standard input: {e}"))?;
+    let password = line.trim_end_matches(['\r', '\n']).to_string();
+    let db = migrated_pool(config)?;
+    let hasher = firmenportal::auth::password::PasswordHasher::new(1, 1);
+    let request = OperatorRequest {
+        email,
+        first_name,
+        last_name,
+        password: password.into(),
+    };
+    match firmenportal::operators::create_operator(&db, &hasher, request).await {
+        Ok(OperatorOutcome::Created) => println!("created a verified operator account"),
+        Ok(OperatorOutcome::Granted) => {
+            println!("the existing account now has operator rights (password unchanged)")
+        }
+        Err(error) => return Err(describe(&error)),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn import(
+    config: &Config,
+    kind: ImportKind,
+    file: PathBuf,
+    dry_run: bool,
+) -> Result<ExitCode, String> {
+    let db = migrated_pool(config)?;
+    let bytes = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let report = firmenportal::import::import(&db, kind, &bytes, ImportOptions { dry_run })
+        .await
+        .map_err(|error| match error {
+            firmenportal::import::ImportError::App(error) => describe(&error),
+            other => other.to_string(),
+        })?;
+    print!("{report}");
+    Ok(if report.rejected() > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+async fn seed_demo(config: &Config) -> Result<ExitCode, String> {
+    let db = migrated_pool(config)?;
+    let summary = firmenportal::demo::seed_demo(config, &db)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!(
+        "demo data: {} created, {} already there",
+        summary.created, summary.existing
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// An error for a terminal: field errors one per line with pointer and reason.
+fn describe(error: &AppError) -> String {
+    let problem = error.problem(Lang::En);
+    let mut text = format!("{}: {}", problem.code, problem.detail);
+    for field in &problem.errors {
+        text.push_str(&format!(
+            "\n  {} {}: {}",
+            field.pointer, field.code, field.detail
+        ));
+    }
+    text
+}
+
+async fn serve(config: Config) -> Result<ExitCode, String> {
     let app = Application::build(config)
         .await
         .map_err(|e| e.to_string())?;
-    app.run_until_stopped().await.map_err(|e| e.to_string())
+    app.run_until_stopped().await.map_err(|e| e.to_string())?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// An argon2id working memory is 19 MiB. glibc raises its mmap threshold after the first

@@ -189,6 +189,17 @@ fn lock_password_hash(
     })
 }
 
+/// Gives the account operator rights.
+pub fn grant_operator(conn: &mut DbConnection, account_id: &str) -> Result<(), AppError> {
+    diesel::update(accounts::table.find(account_id))
+        .set((
+            accounts::operator.eq(true),
+            accounts::updated_at.eq(crate::clock::now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
 pub fn mark_email_verified(conn: &mut DbConnection, account_id: &str) -> Result<(), AppError> {
     let now = clock::now();
     diesel::update(

@@ -12,7 +12,7 @@ use crate::http::Paging;
 use crate::schema::companies;
 
 /// The columns of a company that a create or update writes.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = companies, treat_none_as_null = true)]
 pub struct CompanyData {
     pub customer_number: String,

@@ -10,7 +10,7 @@ use crate::http::Paging;
 use crate::schema::company_contracts;
 
 /// The columns of a contract that a create or update writes.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = company_contracts, treat_none_as_null = true)]
 pub struct ContractData {
     pub contract_number: String,

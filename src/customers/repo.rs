@@ -11,7 +11,7 @@ use crate::http::Paging;
 use crate::schema::{consent_changes, customers};
 
 /// The columns of a customer that a create or update writes.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = customers, treat_none_as_null = true)]
 pub struct CustomerData {
     pub customer_number: String,

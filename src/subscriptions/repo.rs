@@ -10,7 +10,7 @@ use crate::http::Paging;
 use crate::schema::{companies, company_contracts, customers, subscriptions};
 
 /// The columns of a subscription that a create or update writes.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = subscriptions, treat_none_as_null = true)]
 pub struct SubscriptionData {
     pub contract_number: String,

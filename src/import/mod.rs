@@ -1,0 +1,160 @@
+//! `firmenportal import companies|contracts|customers|subscriptions FILE`: loads the
+//! operator's data from CSV (UTF-8 with or without BOM, `,` or `;`, a header row whose
+//! columns are named like the JSON fields, nested ones flattened as `address_street`,
+//! references by natural key, dates `YYYY-MM-DD` or `TT.MM.JJJJ`).
+//!
+//! Every row is checked by the same parsing as the API. Rows go to the database in
+//! batches: one query finds which natural keys exist; new rows are inserted with one
+//! multi-row `INSERT`, changed ones updated one by one, unchanged ones not touched, so
+//! importing a file twice changes nothing the second time. A batch the database refuses
+//! (a number another row already holds) is retried row by row under savepoints, so each
+//! row is applied or rejected as a whole.
+
+mod kinds;
+mod report;
+
+use std::collections::HashMap;
+
+use crate::db::{DbConnection, DbPool, write_transaction};
+use crate::error::AppError;
+
+pub use report::{ImportReport, RejectedRow};
+
+/// Rows per transaction and per multi-row `INSERT`.
+const BATCH_ROWS: usize = 1000;
+
+/// What a file holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ImportKind {
+    Companies,
+    Contracts,
+    Customers,
+    Subscriptions,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ImportOptions {
+    /// Check and report every row, change nothing.
+    pub dry_run: bool,
+}
+
+/// One data row: its line in the file and its cells by column name.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub line: u64,
+    pub cells: HashMap<String, String>,
+}
+
+impl Row {
+    /// The cell of a column; an empty cell counts as absent.
+    pub fn get(&self, column: &str) -> Option<&str> {
+        self.cells
+            .get(column)
+            .map(String::as_str)
+            .filter(|v| !v.trim().is_empty())
+    }
+}
+
+/// A file that cannot be read as a whole (no row is imported then).
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("line 1: unknown column {0:?} (allowed: {1})")]
+    UnknownColumn(String, String),
+    #[error("line {line}: {reason}")]
+    Unreadable { line: u64, reason: String },
+    #[error(transparent)]
+    App(#[from] AppError),
+}
+
+pub async fn import(
+    db: &DbPool,
+    kind: ImportKind,
+    bytes: &[u8],
+    options: ImportOptions,
+) -> Result<ImportReport, ImportError> {
+    let rows = read_rows(bytes, kinds::columns(kind))?;
+    let mut report = ImportReport::default();
+    for batch in rows.chunks(BATCH_ROWS) {
+        let batch = batch.to_vec();
+        let batch_report = db
+            .run(move |conn| {
+                let mut report = ImportReport::default();
+                let applied = write_transaction(conn, |conn| {
+                    kinds::apply(conn, kind, &batch, &mut report)?;
+                    if options.dry_run {
+                        // A dry run does everything and rolls it back: its report is
+                        // exactly what the import would do.
+                        return Err(diesel::result::Error::RollbackTransaction.into());
+                    }
+                    Ok(())
+                });
+                match applied {
+                    Ok(()) => Ok(report),
+                    Err(AppError::Database(diesel::result::Error::RollbackTransaction))
+                        if options.dry_run =>
+                    {
+                        Ok(report)
+                    }
+                    Err(error) => Err(error),
+                }
+            })
+            .await?;
+        report.merge(batch_report);
+    }
+    // Rows refused by the database come after the batch's parse errors; the report
+    // goes by line.
+    report.rejected_rows.sort_by_key(|row| row.line);
+    Ok(report)
+}
+
+/// The rows of a CSV file: BOM dropped, `;` or `,` as the header line uses, columns
+/// checked against `allowed`.
+fn read_rows(bytes: &[u8], allowed: &[&str]) -> Result<Vec<Row>, ImportError> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let header_line = bytes.split(|b| *b == b'\n').next().unwrap_or_default();
+    let semicolons = header_line.iter().filter(|b| **b == b';').count();
+    let commas = header_line.iter().filter(|b| **b == b',').count();
+    let delimiter = if semicolons > commas { b';' } else { b',' };
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .has_headers(true)
+        .trim(csv::Trim::All)
+        .from_reader(bytes);
+    let unreadable = |error: csv::Error| ImportError::Unreadable {
+        line: error.position().map_or(1, |p| p.line()),
+        reason: error.to_string(),
+    };
+    let headers: Vec<String> = reader
+        .headers()
+        .map_err(unreadable)?
+        .iter()
+        .map(|h| h.trim().to_ascii_lowercase())
+        .collect();
+    if let Some(unknown) = headers.iter().find(|h| !allowed.contains(&h.as_str())) {
+        return Err(ImportError::UnknownColumn(
+            unknown.clone(),
+            allowed.join(", "),
+        ));
+    }
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(unreadable)?;
+        let line = record.position().map_or(0, |p| p.line());
+        let cells = headers
+            .iter()
+            .cloned()
+            .zip(record.iter().map(str::to_string))
+            .collect();
+        rows.push(Row { line, cells });
+    }
+    Ok(rows)
+}
+
+/// Runs `work` under a savepoint: its writes stay only if it succeeds.
+fn savepoint<R>(
+    conn: &mut DbConnection,
+    work: impl FnOnce(&mut DbConnection) -> Result<R, AppError>,
+) -> Result<R, AppError> {
+    use diesel::Connection;
+    conn.transaction(work)
+}
