@@ -424,7 +424,7 @@ pub async fn count_audited(app: &TestApp, action: &str) -> i64 {
     count_where(app, "audit_log", &format!("action = '{action}'")).await
 }
 
-async fn count_where(app: &TestApp, table: &'static str, condition: &str) -> i64 {
+pub async fn count_where(app: &TestApp, table: &'static str, condition: &str) -> i64 {
     #[derive(diesel::QueryableByName)]
     struct Count {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
