@@ -3,6 +3,7 @@
 //! (`/api/v1/me/subscriptions`).
 
 pub mod linking;
+pub mod overview;
 pub mod problems;
 pub mod repo;
 pub mod routes;
@@ -21,5 +22,6 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(routes::link_subscription)
         .service(routes::list_my_subscriptions)
         .service(routes::get_my_subscription)
+        .service(routes::download_overview)
         .service(routes::unlink_subscription);
 }

@@ -13,6 +13,7 @@ use crate::error::{AppError, FieldErrorCode, Problem};
 use crate::http::{ApiJson, ApiQuery, Page, PageQuery};
 use crate::state::AppState;
 use crate::subscriptions::linking::{self, LinkAttempt, LinkOutcome};
+use crate::subscriptions::overview;
 use crate::subscriptions::repo::{self, LinkedState, SubscriptionData, SubscriptionFilter};
 use crate::subscriptions::types::*;
 
@@ -296,6 +297,69 @@ pub async fn get_my_subscription(
         })
         .await?;
     Ok(HttpResponse::Ok().json(Subscription::from_view(view, clock::today_berlin())?))
+}
+
+/// Download the Abo-Übersicht (PDF).
+///
+/// A one-page PDF of the subscription and its holder: name, birth date, address,
+/// numbers, product, validity (`unbefristet` where open), status, company and company
+/// contract, marketing consent and the date of issue, dates as TT.MM.JJJJ. German by
+/// default, English with `Accept-Language: en`. Offered as the attachment
+/// `Abo-Uebersicht-<contract_number>.pdf`. Someone else's or an unknown id answers
+/// `404`.
+#[utoipa::path(
+    tag = "subscriptions",
+    security(("bearer_auth" = [])),
+    params(
+        ("id" = String, Path, description = "Subscription id", example = "0190f3a4-ae4f-7051-9c23-6f7a8b9c0d1e"),
+        ("Accept-Language" = Option<String>, Header, description = "`en` for English; German otherwise", example = "de"),
+    ),
+    responses(
+        (status = 200, description = "The PDF", content_type = "application/pdf", body = String,
+            headers(("Content-Disposition" = String, description = "`attachment; filename=\"Abo-Uebersicht-431177.pdf\"`"))),
+        (status = 404, description = "No such subscription of this account (`not_found`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/me/subscriptions/{id}/overview.pdf")]
+pub async fn download_overview(
+    state: web::Data<AppState>,
+    subscriber: Subscriber,
+    id: web::Path<String>,
+    lang: crate::i18n::Lang,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let today = clock::today_berlin();
+    let (view, holder) = state
+        .db
+        .run(move |conn| {
+            let view = repo::view_of_account(conn, &subscriber.account.id, &id)?
+                .ok_or_else(AppError::not_found)?;
+            let holder = crate::customers::repo::find(conn, &view.0.data.customer_id)?
+                .ok_or_else(AppError::not_found)?;
+            Ok((view, holder.data))
+        })
+        .await?;
+    let subscription = Subscription::from_view(view, today)?;
+    let salutation = holder
+        .salutation
+        .parse()
+        .map_err(|_| AppError::Internal(format!("stored salutation {:?}", holder.salutation)))?;
+    // Rendering takes a few milliseconds of CPU: off the async workers.
+    let pdf = tokio::task::spawn_blocking(move || {
+        let pdf = overview::render(&subscription, &holder, salutation, today, lang)?;
+        Ok::<_, AppError>((pdf, overview::file_name(&subscription)))
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("rendering the PDF: {e}")))?;
+    let (pdf, file_name) = pdf?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/pdf")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{file_name}\""),
+        ))
+        .insert_header((header::CONTENT_LANGUAGE, lang.as_str()))
+        .body(pdf))
 }
 
 /// Unlink a subscription from the account.

@@ -125,6 +125,7 @@ async fn someone_elses_or_an_unknown_subscription_is_404_on_every_path() {
                 Some(json!({"marketing_consent": true})),
             ),
             (Method::GET, format!("{base}/customer/consents"), None),
+            (Method::GET, format!("{base}/overview.pdf"), None),
         ] {
             let response = app
                 .request(method.clone(), &path, Some(&other.access), body)

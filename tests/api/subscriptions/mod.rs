@@ -4,3 +4,4 @@
 mod customer;
 mod linking;
 mod lists;
+mod overview;
