@@ -90,7 +90,7 @@ impl From<CompanyRow> for Company {
 pub struct ContactInput {
     /// Name of the contact person, 1 to 200 characters.
     #[serde(default)]
-    #[schema(value_type = Option<String>, min_length = 1, max_length = 200, pattern = r"^[^\u0000-\u001F\u007F]*[^\s\u0000-\u001F\u007F][^\u0000-\u001F\u007F]*$", example = "Erika Personal")]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 200, pattern = r"^[^\u0000-\u001F\u007F-\u009F\u200B-\u200F\u202A-\u202E\u2060-\u206F\uFEFF]*[^\s\u0000-\u001F\u007F-\u009F\u200B-\u200F\u202A-\u202E\u2060-\u206F\uFEFF][^\u0000-\u001F\u007F-\u009F\u200B-\u200F\u202A-\u202E\u2060-\u206F\uFEFF]*$", example = "Erika Personal")]
     pub name: Patch<String>,
     /// E-mail address of the contact person.
     #[serde(default)]
@@ -115,10 +115,10 @@ pub struct ContactInput {
 pub struct NewCompanyRequest {
     /// Customer number ("Kundennummer"): 1 to 40 letters, digits and `-./`; spaces are
     /// dropped and letters upper-cased. Unique (`409 duplicate_key`).
-    #[schema(value_type = String, required = true, max_length = 60, pattern = r"^[ 0-9A-Za-z./-]*[0-9A-Za-z][ 0-9A-Za-z./-]*$", example = "K-100234")]
+    #[schema(value_type = String, required = true, max_length = 40, pattern = r"^[ 0-9A-Za-z./-]*[0-9A-Za-z][ 0-9A-Za-z./-]*$", example = "K-100234")]
     pub customer_number: Option<String>,
     /// Company name, 1 to 200 characters.
-    #[schema(value_type = String, required = true, min_length = 1, max_length = 200, pattern = r"^[^\u0000-\u001F\u007F]*[^\s\u0000-\u001F\u007F][^\u0000-\u001F\u007F]*$", example = "Musterfirma GmbH")]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 200, pattern = r"^[^\u0000-\u001F\u007F-\u009F\u200B-\u200F\u202A-\u202E\u2060-\u206F\uFEFF]*[^\s\u0000-\u001F\u007F-\u009F\u200B-\u200F\u202A-\u202E\u2060-\u206F\uFEFF][^\u0000-\u001F\u007F-\u009F\u200B-\u200F\u202A-\u202E\u2060-\u206F\uFEFF]*$", example = "Musterfirma GmbH")]
     pub name: Option<String>,
     /// Postal address; every field required.
     #[schema(value_type = AddressInput, required = true)]
@@ -137,11 +137,11 @@ pub struct NewCompanyRequest {
 pub struct UpdateCompanyRequest {
     /// Customer number; unique (`409 duplicate_key`).
     #[serde(default)]
-    #[schema(value_type = String, max_length = 60, pattern = r"^[ 0-9A-Za-z./-]*[0-9A-Za-z][ 0-9A-Za-z./-]*$", example = "K-100234")]
+    #[schema(value_type = String, max_length = 40, pattern = r"^[ 0-9A-Za-z./-]*[0-9A-Za-z][ 0-9A-Za-z./-]*$", example = "K-100234")]
     pub customer_number: Patch<String>,
     /// Company name, 1 to 200 characters.
     #[serde(default)]
-    #[schema(value_type = String, min_length = 1, max_length = 200, pattern = r"^[^\u0000-\u001F\u007F]*[^\s\u0000-\u001F\u007F][^\u0000-\u001F\u007F]*$", example = "Musterfirma GmbH & Co. KG")]
+    #[schema(value_type = String, min_length = 1, max_length = 200, pattern = r"^[^\u0000-\u001F\u007F-\u009F\u200B-\u200F\u202A-\u202E\u2060-\u206F\uFEFF]*[^\s\u0000-\u001F\u007F-\u009F\u200B-\u200F\u202A-\u202E\u2060-\u206F\uFEFF][^\u0000-\u001F\u007F-\u009F\u200B-\u200F\u202A-\u202E\u2060-\u206F\uFEFF]*$", example = "Musterfirma GmbH & Co. KG")]
     pub name: Patch<String>,
     /// Address fields to change.
     #[serde(default)]

@@ -102,13 +102,13 @@ impl TryFrom<ContractRow> for Contract {
 pub struct NewContractRequest {
     /// Contract number: 1 to 40 letters, digits and `-./`; spaces dropped, letters
     /// upper-cased. Unique (`409 duplicate_key`).
-    #[schema(value_type = String, required = true, max_length = 60, pattern = r"^[ 0-9A-Za-z./-]*[0-9A-Za-z][ 0-9A-Za-z./-]*$", example = "FV-2023-0815")]
+    #[schema(value_type = String, required = true, max_length = 40, pattern = r"^[ 0-9A-Za-z./-]*[0-9A-Za-z][ 0-9A-Za-z./-]*$", example = "FV-2023-0815")]
     pub contract_number: Option<String>,
     /// Id of the company; an unknown one is `unknown_reference`.
     #[schema(value_type = String, required = true, min_length = 1, max_length = 64, example = "0190f3a4-7b1c-7d2e-9f00-3c4d5e6f7a8b")]
     pub company_id: Option<String>,
     /// Product offering, 1 to 200 characters.
-    #[schema(value_type = String, required = true, min_length = 1, max_length = 200, pattern = r"^[^\u0000-\u001F\u007F]*[^\s\u0000-\u001F\u007F][^\u0000-\u001F\u007F]*$", example = "D-Ticket Job (Rechnung)")]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 200, pattern = r"^[^\u0000-\u001F\u007F-\u009F\u200B-\u200F\u202A-\u202E\u2060-\u206F\uFEFF]*[^\s\u0000-\u001F\u007F-\u009F\u200B-\u200F\u202A-\u202E\u2060-\u206F\uFEFF][^\u0000-\u001F\u007F-\u009F\u200B-\u200F\u202A-\u202E\u2060-\u206F\uFEFF]*$", example = "D-Ticket Job (Rechnung)")]
     pub product_offering: Option<String>,
     /// State of the contract.
     #[schema(value_type = ContractStatus, required = true)]
@@ -129,7 +129,7 @@ pub struct NewContractRequest {
 pub struct UpdateContractRequest {
     /// Contract number; unique (`409 duplicate_key`).
     #[serde(default)]
-    #[schema(value_type = String, max_length = 60, pattern = r"^[ 0-9A-Za-z./-]*[0-9A-Za-z][ 0-9A-Za-z./-]*$", example = "FV-2023-0815")]
+    #[schema(value_type = String, max_length = 40, pattern = r"^[ 0-9A-Za-z./-]*[0-9A-Za-z][ 0-9A-Za-z./-]*$", example = "FV-2023-0815")]
     pub contract_number: Patch<String>,
     /// Id of the company.
     #[serde(default)]
@@ -137,7 +137,7 @@ pub struct UpdateContractRequest {
     pub company_id: Patch<String>,
     /// Product offering, 1 to 200 characters.
     #[serde(default)]
-    #[schema(value_type = String, min_length = 1, max_length = 200, pattern = r"^[^\u0000-\u001F\u007F]*[^\s\u0000-\u001F\u007F][^\u0000-\u001F\u007F]*$", example = "D-Ticket Job (Rechnung)")]
+    #[schema(value_type = String, min_length = 1, max_length = 200, pattern = r"^[^\u0000-\u001F\u007F-\u009F\u200B-\u200F\u202A-\u202E\u2060-\u206F\uFEFF]*[^\s\u0000-\u001F\u007F-\u009F\u200B-\u200F\u202A-\u202E\u2060-\u206F\uFEFF][^\u0000-\u001F\u007F-\u009F\u200B-\u200F\u202A-\u202E\u2060-\u206F\uFEFF]*$", example = "D-Ticket Job (Rechnung)")]
     pub product_offering: Patch<String>,
     /// State of the contract.
     #[serde(default)]

@@ -230,7 +230,7 @@ impl TryFrom<CustomerData> for CustomerDetails {
 pub struct NewCustomerRequest {
     /// Customer number: 1 to 40 letters, digits and `-./`; spaces dropped, letters
     /// upper-cased. Unique (`409 duplicate_key`).
-    #[schema(value_type = String, required = true, max_length = 60, pattern = r"^[ 0-9A-Za-z./-]*[0-9A-Za-z][ 0-9A-Za-z./-]*$", example = "KD-4711")]
+    #[schema(value_type = String, required = true, max_length = 40, pattern = r"^[ 0-9A-Za-z./-]*[0-9A-Za-z][ 0-9A-Za-z./-]*$", example = "KD-4711")]
     pub customer_number: Option<String>,
     /// Salutation.
     #[schema(value_type = Salutation, required = true)]
@@ -252,7 +252,7 @@ pub struct NewCustomerRequest {
     pub address: Option<AddressInput>,
     /// c/o line, 1 to 200 characters, or `null`.
     #[serde(default)]
-    #[schema(value_type = Option<String>, min_length = 1, max_length = 200, pattern = r"^[^\u0000-\u001F\u007F]*[^\s\u0000-\u001F\u007F][^\u0000-\u001F\u007F]*$", example = json!(null))]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 200, pattern = r"^[^\u0000-\u001F\u007F-\u009F\u200B-\u200F\u202A-\u202E\u2060-\u206F\uFEFF]*[^\s\u0000-\u001F\u007F-\u009F\u200B-\u200F\u202A-\u202E\u2060-\u206F\uFEFF][^\u0000-\u001F\u007F-\u009F\u200B-\u200F\u202A-\u202E\u2060-\u206F\uFEFF]*$", example = json!(null))]
     pub recipient: Patch<String>,
     /// Telephone: E.164 or German national format; stored as E.164.
     #[serde(default)]
@@ -278,7 +278,7 @@ pub struct NewCustomerRequest {
 pub struct UpdateCustomerRequest {
     /// Customer number; unique (`409 duplicate_key`).
     #[serde(default)]
-    #[schema(value_type = String, max_length = 60, pattern = r"^[ 0-9A-Za-z./-]*[0-9A-Za-z][ 0-9A-Za-z./-]*$", example = "KD-4711")]
+    #[schema(value_type = String, max_length = 40, pattern = r"^[ 0-9A-Za-z./-]*[0-9A-Za-z][ 0-9A-Za-z./-]*$", example = "KD-4711")]
     pub customer_number: Patch<String>,
     /// First name.
     #[serde(default)]
@@ -314,7 +314,7 @@ pub struct UpdateCustomerRequest {
     pub address: Patch<AddressInput>,
     /// c/o line, 1 to 200 characters; `null` clears it.
     #[serde(default)]
-    #[schema(value_type = Option<String>, min_length = 1, max_length = 200, pattern = r"^[^\u0000-\u001F\u007F]*[^\s\u0000-\u001F\u007F][^\u0000-\u001F\u007F]*$", example = json!(null))]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 200, pattern = r"^[^\u0000-\u001F\u007F-\u009F\u200B-\u200F\u202A-\u202E\u2060-\u206F\uFEFF]*[^\s\u0000-\u001F\u007F-\u009F\u200B-\u200F\u202A-\u202E\u2060-\u206F\uFEFF][^\u0000-\u001F\u007F-\u009F\u200B-\u200F\u202A-\u202E\u2060-\u206F\uFEFF]*$", example = json!(null))]
     pub recipient: Patch<String>,
     /// Telephone: E.164 or German national format, stored as E.164; `null` clears it.
     #[serde(default)]
@@ -383,7 +383,7 @@ pub struct UpdateHolderRequest {
     pub address: Patch<AddressInput>,
     /// c/o line, 1 to 200 characters; `null` clears it.
     #[serde(default)]
-    #[schema(value_type = Option<String>, min_length = 1, max_length = 200, pattern = r"^[^\u0000-\u001F\u007F]*[^\s\u0000-\u001F\u007F][^\u0000-\u001F\u007F]*$", example = json!(null))]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 200, pattern = r"^[^\u0000-\u001F\u007F-\u009F\u200B-\u200F\u202A-\u202E\u2060-\u206F\uFEFF]*[^\s\u0000-\u001F\u007F-\u009F\u200B-\u200F\u202A-\u202E\u2060-\u206F\uFEFF][^\u0000-\u001F\u007F-\u009F\u200B-\u200F\u202A-\u202E\u2060-\u206F\uFEFF]*$", example = json!(null))]
     pub recipient: Patch<String>,
     /// Telephone: E.164 or German national format, stored as E.164; `null` clears it.
     #[serde(default)]

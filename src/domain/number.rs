@@ -4,7 +4,7 @@ use crate::domain::fold::fold_number;
 use crate::error::{FieldError, FieldErrorCode};
 
 /// A record number in its canonical spelling: without spaces, upper case, 1 to 40
-/// letters, digits and `-./`. Stored so, a unique index refuses one number typed twice
+/// letters, digits and `-./` as sent (spaces included). Stored so, a unique index refuses one number typed twice
 /// in different spellings.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct RecordNumber(String);
@@ -14,12 +14,10 @@ impl RecordNumber {
     /// The schema's pattern: what a number may hold as sent (spaces are dropped).
     pub const PATTERN: &'static str = r"^[ 0-9A-Za-z./-]*[0-9A-Za-z][ 0-9A-Za-z./-]*$";
 
+    /// Exactly what the schema's pattern and length allow is accepted: ASCII letters,
+    /// digits, `-./` and spaces, at most 40 characters as sent.
     pub fn parse(raw: &str, pointer: &str) -> Result<Self, FieldError> {
-        let number = fold_number(raw);
-        if number.is_empty() {
-            return Err(FieldError::new(pointer, FieldErrorCode::Required));
-        }
-        if number.chars().count() > Self::MAX_CHARS {
+        if raw.chars().count() > Self::MAX_CHARS {
             return Err(FieldError::new(
                 pointer,
                 FieldErrorCode::TooLong {
@@ -27,11 +25,15 @@ impl RecordNumber {
                 },
             ));
         }
-        if !number
+        if !raw
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'/'))
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'/' | b' '))
         {
             return Err(FieldError::new(pointer, FieldErrorCode::InvalidCharacters));
+        }
+        let number = fold_number(raw);
+        if !number.bytes().any(|b| b.is_ascii_alphanumeric()) {
+            return Err(FieldError::new(pointer, FieldErrorCode::Required));
         }
         Ok(RecordNumber(number))
     }

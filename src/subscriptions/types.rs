@@ -233,18 +233,18 @@ impl TryFrom<SubscriptionRow> for SubscriptionRecord {
 pub struct NewSubscriptionRequest {
     /// Contract number: 1 to 40 letters, digits and `-./`; spaces dropped, letters
     /// upper-cased. Unique (`409 duplicate_key`).
-    #[schema(value_type = String, required = true, max_length = 60, pattern = r"^[ 0-9A-Za-z./-]*[0-9A-Za-z][ 0-9A-Za-z./-]*$", example = "431177")]
+    #[schema(value_type = String, required = true, max_length = 40, pattern = r"^[ 0-9A-Za-z./-]*[0-9A-Za-z][ 0-9A-Za-z./-]*$", example = "431177")]
     pub contract_number: Option<String>,
     /// Subscription number, the same rules, unique when present.
     #[serde(default)]
-    #[schema(value_type = Option<String>, max_length = 60, pattern = r"^[ 0-9A-Za-z./-]*[0-9A-Za-z][ 0-9A-Za-z./-]*$", example = json!(null))]
+    #[schema(value_type = Option<String>, max_length = 40, pattern = r"^[ 0-9A-Za-z./-]*[0-9A-Za-z][ 0-9A-Za-z./-]*$", example = json!(null))]
     pub subscription_number: Patch<String>,
     /// Chip-card number, the same rules, unique when present.
     #[serde(default)]
-    #[schema(value_type = Option<String>, max_length = 60, pattern = r"^[ 0-9A-Za-z./-]*[0-9A-Za-z][ 0-9A-Za-z./-]*$", example = json!(null))]
+    #[schema(value_type = Option<String>, max_length = 40, pattern = r"^[ 0-9A-Za-z./-]*[0-9A-Za-z][ 0-9A-Za-z./-]*$", example = json!(null))]
     pub chip_card_number: Patch<String>,
     /// Product, 1 to 200 characters.
-    #[schema(value_type = String, required = true, min_length = 1, max_length = 200, pattern = r"^[^\u0000-\u001F\u007F]*[^\s\u0000-\u001F\u007F][^\u0000-\u001F\u007F]*$", example = "Deutschlandticket Job")]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 200, pattern = r"^[^\u0000-\u001F\u007F-\u009F\u200B-\u200F\u202A-\u202E\u2060-\u206F\uFEFF]*[^\s\u0000-\u001F\u007F-\u009F\u200B-\u200F\u202A-\u202E\u2060-\u206F\uFEFF][^\u0000-\u001F\u007F-\u009F\u200B-\u200F\u202A-\u202E\u2060-\u206F\uFEFF]*$", example = "Deutschlandticket Job")]
     pub product: Option<String>,
     /// First day of validity, `YYYY-MM-DD` or `TT.MM.JJJJ`; any day.
     #[schema(value_type = String, required = true, pattern = r"^ *([0-9]{4}-[0-9]{1,2}-[0-9]{1,2}|[0-9]{1,2}\.[0-9]{1,2}\.[0-9]{4}) *$", example = "2023-05-01")]
@@ -273,19 +273,19 @@ pub struct NewSubscriptionRequest {
 pub struct UpdateSubscriptionRequest {
     /// Contract number; unique (`409 duplicate_key`).
     #[serde(default)]
-    #[schema(value_type = String, max_length = 60, pattern = r"^[ 0-9A-Za-z./-]*[0-9A-Za-z][ 0-9A-Za-z./-]*$", example = "431177")]
+    #[schema(value_type = String, max_length = 40, pattern = r"^[ 0-9A-Za-z./-]*[0-9A-Za-z][ 0-9A-Za-z./-]*$", example = "431177")]
     pub contract_number: Patch<String>,
     /// Subscription number; `null` clears it.
     #[serde(default)]
-    #[schema(value_type = Option<String>, max_length = 60, pattern = r"^[ 0-9A-Za-z./-]*[0-9A-Za-z][ 0-9A-Za-z./-]*$", example = "A-998877")]
+    #[schema(value_type = Option<String>, max_length = 40, pattern = r"^[ 0-9A-Za-z./-]*[0-9A-Za-z][ 0-9A-Za-z./-]*$", example = "A-998877")]
     pub subscription_number: Patch<String>,
     /// Chip-card number; `null` clears it.
     #[serde(default)]
-    #[schema(value_type = Option<String>, max_length = 60, pattern = r"^[ 0-9A-Za-z./-]*[0-9A-Za-z][ 0-9A-Za-z./-]*$", example = json!(null))]
+    #[schema(value_type = Option<String>, max_length = 40, pattern = r"^[ 0-9A-Za-z./-]*[0-9A-Za-z][ 0-9A-Za-z./-]*$", example = json!(null))]
     pub chip_card_number: Patch<String>,
     /// Product.
     #[serde(default)]
-    #[schema(value_type = String, min_length = 1, max_length = 200, pattern = r"^[^\u0000-\u001F\u007F]*[^\s\u0000-\u001F\u007F][^\u0000-\u001F\u007F]*$", example = "Deutschlandticket Job")]
+    #[schema(value_type = String, min_length = 1, max_length = 200, pattern = r"^[^\u0000-\u001F\u007F-\u009F\u200B-\u200F\u202A-\u202E\u2060-\u206F\uFEFF]*[^\s\u0000-\u001F\u007F-\u009F\u200B-\u200F\u202A-\u202E\u2060-\u206F\uFEFF][^\u0000-\u001F\u007F-\u009F\u200B-\u200F\u202A-\u202E\u2060-\u206F\uFEFF]*$", example = "Deutschlandticket Job")]
     pub product: Patch<String>,
     /// First day of validity.
     #[serde(default)]

@@ -158,4 +158,36 @@ fn request_fields_promise_no_defaults_and_required_ones_are_never_null() {
     }
     let login = &doc["components"]["schemas"]["LoginRequest"]["properties"];
     assert_eq!(login["password"]["maxLength"], 128);
+    for (schema, field) in [
+        ("NewCompanyRequest", "name"),
+        ("AddressInput", "street"),
+        ("AddressInput", "city"),
+        ("NewContractRequest", "product_offering"),
+        ("NewSubscriptionRequest", "product"),
+        ("UpdateHolderRequest", "recipient"),
+        ("ContactInput", "name"),
+    ] {
+        assert_eq!(
+            doc["components"]["schemas"][schema]["properties"][field]["pattern"],
+            firmenportal::domain::text::LINE_PATTERN,
+            "{schema}.{field}"
+        );
+    }
+    for (schema, field) in [
+        ("NewCompanyRequest", "customer_number"),
+        ("NewCustomerRequest", "customer_number"),
+        ("NewContractRequest", "contract_number"),
+        ("NewSubscriptionRequest", "chip_card_number"),
+    ] {
+        let property = &doc["components"]["schemas"][schema]["properties"][field];
+        assert_eq!(property["pattern"], firmenportal::domain::RecordNumber::PATTERN, "{schema}.{field}");
+        assert_eq!(property["maxLength"], firmenportal::domain::RecordNumber::MAX_CHARS, "{schema}.{field}");
+    }
+    for (schema, field) in [("NewContractRequest", "valid_from"), ("NewCustomerRequest", "birth_date")] {
+        assert_eq!(
+            doc["components"]["schemas"][schema]["properties"][field]["pattern"],
+            firmenportal::domain::date::DATE_PATTERN,
+            "{schema}.{field}"
+        );
+    }
 }
