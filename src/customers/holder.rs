@@ -51,7 +51,8 @@ fn entity_tag(details: &CustomerDetails) -> Result<String, AppError> {
 }
 
 /// Applies the holder's patch. With `if_match`, the data must still carry that tag
-/// (checked under the row lock, so two edits cannot both pass it); otherwise `412`.
+/// (checked under the row lock, so two edits cannot both pass it); otherwise `412`. An
+/// invalid patch answers its field errors first.
 pub fn update(
     conn: &mut DbConnection,
     subscriber: &Subscriber,
@@ -62,18 +63,20 @@ pub fn update(
 ) -> Result<(CustomerDetails, String), AppError> {
     let customer_id = holder_id(conn, subscriber, subscription_id)?;
     let current = repo::find_for_update(conn, &customer_id)?.ok_or_else(AppError::not_found)?;
-    if let Some(tags) = if_match {
-        let (_, current_tag) = with_tag(current.data.clone())?;
-        if !tags.iter().any(|tag| tag == "*" || *tag == current_tag) {
-            return Err(crate::customers::CustomerProblem::PreconditionFailed.into());
-        }
-    }
     let today = clock::today_berlin();
     let holder = request.check_read_only(&current.data, today)?;
     let mut errors = crate::error::FieldErrors::default();
     let values = holder.merged_onto(Some(&current.data), &mut errors);
     errors.into_result()?;
     let values = values.ok_or_else(|| AppError::Internal("holder fields incomplete".into()))?;
+    // A request that fails anyway answers its own problem; only a valid change is
+    // measured against the tag (RFC 9110, 13.2.1).
+    if let Some(tags) = if_match {
+        let (_, current_tag) = with_tag(current.data.clone())?;
+        if !tags.iter().any(|tag| tag == "*" || *tag == current_tag) {
+            return Err(crate::customers::CustomerProblem::PreconditionFailed.into());
+        }
+    }
     let mut data = current.data.clone();
     data.salutation = values.salutation;
     data.gender = values.gender;

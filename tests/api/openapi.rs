@@ -180,10 +180,21 @@ fn request_fields_promise_no_defaults_and_required_ones_are_never_null() {
         ("NewSubscriptionRequest", "chip_card_number"),
     ] {
         let property = &doc["components"]["schemas"][schema]["properties"][field];
-        assert_eq!(property["pattern"], firmenportal::domain::RecordNumber::PATTERN, "{schema}.{field}");
-        assert_eq!(property["maxLength"], firmenportal::domain::RecordNumber::MAX_CHARS, "{schema}.{field}");
+        assert_eq!(
+            property["pattern"],
+            firmenportal::domain::RecordNumber::PATTERN,
+            "{schema}.{field}"
+        );
+        assert_eq!(
+            property["maxLength"],
+            firmenportal::domain::RecordNumber::MAX_CHARS,
+            "{schema}.{field}"
+        );
     }
-    for (schema, field) in [("NewContractRequest", "valid_from"), ("NewCustomerRequest", "birth_date")] {
+    for (schema, field) in [
+        ("NewContractRequest", "valid_from"),
+        ("NewCustomerRequest", "birth_date"),
+    ] {
         assert_eq!(
             doc["components"]["schemas"][schema]["properties"][field]["pattern"],
             firmenportal::domain::date::DATE_PATTERN,

@@ -294,6 +294,21 @@ async fn a_stale_if_match_answers_412_and_changes_nothing() {
         "precondition_failed",
     )
     .await;
+    // An invalid change answers its field errors, whatever the tag.
+    let invalid = patch(
+        &app,
+        &path,
+        &tokens.access,
+        Some(&tag),
+        json!({"gender": "anders"}),
+    )
+    .await;
+    assert_problem(
+        invalid,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
     let customer: Value = app
         .get(&path, Some(&tokens.access))
         .await
