@@ -8,7 +8,7 @@ use crate::clock;
 use crate::companies::repo::{self, CompanyFilter};
 use crate::companies::types::*;
 use crate::error::{AppError, Problem};
-use crate::http::{ApiJson, ApiQuery, Page, PageQuery};
+use crate::http::{ApiJson, ApiQuery, Page, PageQuery, RecordId};
 use crate::state::AppState;
 
 /// Create a company (operator).
@@ -107,7 +107,7 @@ pub async fn list_companies(
 pub async fn get_company(
     state: web::Data<AppState>,
     _operator: Operator,
-    id: web::Path<String>,
+    id: RecordId,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let company = state
@@ -137,7 +137,7 @@ pub async fn get_company(
 pub async fn update_company(
     state: web::Data<AppState>,
     operator: Operator,
-    id: web::Path<String>,
+    id: RecordId,
     ApiJson(request): ApiJson<UpdateCompanyRequest>,
     context: AuditContext,
 ) -> Result<HttpResponse, AppError> {

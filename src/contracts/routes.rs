@@ -9,7 +9,7 @@ use crate::contracts::repo::{self, ContractData, ContractFilter};
 use crate::contracts::types::*;
 use crate::db::DbConnection;
 use crate::error::{AppError, FieldErrorCode, Problem};
-use crate::http::{ApiJson, ApiQuery, Page, PageQuery};
+use crate::http::{ApiJson, ApiQuery, Page, PageQuery, RecordId};
 use crate::state::AppState;
 
 /// Create a company contract (operator).
@@ -112,7 +112,7 @@ pub async fn list_contracts(
 pub async fn get_contract(
     state: web::Data<AppState>,
     _operator: Operator,
-    id: web::Path<String>,
+    id: RecordId,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let contract = state
@@ -142,7 +142,7 @@ pub async fn get_contract(
 pub async fn update_contract(
     state: web::Data<AppState>,
     operator: Operator,
-    id: web::Path<String>,
+    id: RecordId,
     ApiJson(request): ApiJson<UpdateContractRequest>,
     context: AuditContext,
 ) -> Result<HttpResponse, AppError> {

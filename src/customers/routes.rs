@@ -11,7 +11,7 @@ use crate::customers::holder;
 use crate::customers::repo::{self, ConsentSource, CustomerFilter};
 use crate::customers::types::*;
 use crate::error::{AppError, Problem};
-use crate::http::{ApiJson, ApiQuery, Page, PageQuery};
+use crate::http::{ApiJson, ApiQuery, Page, PageQuery, RecordId};
 use crate::state::AppState;
 
 /// Create a customer (operator).
@@ -113,7 +113,7 @@ pub async fn list_customers(
 pub async fn get_customer(
     state: web::Data<AppState>,
     _operator: Operator,
-    id: web::Path<String>,
+    id: RecordId,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let customer = state
@@ -143,7 +143,7 @@ pub async fn get_customer(
 pub async fn update_customer(
     state: web::Data<AppState>,
     operator: Operator,
-    id: web::Path<String>,
+    id: RecordId,
     ApiJson(request): ApiJson<UpdateCustomerRequest>,
     context: AuditContext,
 ) -> Result<HttpResponse, AppError> {
@@ -189,7 +189,7 @@ pub async fn update_customer(
 pub async fn get_holder_data(
     state: web::Data<AppState>,
     subscriber: Subscriber,
-    id: web::Path<String>,
+    id: RecordId,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let (details, tag) = state
@@ -229,7 +229,7 @@ pub async fn get_holder_data(
 pub async fn update_holder_data(
     state: web::Data<AppState>,
     subscriber: Subscriber,
-    id: web::Path<String>,
+    id: RecordId,
     request: HttpRequest,
     ApiJson(body): ApiJson<UpdateHolderRequest>,
     context: AuditContext,
@@ -266,7 +266,7 @@ pub async fn update_holder_data(
 pub async fn list_consents(
     state: web::Data<AppState>,
     subscriber: Subscriber,
-    id: web::Path<String>,
+    id: RecordId,
     ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
     let paging = query.paging()?;

@@ -8,6 +8,7 @@ pub mod json;
 pub mod middleware;
 pub mod page;
 pub mod patch;
+pub mod path;
 pub mod problems;
 pub mod query;
 
@@ -15,4 +16,5 @@ pub use context::{ClientIp, RequestId};
 pub use json::ApiJson;
 pub use page::{Page, PageQuery, Paging};
 pub use patch::Patch;
+pub use path::RecordId;
 pub use query::ApiQuery;

@@ -10,7 +10,7 @@ use crate::clock;
 use crate::db::DbConnection;
 use crate::domain::choice::parse_choice;
 use crate::error::{AppError, FieldErrorCode, Problem};
-use crate::http::{ApiJson, ApiQuery, Page, PageQuery};
+use crate::http::{ApiJson, ApiQuery, Page, PageQuery, RecordId};
 use crate::state::AppState;
 use crate::subscriptions::linking::{self, LinkAttempt, LinkOutcome};
 use crate::subscriptions::overview;
@@ -120,7 +120,7 @@ pub async fn list_subscriptions(
 pub async fn get_subscription(
     state: web::Data<AppState>,
     _operator: Operator,
-    id: web::Path<String>,
+    id: RecordId,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let subscription = state
@@ -149,7 +149,7 @@ pub async fn get_subscription(
 pub async fn update_subscription(
     state: web::Data<AppState>,
     operator: Operator,
-    id: web::Path<String>,
+    id: RecordId,
     ApiJson(request): ApiJson<UpdateSubscriptionRequest>,
     context: AuditContext,
 ) -> Result<HttpResponse, AppError> {
@@ -286,7 +286,7 @@ pub async fn list_my_subscriptions(
 pub async fn get_my_subscription(
     state: web::Data<AppState>,
     subscriber: Subscriber,
-    id: web::Path<String>,
+    id: RecordId,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let view = state
@@ -324,7 +324,7 @@ pub async fn get_my_subscription(
 pub async fn download_overview(
     state: web::Data<AppState>,
     subscriber: Subscriber,
-    id: web::Path<String>,
+    id: RecordId,
     lang: crate::i18n::Lang,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
@@ -379,7 +379,7 @@ pub async fn download_overview(
 pub async fn unlink_subscription(
     state: web::Data<AppState>,
     subscriber: Subscriber,
-    id: web::Path<String>,
+    id: RecordId,
     context: AuditContext,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();

@@ -332,3 +332,46 @@ async fn a_body_that_is_not_an_object_is_refused_and_changes_nothing() {
     }
     assert_eq!(app.me(&tokens.access).await["first_name"], "Max");
 }
+
+#[tokio::test]
+async fn a_nul_character_in_a_query_a_path_or_a_body_is_refused_not_stored() {
+    let app = TestApp::spawn().await;
+    let operator = crate::fixtures::account()
+        .operator()
+        .insert(&app)
+        .await
+        .login(&app)
+        .await;
+    let query = app
+        .get(
+            "/api/v1/admin/subscriptions?company_contract_id=a%00b",
+            Some(&operator.access),
+        )
+        .await;
+    let problem =
+        assert_problem(query, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert_eq!(
+        pointers(&problem),
+        [(
+            "/company_contract_id".to_string(),
+            "invalid_characters".to_string()
+        )]
+    );
+    let path = app
+        .get("/api/v1/admin/companies/a%00b", Some(&operator.access))
+        .await;
+    assert_problem(path, StatusCode::NOT_FOUND, "not_found").await;
+    let body = app
+        .request(
+            Method::POST,
+            "/api/v1/me/subscriptions/link",
+            Some(&operator.access),
+            Some(json!({"number": "43\u{0}1177", "birth_date": "05.10.2000", "last_name": "M", "postal_code": "34117"})),
+        )
+        .await;
+    let problem = assert_problem(body, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert_eq!(
+        pointers(&problem),
+        [("/number".to_string(), "invalid_characters".to_string())]
+    );
+}

@@ -1,0 +1,189 @@
+#!/usr/bin/env bash
+# Subscription benchmark (issue 7): release build on a fresh PostgreSQL database.
+# Imports BENCH_CUSTOMERS customers (default 200,000) with BENCH_PER_CUSTOMER
+# subscriptions each (default 5: 1,000,000) through `firmenportal import`, timed against
+# `psql \copy` of the very same files into bare tables; then drives
+# GET /api/v1/me/subscriptions (an account with 3 linked subscriptions) and
+# POST /api/v1/me/subscriptions/link (32 accounts re-linking their own) with wrk at 32
+# connections, and runs pgbench on the list's SQL at the same concurrency.
+#
+#   bench/subscriptions.sh   (BENCH_DATABASE_URL, BENCH_SECONDS, BENCH_PORT,
+#                             BENCH_CUSTOMERS, BENCH_PER_CUSTOMER to override)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ADMIN_URL=${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
+SECONDS_PER_RUN=${BENCH_SECONDS:-10}
+PORT=${BENCH_PORT:-18081}
+CUSTOMERS=${BENCH_CUSTOMERS:-200000}
+PER_CUSTOMER=${BENCH_PER_CUSTOMER:-5}
+CORES=$(nproc)
+BASE="http://127.0.0.1:$PORT"
+DB="fp_bench_subs_$(date +%s)"
+PASSWORD="Benchmark-Passwort-2026"
+
+if ! command -v wrk >/dev/null; then
+  echo "installing wrk (Debian package)" >&2
+  apt-get install -y -qq wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+fi
+for tool in psql pgbench python3 curl; do
+  command -v "$tool" >/dev/null || { echo "$tool is needed" >&2; exit 1; }
+done
+
+cargo build --release --quiet
+BIN=target/release/firmenportal
+psql "$ADMIN_URL" -qc "CREATE DATABASE $DB" >/dev/null
+SERVER_PID=""
+WORK=$(mktemp -d)
+cleanup() {
+  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+  psql "$ADMIN_URL" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+DB_URL="${ADMIN_URL%/*}/$DB"
+export DATABASE_URL="$DB_URL" DATA_DIR="$WORK" RUST_LOG=warn
+
+python3 bench/generate_csv.py "$WORK" "$CUSTOMERS" "$PER_CUSTOMER"
+SUBSCRIPTIONS=$((CUSTOMERS * PER_CUSTOMER))
+"$BIN" migrate >/dev/null
+"$BIN" import companies "$WORK/companies.csv" >/dev/null
+"$BIN" import contracts "$WORK/contracts.csv" >/dev/null
+
+seconds() { python3 -c 'import time; print(f"{time.monotonic():.3f}")'; }
+timed() { # command…: prints the seconds it took
+  local from to
+  from=$(seconds); "$@" >/dev/null; to=$(seconds)
+  awk -v a="$from" -v b="$to" 'BEGIN { printf "%.2f", b - a }'
+}
+per_second() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", n / s }'; }
+share() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", 100 * a / b }'; }
+
+CUSTOMERS_S=$(timed "$BIN" import customers "$WORK/customers.csv")
+SUBS_S=$(timed "$BIN" import subscriptions "$WORK/subscriptions.csv")
+AGAIN_S=$(timed "$BIN" import subscriptions "$WORK/subscriptions.csv")
+psql "$DB_URL" -qc "CREATE TABLE bare_customers (customer_number text, salutation text, gender text,
+  first_name text, last_name text, birth_date text, address_street text, address_postal_code text,
+  address_city text, address_country text, marketing_consent text, recorded_at text);
+  CREATE TABLE bare_subscriptions (contract_number text, subscription_number text,
+  chip_card_number text, product text, valid_from text, valid_to text, status text,
+  customer_number text, company_contract_number text);"
+COPY_CUSTOMERS_S=$(timed psql "$DB_URL" -qc "\\copy bare_customers FROM '$WORK/customers.csv' WITH (FORMAT csv, HEADER true)")
+COPY_SUBS_S=$(timed psql "$DB_URL" -qc "\\copy bare_subscriptions FROM '$WORK/subscriptions.csv' WITH (FORMAT csv, HEADER true)")
+psql "$DB_URL" -qc "DROP TABLE bare_customers, bare_subscriptions; VACUUM ANALYZE" >/dev/null
+IMPORT_RPS=$(per_second "$SUBSCRIPTIONS" "$SUBS_S")
+COPY_RPS=$(per_second "$SUBSCRIPTIONS" "$COPY_SUBS_S")
+IMPORT_CUSTOMERS_RPS=$(per_second "$CUSTOMERS" "$CUSTOMERS_S")
+COPY_CUSTOMERS_RPS=$(per_second "$CUSTOMERS" "$COPY_CUSTOMERS_S")
+AGAIN_RPS=$(per_second "$SUBSCRIPTIONS" "$AGAIN_S")
+STORED=$(psql "$DB_URL" -Atc "SELECT count(*) FROM subscriptions")
+
+env BIND_ADDR="127.0.0.1:$PORT" LOG_FORMAT=json RUST_LOG=info \
+  RATE_LIMIT_LINK_PER_ACCOUNT=1000000 RATE_LIMIT_LINK_PER_NUMBER=1000000 \
+  RATE_LIMIT_LOGIN_PER_IP=1000000 \
+  setsid "$BIN" serve >"$WORK/server.log" 2>&1 &
+SERVER_PID=$!
+for _ in $(seq 1 100); do curl -fs "$BASE/health/ready" >/dev/null && break; sleep 0.1; done
+
+# 33 verified accounts with one password hash (set through the API once).
+curl -fs -o /dev/null -X POST "$BASE/api/v1/auth/register" -H 'content-type: application/json' \
+  -d "{\"email\":\"holder0@example.de\",\"password\":\"$PASSWORD\",\"password_confirmation\":\"$PASSWORD\",\"first_name\":\"Bench\",\"last_name\":\"Mark\"}"
+psql "$DB_URL" -qc "UPDATE accounts SET email_verified_at = now() AT TIME ZONE 'UTC';
+  INSERT INTO accounts (id, email, password_hash, first_name, last_name, operator,
+    email_verified_at, tokens_valid_after, created_at, updated_at)
+  SELECT gen_random_uuid()::text, 'holder' || i || '@example.de', password_hash, 'Bench',
+    'Mark', false, email_verified_at, tokens_valid_after, created_at, updated_at
+  FROM accounts, generate_series(1, 32) AS i WHERE email = 'holder0@example.de'" >/dev/null
+login() {
+  curl -fs -X POST "$BASE/api/v1/auth/login" -H 'content-type: application/json' \
+    -d "{\"email\":\"$1\",\"password\":\"$PASSWORD\"}" | sed -E 's/.*"access_token":"([^"]+)".*/\1/'
+}
+link_body() { # holder line number (1-based), subscription offset
+  awk -F'\t' -v n="$1" -v k="$2" 'NR == n {
+    printf "{\"number\":\"%d\",\"birth_date\":\"%s\",\"last_name\":\"%s\",\"postal_code\":\"%s\"}", $5 + k, $2, $3, $4 }' \
+    "$WORK/holders.tsv"
+}
+link() { # token body → status
+  curl -s -o /dev/null -w '%{http_code}' -X POST "$BASE/api/v1/me/subscriptions/link" \
+    -H "authorization: Bearer $1" -H 'content-type: application/json' -d "$2"
+}
+# The list's account: the first holder with 3 of their subscriptions linked.
+TOKEN=$(login holder0@example.de)
+for k in 0 1 2; do [ "$(link "$TOKEN" "$(link_body 1 "$k")")" = 201 ] || { echo "link failed" >&2; exit 1; }; done
+# The link benchmark's accounts: one each, re-linking its own subscription (200).
+: >"$WORK/link-requests.tsv"
+for i in $(seq 1 32); do
+  token=$(login "holder$i@example.de")
+  body=$(link_body $((i + 1)) 0)
+  [ "$(link "$token" "$body")" = 201 ] || { echo "link failed" >&2; exit 1; }
+  printf '%s\t%s\n' "$token" "$body" >>"$WORK/link-requests.tsv"
+done
+
+# wrk output → "requests/s p50_ms p99_ms", counting only successful answers.
+summarise() {
+  awk '
+    function ms(v) { if (v ~ /us$/) return v/1000; if (v ~ /ms$/) return v+0; if (v ~ /s$/) return v*1000; return v }
+    /^ +50%/ { p50 = ms($2) } /^ +99%/ { p99 = ms($2) }
+    / requests in / { n = $1; secs = $4; sub(/s,?$/, "", secs) }
+    /Non-2xx or 3xx responses/ { bad = $NF }
+    END { printf "%.1f %.2f %.2f\n", (n - bad) / secs, p50, p99 }'
+}
+# The statements the list sends, read back from pg_stat_activity while it runs.
+capture() {
+  for _ in $(seq 1 200); do
+    psql "$DB_URL" -Atc "SELECT query FROM pg_stat_activity WHERE datname = '$DB' AND state <> 'idle'
+      AND (query LIKE 'SELECT%FROM%sessions%' OR query LIKE '%FROM \"subscriptions\"%')" 2>/dev/null
+    sleep 0.05
+  done | sort -u >"$WORK/list-statements.txt"
+}
+capture &
+CAPTURE=$!
+read -r LIST_RPS LIST_P50 LIST_P99 < <(wrk -t2 -c32 -d"${SECONDS_PER_RUN}s" --latency \
+  -H "Authorization: Bearer $TOKEN" "$BASE/api/v1/me/subscriptions" | summarise)
+wait "$CAPTURE"
+read -r LINK_RPS LINK_P50 LINK_P99 < <(LINK_REQUESTS="$WORK/link-requests.tsv" \
+  wrk -t2 -c32 -d"${SECONDS_PER_RUN}s" --latency -s bench/link.lua "$BASE" | summarise)
+
+# pgbench: one transaction = the list's three statements (bearer check, count, page)
+# with the list account's values, 32 clients as wrk had connections.
+ACCOUNT_ID=$(psql "$DB_URL" -Atc "SELECT id FROM accounts WHERE email = 'holder0@example.de'")
+SESSION_ID=$(psql "$DB_URL" -Atc "SELECT id FROM sessions WHERE account_id = '$ACCOUNT_ID' AND revoked_at IS NULL LIMIT 1")
+BEARER=$(grep -m1 'FROM.*sessions' "$WORK/list-statements.txt" || true)
+COUNT=$(grep -m1 'COUNT(\*)' "$WORK/list-statements.txt" || true)
+PAGE=$(grep -v 'COUNT(\*)' "$WORK/list-statements.txt" | grep -m1 'FROM "subscriptions"' || true)
+[ -n "$BEARER" ] && [ -n "$COUNT" ] && [ -n "$PAGE" ] || { echo "could not capture the list's SQL:" >&2; cat "$WORK/list-statements.txt" >&2; exit 1; }
+NOW=$(date -u '+%Y-%m-%d %H:%M:%S')
+TODAY=$(TZ=Europe/Berlin date '+%Y-%m-%d')
+{
+  echo "$BEARER;" | sed -e 's/\$1/:account_id/; s/\$2/:session_id/; s/\$3/:now/; s/\$4/:one/'
+  echo "$COUNT;" | sed -e 's/\$1/:account_id/; s/\$2/:ended/; s/\$3/:today/'
+  echo "$PAGE;" | sed -e 's/\$1/:account_id/; s/\$2/:ended/; s/\$3/:today/; s/\$4/:per_page/; s/\$5/:zero/'
+} >"$WORK/list.sql"
+PG_TPS=$(pgbench -n -M prepared -c 32 -j 2 -T "$SECONDS_PER_RUN" \
+  -D account_id="$ACCOUNT_ID" -D session_id="$SESSION_ID" -D now="$NOW" -D one=1 \
+  -D ended=ended -D today="$TODAY" -D per_page=25 -D zero=0 \
+  -f "$WORK/list.sql" "$DB_URL" 2>"$WORK/pgbench.err" | awk '/^tps/ {printf "%.1f", $3}')
+[ -n "$PG_TPS" ] || { cat "$WORK/pgbench.err" "$WORK/list.sql" >&2; exit 1; }
+LIST_SHARE=$(share "$LIST_RPS" "$PG_TPS")
+LISTED=$(curl -fs "$BASE/api/v1/me/subscriptions" -H "authorization: Bearer $TOKEN" | sed -E 's/.*"total":([0-9]+).*/\1/')
+
+row() { printf '%-52s %12s %-5s %9s\n' "$@"; }
+echo
+echo "Firmenportal subscription benchmark — $CORES cores, PostgreSQL, ${SECONDS_PER_RUN}s per load run"
+row "measure" "value" "" "target"
+row "----------------------------------------------------" "------------" "" "---------"
+row "import customers ($CUSTOMERS rows)" "$CUSTOMERS_S" s ""
+row "  rows/s  (psql \\copy of the same file: $COPY_CUSTOMERS_RPS/s)" "$IMPORT_CUSTOMERS_RPS" /s ""
+row "import subscriptions ($SUBSCRIPTIONS rows, $STORED stored)" "$SUBS_S" s ""
+row "  rows/s" "$IMPORT_RPS" /s ""
+row "psql \\copy of the same file into a bare table" "$COPY_SUBS_S" s ""
+row "  rows/s" "$COPY_RPS" /s ""
+row "import / \\copy (subscriptions)" "$(share "$IMPORT_RPS" "$COPY_RPS")" % "≥ 20 %"
+row "import of the same file again (nothing changes)" "$AGAIN_S" s ""
+row "  rows/s" "$AGAIN_RPS" /s ""
+row "GET /me/subscriptions ($LISTED linked, 32 conn.)" "$LIST_RPS" /s ""
+row "  p50 / p99" "$LIST_P50 / $LIST_P99" ms "p99 ≤ 15"
+row "pgbench, the list's 3 statements (32 clients)" "$PG_TPS" tps ""
+row "GET /me/subscriptions / pgbench" "$LIST_SHARE" % "≥ 50 %"
+row "POST /me/subscriptions/link (32 accounts, 32 conn.)" "$LINK_RPS" /s ""
+row "  p50 / p99" "$LINK_P50 / $LINK_P99" ms "p99 ≤ 15"
