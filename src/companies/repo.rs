@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use crate::companies::types::Contact;
 use crate::db::DbConnection;
 use crate::domain::Address;
-use crate::domain::fold::{fold_number, fold_text, like_pattern};
+use crate::domain::fold::{fold_number, fold_text, like_pattern, storable};
 use crate::error::AppError;
 use crate::http::Paging;
 use crate::schema::companies;
@@ -113,6 +113,15 @@ pub fn list(
     filter: &CompanyFilter,
     paging: Paging,
 ) -> Result<(Vec<CompanyRow>, i64), AppError> {
+    if filter
+        .customer_number
+        .as_deref()
+        .is_some_and(|v| !storable(v))
+        || filter.q.as_deref().is_some_and(|v| !storable(v))
+    {
+        // No record holds such a value.
+        return Ok((Vec::new(), 0));
+    }
     let query = || {
         let mut query = companies::table.into_boxed();
         if let Some(number) = &filter.customer_number {

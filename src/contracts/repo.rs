@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use crate::db::DbConnection;
 use crate::domain::fold::fold_number;
+use crate::domain::fold::storable;
 use crate::error::AppError;
 use crate::http::Paging;
 use crate::schema::company_contracts;
@@ -88,6 +89,15 @@ pub fn list(
     filter: &ContractFilter,
     paging: Paging,
 ) -> Result<(Vec<ContractRow>, i64), AppError> {
+    if filter.company_id.as_deref().is_some_and(|v| !storable(v))
+        || filter
+            .contract_number
+            .as_deref()
+            .is_some_and(|v| !storable(v))
+    {
+        // No record holds such a value.
+        return Ok((Vec::new(), 0));
+    }
     let query = || {
         let mut query = company_contracts::table.into_boxed();
         if let Some(company_id) = &filter.company_id {

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use crate::db::DbConnection;
 use crate::domain::Address;
-use crate::domain::fold::{fold_number, fold_text, like_pattern};
+use crate::domain::fold::{fold_number, fold_text, like_pattern, storable};
 use crate::error::AppError;
 use crate::http::Paging;
 use crate::schema::{consent_changes, customers};
@@ -209,6 +209,15 @@ pub fn list(
     filter: &CustomerFilter,
     paging: Paging,
 ) -> Result<(Vec<CustomerRow>, i64), AppError> {
+    if filter
+        .customer_number
+        .as_deref()
+        .is_some_and(|v| !storable(v))
+        || filter.q.as_deref().is_some_and(|v| !storable(v))
+    {
+        // No record holds such a value.
+        return Ok((Vec::new(), 0));
+    }
     let query = || {
         let mut query = customers::table.into_boxed();
         if let Some(number) = &filter.customer_number {

@@ -52,6 +52,12 @@ pub fn fold_number(raw: &str) -> String {
         .collect()
 }
 
+/// Whether a value could be stored at all: PostgreSQL text holds no NUL character, so
+/// a filter or number with one matches nothing (and must not reach the database).
+pub fn storable(value: &str) -> bool {
+    !value.contains('\0')
+}
+
 /// `%`, `_` and `\` escaped for a `LIKE … ESCAPE '\'` pattern.
 pub fn like_pattern(folded: &str) -> String {
     let mut pattern = String::with_capacity(folded.len() + 2);

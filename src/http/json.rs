@@ -68,9 +68,6 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
     {
         return Err(AppError::field("", FieldErrorCode::InvalidType));
     }
-    if let Some(pointer) = nul_character(body) {
-        return Err(AppError::field(&pointer, FieldErrorCode::InvalidCharacters));
-    }
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     match serde_path_to_error::deserialize::<_, T>(&mut deserializer) {
         Ok(value) => {
@@ -99,42 +96,6 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
             }
         }
     }
-}
-
-/// The pointer of the first string holding a NUL character (`\u0000`), which no field
-/// of the API takes and PostgreSQL cannot store. Only bodies that spell one are walked.
-fn nul_character(body: &[u8]) -> Option<String> {
-    if !body.windows(6).any(|w| w.eq_ignore_ascii_case(b"\\u0000")) {
-        return None;
-    }
-    fn walk(value: &serde_json::Value, pointer: &mut String) -> bool {
-        match value {
-            serde_json::Value::String(text) => text.contains('\0'),
-            serde_json::Value::Array(items) => items.iter().enumerate().any(|(index, item)| {
-                let length = pointer.len();
-                pointer.push_str(&format!("/{index}"));
-                let found = walk(item, pointer);
-                if !found {
-                    pointer.truncate(length);
-                }
-                found
-            }),
-            serde_json::Value::Object(fields) => fields.iter().any(|(name, item)| {
-                let length = pointer.len();
-                pointer.push('/');
-                pointer.push_str(&name.replace('~', "~0").replace('/', "~1"));
-                let found = name.contains('\0') || walk(item, pointer);
-                if !found {
-                    pointer.truncate(length);
-                }
-                found
-            }),
-            _ => false,
-        }
-    }
-    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
-    let mut pointer = String::new();
-    walk(&value, &mut pointer).then_some(pointer)
 }
 
 /// `a.b[0]` (serde_path_to_error's notation) → `/a/b/0`; the root `.` → ``.
@@ -193,20 +154,6 @@ mod tests {
                 other => panic!("unexpected {other:?}"),
             }
         }
-    }
-
-    #[test]
-    fn a_nul_character_is_refused_at_its_field() {
-        let error =
-            parse_json::<serde_json::Value>(br#"{"a": {"b": ["x", "y\u0000"]}}"#).unwrap_err();
-        match error {
-            AppError::Validation(fields) => {
-                assert_eq!(fields[0].pointer, "/a/b/1");
-                assert_eq!(fields[0].code, FieldErrorCode::InvalidCharacters);
-            }
-            other => panic!("unexpected {other:?}"),
-        }
-        assert!(parse_json::<serde_json::Value>(br#"{"a": "\\u0000"}"#).is_ok());
     }
 
     #[test]

@@ -22,16 +22,6 @@ impl<T: DeserializeOwned> FromRequest for ApiQuery<T> {
 /// Parses a query string; a parameter of the wrong type or an unknown one is a field
 /// error at `/<name>`.
 pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, AppError> {
-    // A control character (NUL above all) is no search term or number of anyone's;
-    // PostgreSQL could not even compare it.
-    if let Some((name, _)) = form_urlencoded::parse(query.as_bytes())
-        .find(|(_, value)| value.chars().any(char::is_control))
-    {
-        return Err(AppError::Validation(vec![FieldError::new(
-            format!("/{name}"),
-            FieldErrorCode::InvalidCharacters,
-        )]));
-    }
     let deserializer =
         serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
     serde_path_to_error::deserialize(deserializer).map_err(|error| {

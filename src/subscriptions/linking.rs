@@ -50,6 +50,13 @@ impl TryFrom<LinkRequest> for LinkAttempt {
         let number = folded(request.number, "/number", 60, fold_number);
         let last_name = folded(request.last_name, "/last_name", 100, fold_text);
         let postal_code = folded(request.postal_code, "/postal_code", 10, fold_number);
+        // The number is looked up in the database, which holds no NUL.
+        if !crate::domain::fold::storable(&number) {
+            errors.push(FieldError::new(
+                "/number",
+                FieldErrorCode::InvalidCharacters,
+            ));
+        }
         let birth_date = errors.take(parse_date(
             request.birth_date.as_deref().unwrap_or_default(),
             "/birth_date",

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use crate::db::DbConnection;
 use crate::domain::fold::fold_number;
+use crate::domain::fold::storable;
 use crate::error::AppError;
 use crate::http::Paging;
 use crate::schema::{companies, company_contracts, customers, subscriptions};
@@ -290,6 +291,19 @@ pub fn list(
     filter: &SubscriptionFilter,
     paging: Paging,
 ) -> Result<(Vec<SubscriptionRow>, i64), AppError> {
+    if filter
+        .contract_number
+        .as_deref()
+        .is_some_and(|v| !storable(v))
+        || filter.customer_id.as_deref().is_some_and(|v| !storable(v))
+        || filter
+            .company_contract_id
+            .as_deref()
+            .is_some_and(|v| !storable(v))
+    {
+        // No record holds such a value.
+        return Ok((Vec::new(), 0));
+    }
     let query = || {
         let mut query = subscriptions::table.into_boxed();
         if let Some(number) = &filter.contract_number {
