@@ -64,7 +64,8 @@ for i in range(customers):
         ended = k == per_customer - 1
         w.writerow([str(10_000_000 + n), f"A-{n}" if n % 4 == 0 else "",
                     f"9276{n:09d}" if n % 5 == 0 else "", "Deutschlandticket Job",
-                    f"{2019 + k}-0{1 + k % 9}-01", "2022-12-31" if ended else "",
+                    "2019-03-01" if ended else f"{2019 + k}-0{1 + k % 9}-01",
+                    "2022-12-31" if ended else "",
                     "ended" if ended else "active", f"KD-{i:07d}", f"FV-{n % CONTRACTS:05d}"])
 handle.close()
 

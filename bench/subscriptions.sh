@@ -70,7 +70,7 @@ psql "$DB_URL" -qc "CREATE TABLE bare_customers (customer_number text, salutatio
   customer_number text, company_contract_number text);"
 COPY_CUSTOMERS_S=$(timed psql "$DB_URL" -qc "\\copy bare_customers FROM '$WORK/customers.csv' WITH (FORMAT csv, HEADER true)")
 COPY_SUBS_S=$(timed psql "$DB_URL" -qc "\\copy bare_subscriptions FROM '$WORK/subscriptions.csv' WITH (FORMAT csv, HEADER true)")
-psql "$DB_URL" -qc "DROP TABLE bare_customers, bare_subscriptions; VACUUM ANALYZE" >/dev/null
+psql "$DB_URL" -qc "DROP TABLE bare_customers, bare_subscriptions" -c "VACUUM ANALYZE" >/dev/null
 IMPORT_RPS=$(per_second "$SUBSCRIPTIONS" "$SUBS_S")
 COPY_RPS=$(per_second "$SUBSCRIPTIONS" "$COPY_SUBS_S")
 IMPORT_CUSTOMERS_RPS=$(per_second "$CUSTOMERS" "$CUSTOMERS_S")
@@ -131,8 +131,9 @@ summarise() {
 # The statements the list sends, read back from pg_stat_activity while it runs.
 capture() {
   for _ in $(seq 1 200); do
-    psql "$DB_URL" -Atc "SELECT query FROM pg_stat_activity WHERE datname = '$DB' AND state <> 'idle'
-      AND (query LIKE 'SELECT%FROM%sessions%' OR query LIKE '%FROM \"subscriptions\"%')" 2>/dev/null
+    psql "$DB_URL" -Atc "SELECT query FROM pg_stat_activity WHERE datname = '$DB'
+      AND query NOT LIKE '%pg_stat_activity%'
+      AND (query LIKE 'SELECT%FROM%sessions%' OR query LIKE '%\"subscriptions\".\"account_id\" = %')" 2>/dev/null
     sleep 0.05
   done | sort -u >"$WORK/list-statements.txt"
 }
@@ -150,7 +151,7 @@ ACCOUNT_ID=$(psql "$DB_URL" -Atc "SELECT id FROM accounts WHERE email = 'holder0
 SESSION_ID=$(psql "$DB_URL" -Atc "SELECT id FROM sessions WHERE account_id = '$ACCOUNT_ID' AND revoked_at IS NULL LIMIT 1")
 BEARER=$(grep -m1 'FROM.*sessions' "$WORK/list-statements.txt" || true)
 COUNT=$(grep -m1 'COUNT(\*)' "$WORK/list-statements.txt" || true)
-PAGE=$(grep -v 'COUNT(\*)' "$WORK/list-statements.txt" | grep -m1 'FROM "subscriptions"' || true)
+PAGE=$(grep -v 'COUNT(\*)' "$WORK/list-statements.txt" | grep -m1 '"subscriptions"."account_id"' || true)
 [ -n "$BEARER" ] && [ -n "$COUNT" ] && [ -n "$PAGE" ] || { echo "could not capture the list's SQL:" >&2; cat "$WORK/list-statements.txt" >&2; exit 1; }
 NOW=$(date -u '+%Y-%m-%d %H:%M:%S')
 TODAY=$(TZ=Europe/Berlin date '+%Y-%m-%d')
