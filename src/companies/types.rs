@@ -8,7 +8,7 @@ use crate::companies::repo::{CompanyData, CompanyRow};
 use crate::domain::fold::search_text;
 use crate::domain::text::parse_line;
 use crate::domain::{Address, AddressInput, EmailAddress, PhoneNumber, RecordNumber};
-use crate::error::{AppError, FieldErrors};
+use crate::error::{AppError, FieldError, FieldErrorCode, FieldErrors};
 use crate::http::{PageQuery, Patch};
 
 /// A company as the operator keeps it.
@@ -207,10 +207,10 @@ impl UpdateCompanyRequest {
             Patch::Value(input) => {
                 input.merged_onto(current_address.as_ref(), &mut errors, "/address")
             }
-            absent_or_null => {
-                absent_or_null.required(current_address, "/address", &mut errors, |_| {
-                    unreachable!("a value is merged above")
-                })
+            Patch::Absent if current_address.is_some() => current_address,
+            Patch::Absent | Patch::Null => {
+                errors.push(FieldError::new("/address", FieldErrorCode::Required));
+                None
             }
         };
         let kept = current.map(CompanyData::contact).unwrap_or_default();

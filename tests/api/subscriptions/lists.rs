@@ -176,3 +176,23 @@ async fn unlinking_removes_the_subscription_from_the_account_only() {
     // It can be linked again.
     link(&app, &tokens.access, &inserted.contract_number).await;
 }
+
+#[tokio::test]
+async fn deleting_the_account_frees_its_subscriptions() {
+    let app = TestApp::spawn().await;
+    let inserted = subscription().insert(&app).await;
+    let holder = account().insert(&app).await.login(&app).await;
+    link(&app, &holder.access, &inserted.contract_number).await;
+    let deleted = app
+        .request(
+            Method::DELETE,
+            "/api/v1/me",
+            Some(&holder.access),
+            Some(json!({"password": crate::helpers::PASSWORD})),
+        )
+        .await;
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    // The subscription stays with the operator and can be linked by its next account.
+    let next = account().insert(&app).await.login(&app).await;
+    link(&app, &next.access, &inserted.contract_number).await;
+}
