@@ -1,7 +1,7 @@
-"""Percentiles of `GET /api/v1/me` durations in the server's JSON access log, within a
-time window.
+"""Percentiles of request durations in the server's JSON access log, within a time
+window, for one path (`me` stands for `/api/v1/me`).
 
-    python3 bench/log_stats.py LOG FROM TO me
+    python3 bench/log_stats.py LOG FROM TO me|/api/v1/...
 
 FROM and TO are UTC timestamps `YYYY-MM-DDTHH:MM:SS`. Prints `p50 p99 mean count`, in ms.
 """
@@ -18,7 +18,8 @@ with open(path, encoding="utf-8") as log:
             continue
         if not start <= entry.get("timestamp", "")[:19] <= end or "elapsed_ms" not in entry:
             continue
-        if kind == "me" and entry.get("span", {}).get("path") == "/api/v1/me":
+        wanted = "/api/v1/me" if kind == "me" else kind
+        if entry.get("span", {}).get("path") == wanted:
             times.append(entry["elapsed_ms"])
 times.sort()
 

@@ -143,13 +143,21 @@ capture() {
     sleep 0.05
   done | sort -u >"$WORK/list-statements.txt"
 }
+now() { date -u +%Y-%m-%dT%H:%M:%S; }
 capture &
 CAPTURE=$!
+LIST_FROM=$(now)
 read -r LIST_RPS LIST_P50 LIST_P99 < <(wrk -t2 -c32 -d"${SECONDS_PER_RUN}s" --latency \
   -H "Authorization: Bearer $TOKEN" "$BASE/api/v1/me/subscriptions" | summarise)
+LIST_TO=$(now)
 wait "$CAPTURE"
+LINK_FROM=$(now)
 read -r LINK_RPS LINK_P50 LINK_P99 < <(LINK_REQUESTS="$WORK/link-requests.tsv" \
   wrk -t2 -c32 -d"${SECONDS_PER_RUN}s" --latency -s bench/link.lua "$BASE" | summarise)
+LINK_TO=$(now)
+# Server-side: from the request entering the middleware to its response (access log).
+read -r LIST_SERVER_P50 LIST_SERVER_P99 _ _ < <(python3 bench/log_stats.py "$WORK/server.log" "$LIST_FROM" "$LIST_TO" /api/v1/me/subscriptions)
+read -r LINK_SERVER_P50 LINK_SERVER_P99 _ _ < <(python3 bench/log_stats.py "$WORK/server.log" "$LINK_FROM" "$LINK_TO" /api/v1/me/subscriptions/link)
 
 # pgbench: one transaction = the list's three statements (bearer check, count, page)
 # with the list account's values, 32 clients as wrk had connections.
@@ -193,7 +201,9 @@ row "import of the same file again (nothing changes)" "$AGAIN_S" s ""
 row "  rows/s" "$AGAIN_RPS" /s ""
 row "GET /me/subscriptions ($LISTED linked, 32 conn.)" "$LIST_RPS" /s ""
 row "  p50 / p99" "$LIST_P50 / $LIST_P99" ms "p99 ≤ 15"
+row "  server-side p50 / p99 (access log)" "$LIST_SERVER_P50 / $LIST_SERVER_P99" ms ""
 row "pgbench, the list's 3 statements (32 clients)" "$PG_TPS" tps ""
 row "GET /me/subscriptions / pgbench" "$LIST_SHARE" % "≥ 50 %"
 row "POST /me/subscriptions/link (32 accounts, 32 conn.)" "$LINK_RPS" /s ""
 row "  p50 / p99" "$LINK_P50 / $LINK_P99" ms "p99 ≤ 15"
+row "  server-side p50 / p99 (access log)" "$LINK_SERVER_P50 / $LINK_SERVER_P99" ms ""

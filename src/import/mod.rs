@@ -72,34 +72,28 @@ pub async fn import(
     bytes: &[u8],
     options: ImportOptions,
 ) -> Result<ImportReport, ImportError> {
-    let rows = read_rows(bytes, kinds::columns(kind))?;
+    // The whole file is read once before anything is written, so a broken line
+    // refuses the file rather than half of it; then it is read again batch by batch,
+    // so memory holds one batch of rows and not the operator's full data set.
+    let headers = check_file(bytes, kinds::columns(kind))?;
+    let mut records = reader(bytes).into_records();
     let mut report = ImportReport::default();
-    for batch in rows.chunks(BATCH_ROWS) {
-        let batch = batch.to_vec();
-        let batch_report = db
-            .run(move |conn| {
-                let mut report = ImportReport::default();
-                let applied = write_transaction(conn, |conn| {
-                    kinds::apply(conn, kind, &batch, &mut report)?;
-                    if options.dry_run {
-                        // A dry run does everything and rolls it back: its report is
-                        // exactly what the import would do.
-                        return Err(diesel::result::Error::RollbackTransaction.into());
-                    }
-                    Ok(())
-                });
-                match applied {
-                    Ok(()) => Ok(report),
-                    Err(AppError::Database(diesel::result::Error::RollbackTransaction))
-                        if options.dry_run =>
-                    {
-                        Ok(report)
-                    }
-                    Err(error) => Err(error),
-                }
-            })
-            .await?;
-        report.merge(batch_report);
+    loop {
+        let mut batch = Vec::with_capacity(BATCH_ROWS);
+        for record in records.by_ref().take(BATCH_ROWS) {
+            let record = record.map_err(unreadable)?;
+            let line = record.position().map_or(0, |p| p.line());
+            let cells = headers
+                .iter()
+                .cloned()
+                .zip(record.iter().map(str::to_string))
+                .collect();
+            batch.push(Row { line, cells });
+        }
+        if batch.is_empty() {
+            break;
+        }
+        report.merge(apply_batch(db, kind, batch, options).await?);
     }
     // Rows refused by the database come after the batch's parse errors; the report
     // goes by line.
@@ -107,23 +101,62 @@ pub async fn import(
     Ok(report)
 }
 
-/// The rows of a CSV file: BOM dropped, `;` or `,` as the header line uses, columns
-/// checked against `allowed`.
-fn read_rows(bytes: &[u8], allowed: &[&str]) -> Result<Vec<Row>, ImportError> {
+/// Applies one batch in its own transaction (rolled back in a dry run).
+async fn apply_batch(
+    db: &DbPool,
+    kind: ImportKind,
+    batch: Vec<Row>,
+    options: ImportOptions,
+) -> Result<ImportReport, AppError> {
+    db.run(move |conn| {
+        let mut report = ImportReport::default();
+        let applied = write_transaction(conn, |conn| {
+            kinds::apply(conn, kind, &batch, &mut report)?;
+            if options.dry_run {
+                // A dry run does everything and rolls it back: its report is exactly
+                // what the import would do.
+                return Err(diesel::result::Error::RollbackTransaction.into());
+            }
+            Ok(())
+        });
+        match applied {
+            Ok(()) => Ok(report),
+            Err(AppError::Database(diesel::result::Error::RollbackTransaction))
+                if options.dry_run =>
+            {
+                Ok(report)
+            }
+            Err(error) => Err(error),
+        }
+    })
+    .await
+}
+
+/// A CSV reader over the file: BOM dropped, `;` or `,` as the header line uses.
+fn reader(bytes: &[u8]) -> csv::Reader<&[u8]> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let header_line = bytes.split(|b| *b == b'\n').next().unwrap_or_default();
     let semicolons = header_line.iter().filter(|b| **b == b';').count();
     let commas = header_line.iter().filter(|b| **b == b',').count();
     let delimiter = if semicolons > commas { b';' } else { b',' };
-    let mut reader = csv::ReaderBuilder::new()
+    csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .has_headers(true)
         .trim(csv::Trim::All)
-        .from_reader(bytes);
-    let unreadable = |error: csv::Error| ImportError::Unreadable {
+        .from_reader(bytes)
+}
+
+fn unreadable(error: csv::Error) -> ImportError {
+    ImportError::Unreadable {
         line: error.position().map_or(1, |p| p.line()),
         reason: error.to_string(),
-    };
+    }
+}
+
+/// The file's column names (checked against `allowed`), once every line has been read
+/// as CSV in UTF-8 with as many cells as the header.
+fn check_file(bytes: &[u8], allowed: &[&str]) -> Result<Vec<String>, ImportError> {
+    let mut reader = reader(bytes);
     let headers: Vec<String> = reader
         .headers()
         .map_err(unreadable)?
@@ -136,18 +169,9 @@ fn read_rows(bytes: &[u8], allowed: &[&str]) -> Result<Vec<Row>, ImportError> {
             allowed.join(", "),
         ));
     }
-    let mut rows = Vec::new();
-    for record in reader.records() {
-        let record = record.map_err(unreadable)?;
-        let line = record.position().map_or(0, |p| p.line());
-        let cells = headers
-            .iter()
-            .cloned()
-            .zip(record.iter().map(str::to_string))
-            .collect();
-        rows.push(Row { line, cells });
-    }
-    Ok(rows)
+    let mut record = csv::StringRecord::new();
+    while reader.read_record(&mut record).map_err(unreadable)? {}
+    Ok(headers)
 }
 
 /// Runs `work` under a savepoint: its writes stay only if it succeeds.
