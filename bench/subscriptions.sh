@@ -174,11 +174,16 @@ TODAY=$(TZ=Europe/Berlin date '+%Y-%m-%d')
   echo "$COUNT;" | sed -e 's/\$1/:account_id/; s/\$2/:ended/; s/\$3/:today/'
   echo "$PAGE;" | sed -e 's/\$1/:account_id/; s/\$2/:ended/; s/\$3/:today/; s/\$4/:per_page/; s/\$5/:zero/'
 } >"$WORK/list.sql"
-PG_TPS=$(pgbench -n -M prepared -c 32 -j 2 -T "$SECONDS_PER_RUN" \
+PG_TPS=$(cd "$WORK" && pgbench -n -M prepared -c 32 -j 2 -T "$SECONDS_PER_RUN" \
+  -l --log-prefix=pgbench-latency \
   -D account_id="$ACCOUNT_ID" -D session_id="$SESSION_ID" -D now="$NOW" -D one=1 \
   -D ended=ended -D today="$TODAY" -D per_page=25 -D zero=0 \
   -f "$WORK/list.sql" "$DB_URL" 2>"$WORK/pgbench.err" | awk '/^tps/ {printf "%.1f", $3}')
 [ -n "$PG_TPS" ] || { cat "$WORK/pgbench.err" "$WORK/list.sql" >&2; exit 1; }
+# pgbench's own latencies (the third column of its per-transaction log, in µs): what
+# the database alone gives at the same concurrency on the same cores.
+read -r PG_P50 PG_P99 < <(cat "$WORK"/pgbench-latency* | awk '{ print $3 / 1000 }' | sort -n \
+  | awk '{ v[NR] = $1 } END { printf "%.2f %.2f\n", v[int(NR * 0.5)], v[int(NR * 0.99)] }')
 LIST_SHARE=$(share "$LIST_RPS" "$PG_TPS")
 LISTED=$(curl -fs "$BASE/api/v1/me/subscriptions" -H "authorization: Bearer $TOKEN" | sed -E 's/.*"total":([0-9]+).*/\1/')
 
@@ -203,6 +208,7 @@ row "GET /me/subscriptions ($LISTED linked, 32 conn.)" "$LIST_RPS" /s ""
 row "  p50 / p99" "$LIST_P50 / $LIST_P99" ms "p99 ≤ 15"
 row "  server-side p50 / p99 (access log)" "$LIST_SERVER_P50 / $LIST_SERVER_P99" ms ""
 row "pgbench, the list's 3 statements (32 clients)" "$PG_TPS" tps ""
+row "  p50 / p99 (pgbench's log)" "$PG_P50 / $PG_P99" ms ""
 row "GET /me/subscriptions / pgbench" "$LIST_SHARE" % "≥ 50 %"
 row "POST /me/subscriptions/link (32 accounts, 32 conn.)" "$LINK_RPS" /s ""
 row "  p50 / p99" "$LINK_P50 / $LINK_P99" ms "p99 ≤ 15"
