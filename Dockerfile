@@ -4,6 +4,9 @@ WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
 COPY migrations ./migrations
+# The PDF font is compiled in; the benchmark target is declared in Cargo.toml.
+COPY assets ./assets
+COPY bench ./bench
 RUN cargo build --release --locked && strip target/release/firmenportal
 
 FROM debian:bookworm-slim
