@@ -34,7 +34,9 @@ impl TryFrom<LoginRequest> for Credentials {
             Some(raw) => Some(
                 EmailAddress::parse(raw, "/email")
                     .map(|email| email.as_str().to_string())
-                    .unwrap_or_else(|_| raw.to_lowercase()),
+                    // No account has a malformed address. A NUL is replaced because
+                    // PostgreSQL could not even compare it (it would answer 500).
+                    .unwrap_or_else(|_| raw.to_lowercase().replace('\0', "\u{FFFD}")),
             ),
         };
         let password = errors.take(given_password(request.password, "/password"));

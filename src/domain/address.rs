@@ -25,24 +25,24 @@ pub struct Address {
     pub country: String,
 }
 
-/// An address as sent: on creation every field is required; in a `PATCH` an absent
-/// field keeps its value.
+/// An address as sent: on creation every field is required (`required` at the missing
+/// one); in a `PATCH` an absent field keeps its value.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"street": "Artilleriestr. 39", "postal_code": "34117", "city": "Kassel", "country": "DE"}))]
 pub struct AddressInput {
     /// Street and house number, 1 to 100 characters.
-    #[schema(value_type = String, min_length = 1, max_length = 100, pattern = r"^[^\u0000-\u001F\u007F-\u009F\u200B-\u200F\u202A-\u202E\u2060-\u206F\uFEFF]*[^\s\u0000-\u001F\u007F-\u009F\u200B-\u200F\u202A-\u202E\u2060-\u206F\uFEFF][^\u0000-\u001F\u007F-\u009F\u200B-\u200F\u202A-\u202E\u2060-\u206F\uFEFF]*$", example = "Artilleriestr. 39")]
+    #[schema(value_type = String, required = false, min_length = 1, max_length = 100, pattern = r"^[^\u0000-\u001F\u007F-\u009F\u200B-\u200F\u202A-\u202E\u2060-\u206F\uFEFF]*[^\s\u0000-\u001F\u007F-\u009F\u200B-\u200F\u202A-\u202E\u2060-\u206F\uFEFF][^\u0000-\u001F\u007F-\u009F\u200B-\u200F\u202A-\u202E\u2060-\u206F\uFEFF]*$", example = "Artilleriestr. 39")]
     pub street: Option<String>,
     /// Postal code: five digits when `country` is `DE`, otherwise 2 to 10 letters,
     /// digits, spaces or dashes.
-    #[schema(value_type = String, min_length = 2, max_length = 10, pattern = r"^ *[0-9A-Za-z][0-9A-Za-z -]*$", example = "34117")]
+    #[schema(value_type = String, required = false, min_length = 2, max_length = 10, pattern = r"^ *[0-9A-Za-z][0-9A-Za-z -]*$", example = "34117")]
     pub postal_code: Option<String>,
     /// City, 1 to 100 characters.
-    #[schema(value_type = String, min_length = 1, max_length = 100, pattern = r"^[^\u0000-\u001F\u007F-\u009F\u200B-\u200F\u202A-\u202E\u2060-\u206F\uFEFF]*[^\s\u0000-\u001F\u007F-\u009F\u200B-\u200F\u202A-\u202E\u2060-\u206F\uFEFF][^\u0000-\u001F\u007F-\u009F\u200B-\u200F\u202A-\u202E\u2060-\u206F\uFEFF]*$", example = "Kassel")]
+    #[schema(value_type = String, required = false, min_length = 1, max_length = 100, pattern = r"^[^\u0000-\u001F\u007F-\u009F\u200B-\u200F\u202A-\u202E\u2060-\u206F\uFEFF]*[^\s\u0000-\u001F\u007F-\u009F\u200B-\u200F\u202A-\u202E\u2060-\u206F\uFEFF][^\u0000-\u001F\u007F-\u009F\u200B-\u200F\u202A-\u202E\u2060-\u206F\uFEFF]*$", example = "Kassel")]
     pub city: Option<String>,
     /// Country, ISO 3166-1 alpha-2, e.g. `DE` (case-insensitive).
-    #[schema(value_type = String, min_length = 2, max_length = 2, pattern = "^[A-Za-z]{2}$", example = "DE")]
+    #[schema(value_type = String, required = false, min_length = 2, max_length = 2, pattern = "^[A-Za-z]{2}$", example = "DE")]
     pub country: Option<String>,
 }
 

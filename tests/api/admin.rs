@@ -168,6 +168,19 @@ async fn an_operator_loads_the_data_a_subscriber_then_links() {
         .await
         .unwrap();
     assert_eq!(fetched, patched);
+    let moved = send(
+        &app,
+        Method::PATCH,
+        &path,
+        token,
+        Some(json!({"address": {"street": "Königstor 3"}})),
+    )
+    .await;
+    let moved: Value = moved.json().await.unwrap();
+    assert_eq!(
+        moved["address"],
+        json!({"street": "Königstor 3", "postal_code": "34117", "city": "Kassel", "country": "DE"})
+    );
 
     // The subscriber links what the operator loaded, with folded spellings.
     let subscriber = account().insert(&app).await.login(&app).await;

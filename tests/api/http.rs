@@ -336,6 +336,8 @@ async fn a_body_that_is_not_an_object_is_refused_and_changes_nothing() {
 #[tokio::test]
 async fn a_nul_character_never_reaches_the_database() {
     let app = TestApp::spawn().await;
+    let login = app.login("max\u{0}@example.de", "Kassel-Tram-2024!").await;
+    assert_problem(login, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
     let operator = crate::fixtures::account()
         .operator()
         .insert(&app)
