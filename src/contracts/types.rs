@@ -262,7 +262,8 @@ pub fn reference(raw: &str, pointer: &str) -> Result<String, FieldError> {
     if id.is_empty() {
         return Err(FieldError::new(pointer, FieldErrorCode::Required));
     }
-    if id.chars().count() > 64 {
+    // No record has such an id; a NUL could not even be compared by PostgreSQL.
+    if id.chars().count() > 64 || id.chars().any(char::is_control) {
         return Err(FieldError::new(pointer, FieldErrorCode::UnknownReference));
     }
     Ok(id.to_string())

@@ -338,6 +338,30 @@ async fn a_nul_character_never_reaches_the_database() {
     let app = TestApp::spawn().await;
     let login = app.login("max\u{0}@example.de", "Kassel-Tram-2024!").await;
     assert_problem(login, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
+    let operator_token = crate::fixtures::account()
+        .operator()
+        .insert(&app)
+        .await
+        .login(&app)
+        .await;
+    let reference = app
+        .request(
+            Method::POST,
+            "/api/v1/admin/contracts",
+            Some(&operator_token.access),
+            Some(json!({"contract_number": "FV-1", "company_id": "a\u{0}b", "product_offering": "D-Ticket Job", "status": "active", "valid_from": "2024-01-01"})),
+        )
+        .await;
+    let problem = assert_problem(
+        reference,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(
+        pointers(&problem),
+        [("/company_id".to_string(), "unknown_reference".to_string())]
+    );
     let operator = crate::fixtures::account()
         .operator()
         .insert(&app)
