@@ -459,6 +459,15 @@ impl AppError {
         }
     }
 
+    /// This error as `409 duplicate_key` when it is a unique-index violation that
+    /// `pointer_of` names a field for (a record's repo knows its natural keys).
+    pub fn or_duplicate_key(self, pointer_of: fn(&AppError) -> Option<&'static str>) -> AppError {
+        match pointer_of(&self) {
+            Some(pointer) => AppError::duplicate_key(pointer),
+            None => self,
+        }
+    }
+
     /// The column of a unique index this error violated, if it is such an error.
     pub fn violated_unique_column(&self) -> Option<String> {
         use diesel::result::{DatabaseErrorKind, Error};

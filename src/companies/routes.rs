@@ -37,7 +37,8 @@ pub async fn create_company(
         .db
         .transaction(move |conn| {
             let id = uuid::Uuid::now_v7().to_string();
-            repo::insert(conn, &id, &data).map_err(on_duplicate)?;
+            repo::insert(conn, &id, &data)
+                .map_err(|e| e.or_duplicate_key(repo::duplicate_pointer))?;
             audit::record(
                 conn,
                 &context,
@@ -147,7 +148,8 @@ pub async fn update_company(
         .transaction(move |conn| {
             let current = repo::find(conn, &id)?.ok_or_else(AppError::not_found)?;
             let data = request.merged_onto(Some(&current.data), clock::now())?;
-            repo::update(conn, &id, &data).map_err(on_duplicate)?;
+            repo::update(conn, &id, &data)
+                .map_err(|e| e.or_duplicate_key(repo::duplicate_pointer))?;
             audit::record(
                 conn,
                 &context,
@@ -160,11 +162,4 @@ pub async fn update_company(
         })
         .await?;
     Ok(HttpResponse::Ok().json(Company::from(company)))
-}
-
-fn on_duplicate(error: AppError) -> AppError {
-    match repo::duplicate_pointer(&error) {
-        Some(pointer) => AppError::duplicate_key(pointer),
-        None => error,
-    }
 }

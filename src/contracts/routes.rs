@@ -40,7 +40,8 @@ pub async fn create_contract(
         .transaction(move |conn| {
             require_company(conn, &data)?;
             let id = uuid::Uuid::now_v7().to_string();
-            repo::insert(conn, &id, &data).map_err(on_duplicate)?;
+            repo::insert(conn, &id, &data)
+                .map_err(|e| e.or_duplicate_key(repo::duplicate_pointer))?;
             audit::record(
                 conn,
                 &context,
@@ -153,7 +154,8 @@ pub async fn update_contract(
             let current = repo::find(conn, &id)?.ok_or_else(AppError::not_found)?;
             let data = request.merged_onto(Some(&current.data), clock::now())?;
             require_company(conn, &data)?;
-            repo::update(conn, &id, &data).map_err(on_duplicate)?;
+            repo::update(conn, &id, &data)
+                .map_err(|e| e.or_duplicate_key(repo::duplicate_pointer))?;
             audit::record(
                 conn,
                 &context,
@@ -175,12 +177,5 @@ fn require_company(conn: &mut DbConnection, data: &ContractData) -> Result<(), A
             "/company_id",
             FieldErrorCode::UnknownReference,
         )),
-    }
-}
-
-fn on_duplicate(error: AppError) -> AppError {
-    match repo::duplicate_pointer(&error) {
-        Some(pointer) => AppError::duplicate_key(pointer),
-        None => error,
     }
 }

@@ -40,7 +40,8 @@ pub async fn create_customer(
         .db
         .transaction(move |conn| {
             let id = uuid::Uuid::now_v7().to_string();
-            repo::insert(conn, &id, &data, ConsentSource::Operator).map_err(on_duplicate)?;
+            repo::insert(conn, &id, &data, ConsentSource::Operator)
+                .map_err(|e| e.or_duplicate_key(repo::duplicate_pointer))?;
             audit::record(
                 conn,
                 &context,
@@ -155,7 +156,7 @@ pub async fn update_customer(
             let data =
                 request.merged_onto(Some(&current.data), clock::today_berlin(), clock::now())?;
             repo::update(conn, &id, &current.data, &data, ConsentSource::Operator)
-                .map_err(on_duplicate)?;
+                .map_err(|e| e.or_duplicate_key(repo::duplicate_pointer))?;
             audit::record(
                 conn,
                 &context,
@@ -293,11 +294,4 @@ fn if_match(request: &HttpRequest) -> Option<Vec<String>> {
         .filter(|tag| !tag.is_empty())
         .collect();
     (request.headers().contains_key(header::IF_MATCH)).then_some(values)
-}
-
-fn on_duplicate(error: AppError) -> AppError {
-    match repo::duplicate_pointer(&error) {
-        Some(pointer) => AppError::duplicate_key(pointer),
-        None => error,
-    }
 }

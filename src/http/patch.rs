@@ -24,10 +24,6 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Patch<T> {
 }
 
 impl<T> Patch<T> {
-    pub fn is_absent(&self) -> bool {
-        matches!(self, Patch::Absent)
-    }
-
     /// A required field after the patch: absent keeps `kept` (none on creation is
     /// `required`), `null` is `required`, a value is parsed. Errors go to `errors`.
     pub fn required<U>(

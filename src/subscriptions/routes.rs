@@ -45,7 +45,8 @@ pub async fn create_subscription(
         .transaction(move |conn| {
             require_references(conn, &data)?;
             let id = uuid::Uuid::now_v7().to_string();
-            repo::insert(conn, &id, &data).map_err(on_duplicate)?;
+            repo::insert(conn, &id, &data)
+                .map_err(|e| e.or_duplicate_key(repo::duplicate_pointer))?;
             audit::record(
                 conn,
                 &context,
@@ -160,7 +161,8 @@ pub async fn update_subscription(
             let current = repo::find(conn, &id)?.ok_or_else(AppError::not_found)?;
             let data = request.merged_onto(Some(&current.data), clock::now())?;
             require_references(conn, &data)?;
-            repo::update(conn, &id, &data).map_err(on_duplicate)?;
+            repo::update(conn, &id, &data)
+                .map_err(|e| e.or_duplicate_key(repo::duplicate_pointer))?;
             audit::record(
                 conn,
                 &context,
@@ -420,11 +422,4 @@ fn require_references(conn: &mut DbConnection, data: &SubscriptionData) -> Resul
         ));
     }
     errors.into_result()
-}
-
-fn on_duplicate(error: AppError) -> AppError {
-    match repo::duplicate_pointer(&error) {
-        Some(pointer) => AppError::duplicate_key(pointer),
-        None => error,
-    }
 }
