@@ -4,9 +4,11 @@
 //! references by natural key, dates `YYYY-MM-DD` or `TT.MM.JJJJ`).
 //!
 //! Every row is checked by the same parsing as the API. Rows go to the database in
-//! batches: one query finds which natural keys exist; new rows are inserted with one
-//! multi-row `INSERT`, changed ones updated one by one, unchanged ones not touched, so
-//! importing a file twice changes nothing the second time. A batch the database refuses
+//! batches, each parsed while the one before is written. One query finds which natural
+//! keys exist; new rows go in at once (on PostgreSQL a binary `COPY` for the big files,
+//! customers and subscriptions, a multi-row `INSERT` for the others), changed ones are
+//! updated one by one, unchanged ones not touched, so importing a file twice changes
+//! nothing the second time. A batch the database refuses
 //! (a number another row already holds) is retried row by row under savepoints, so each
 //! row is applied or rejected as a whole.
 
@@ -20,7 +22,7 @@ use crate::error::AppError;
 
 pub use report::{ImportReport, RejectedRow};
 
-/// Rows per transaction and per multi-row `INSERT`.
+/// Rows per transaction and per `COPY` or multi-row `INSERT`.
 const BATCH_ROWS: usize = 1000;
 
 /// What a file holds.
@@ -78,6 +80,9 @@ pub async fn import(
     let headers = check_file(bytes, kinds::columns(kind))?;
     let mut records = reader(bytes).into_records();
     let mut report = ImportReport::default();
+    // While one batch is written, the next is read and parsed: the parsing runs on this
+    // machine's other core instead of waiting for the database.
+    let mut writing: Option<tokio::task::JoinHandle<Result<ImportReport, AppError>>> = None;
     loop {
         let mut batch = Vec::with_capacity(BATCH_ROWS);
         for record in records.by_ref().take(BATCH_ROWS) {
@@ -93,7 +98,24 @@ pub async fn import(
         if batch.is_empty() {
             break;
         }
-        report.merge(apply_batch(db, kind, batch, options).await?);
+        let (parsed, rejected) = db
+            .run(move |conn| {
+                let mut report = ImportReport::default();
+                let parsed = kinds::parse(conn, kind, &batch, &mut report)?;
+                Ok((parsed, report))
+            })
+            .await?;
+        report.merge(rejected);
+        if let Some(previous) = writing.take() {
+            report.merge(finished(previous).await?);
+        }
+        let db = db.clone();
+        writing = Some(tokio::spawn(async move {
+            write_batch(&db, parsed, options).await
+        }));
+    }
+    if let Some(last) = writing {
+        report.merge(finished(last).await?);
     }
     // Rows refused by the database come after the batch's parse errors; the report
     // goes by line.
@@ -101,17 +123,24 @@ pub async fn import(
     Ok(report)
 }
 
-/// Applies one batch in its own transaction (rolled back in a dry run).
-async fn apply_batch(
+async fn finished(
+    writing: tokio::task::JoinHandle<Result<ImportReport, AppError>>,
+) -> Result<ImportReport, AppError> {
+    writing
+        .await
+        .map_err(|join| AppError::Internal(format!("import batch failed: {join}")))?
+}
+
+/// Writes one parsed batch in its own transaction (rolled back in a dry run).
+async fn write_batch(
     db: &DbPool,
-    kind: ImportKind,
-    batch: Vec<Row>,
+    parsed: kinds::Parsed,
     options: ImportOptions,
 ) -> Result<ImportReport, AppError> {
     db.run(move |conn| {
         let mut report = ImportReport::default();
         let applied = write_transaction(conn, |conn| {
-            kinds::apply(conn, kind, &batch, &mut report)?;
+            kinds::write(conn, parsed, &mut report)?;
             if options.dry_run {
                 // A dry run does everything and rolls it back: its report is exactly
                 // what the import would do.

@@ -184,3 +184,70 @@ async fn an_unknown_column_or_a_broken_file_imports_nothing() {
     assert!(error.to_string().starts_with("line 3"), "{error}");
     assert_eq!(count_rows(&app, "companies").await, 0);
 }
+
+#[tokio::test]
+async fn a_file_of_several_batches_is_applied_whole_with_every_refused_row_reported() {
+    let app = TestApp::spawn().await;
+    load_all(&app).await;
+    // 1,200 customers and 2,500 subscriptions: three batches of subscriptions, each
+    // parsed while the one before is written.
+    let mut customers = String::from(
+        "customer_number,salutation,gender,first_name,last_name,birth_date,address_street,address_postal_code,address_city,address_country,marketing_consent,recorded_at\n",
+    );
+    for i in 0..1200 {
+        customers.push_str(&format!(
+            "KD-{},ms,female,Erika,Müller,1980-01-01,Allee {i},34117,Kassel,DE,ja,2024-10-22\n",
+            1000 + i
+        ));
+    }
+    let report = run(&app, ImportKind::Customers, &customers, false).await;
+    assert_eq!((report.created, report.rejected()), (1200, 0));
+    assert_eq!(
+        count_where(&app, "consent_changes", "source = 'import'").await,
+        2 + 1200
+    );
+
+    let mut subscriptions = String::from(
+        "contract_number,chip_card_number,product,valid_from,status,customer_number\n",
+    );
+    for i in 0..2500u64 {
+        // Row 1500 does not parse; row 2200 repeats row 0's chip card in a later batch,
+        // which only the database's unique index can refuse.
+        let chip = 7_000_000_000 + if i == 2200 { 0 } else { i };
+        let valid_from = if i == 1500 {
+            "31.02.2024"
+        } else {
+            "2024-01-01"
+        };
+        subscriptions.push_str(&format!(
+            "{},{chip},Deutschlandticket Job,{valid_from},active,KD-{}\n",
+            600_000 + i,
+            1000 + i % 1200
+        ));
+    }
+    let report = run(&app, ImportKind::Subscriptions, &subscriptions, false).await;
+    let refused: Vec<(u64, &str)> = report
+        .rejected_rows
+        .iter()
+        .map(|r| (r.line, r.column.as_str()))
+        .collect();
+    // The header is line 1: row i is on line i + 2.
+    assert_eq!(refused, [(1502, "valid_from"), (2202, "chip_card_number")]);
+    assert_eq!(report.created, 2498);
+    assert_eq!(count_rows(&app, "subscriptions").await, 3 + 2498);
+    assert_eq!(
+        count_where(&app, "subscriptions", "chip_card_number = '7000000000'").await,
+        1
+    );
+
+    let again = run(&app, ImportKind::Subscriptions, &subscriptions, false).await;
+    assert_eq!(
+        (
+            again.created,
+            again.updated,
+            again.unchanged,
+            again.rejected()
+        ),
+        (0, 0, 2498, 2)
+    );
+}
