@@ -2,7 +2,8 @@
 # Subscription benchmark (issue 7): release build on a fresh PostgreSQL database.
 # Imports BENCH_CUSTOMERS customers (default 200,000) with BENCH_PER_CUSTOMER
 # subscriptions each (default 5: 1,000,000) through `firmenportal import`, timed against
-# `psql \copy` of the very same files into bare tables; then drives
+# `psql \copy` of the very same files into bare tables and of the stored rows back into
+# `subscriptions` itself (its indexes and foreign keys); then drives
 # GET /api/v1/me/subscriptions (an account with 3 linked subscriptions) and
 # POST /api/v1/me/subscriptions/link (32 accounts re-linking their own) with wrk at 32
 # connections, and runs pgbench on the list's SQL at the same concurrency.
@@ -75,6 +76,10 @@ COPY_SUBS_S=$(timed psql "$DB_URL" -qc "\\copy bare_subscriptions FROM '$WORK/su
 psql "$DB_URL" -qc "\\copy subscriptions TO '$WORK/stored.csv' WITH (FORMAT csv)" >/dev/null
 psql "$DB_URL" -qc "CREATE TABLE indexed_subscriptions (LIKE subscriptions INCLUDING INDEXES)" >/dev/null
 COPY_INDEXED_S=$(timed psql "$DB_URL" -qc "\\copy indexed_subscriptions FROM '$WORK/stored.csv' WITH (FORMAT csv)")
+# The physical limit of any import into the real table: the stored rows copied back into
+# `subscriptions` itself, with its indexes and foreign keys (the same rows come back).
+psql "$DB_URL" -qc "TRUNCATE subscriptions" >/dev/null
+COPY_REAL_S=$(timed psql "$DB_URL" -qc "\\copy subscriptions FROM '$WORK/stored.csv' WITH (FORMAT csv)")
 psql "$DB_URL" -qc "DROP TABLE bare_customers, bare_subscriptions, indexed_subscriptions" -c "VACUUM ANALYZE" >/dev/null
 IMPORT_RPS=$(per_second "$SUBSCRIPTIONS" "$SUBS_S")
 COPY_RPS=$(per_second "$SUBSCRIPTIONS" "$COPY_SUBS_S")
@@ -82,6 +87,7 @@ IMPORT_CUSTOMERS_RPS=$(per_second "$CUSTOMERS" "$CUSTOMERS_S")
 COPY_CUSTOMERS_RPS=$(per_second "$CUSTOMERS" "$COPY_CUSTOMERS_S")
 AGAIN_RPS=$(per_second "$SUBSCRIPTIONS" "$AGAIN_S")
 COPY_INDEXED_RPS=$(per_second "$SUBSCRIPTIONS" "$COPY_INDEXED_S")
+COPY_REAL_RPS=$(per_second "$SUBSCRIPTIONS" "$COPY_REAL_S")
 STORED=$(psql "$DB_URL" -Atc "SELECT count(*) FROM subscriptions")
 
 env BIND_ADDR="127.0.0.1:$PORT" LOG_FORMAT=json RUST_LOG="${BENCH_SERVER_LOG:-info}" \
@@ -202,6 +208,9 @@ row "import / \\copy (subscriptions)" "$(share "$IMPORT_RPS" "$COPY_RPS")" % "â‰
 row "psql \\copy into a table with the same 7 indexes" "$COPY_INDEXED_S" s ""
 row "  rows/s" "$COPY_INDEXED_RPS" /s ""
 row "import / \\copy with indexes" "$(share "$IMPORT_RPS" "$COPY_INDEXED_RPS")" % ""
+row "psql \\copy into subscriptions itself (indexes, foreign keys)" "$COPY_REAL_S" s ""
+row "  rows/s" "$COPY_REAL_RPS" /s ""
+row "import / \\copy into subscriptions itself" "$(share "$IMPORT_RPS" "$COPY_REAL_RPS")" % ""
 row "import of the same file again (nothing changes)" "$AGAIN_S" s ""
 row "  rows/s" "$AGAIN_RPS" /s ""
 row "GET /me/subscriptions ($LISTED linked, 32 conn.)" "$LIST_RPS" /s ""
