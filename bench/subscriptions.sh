@@ -140,9 +140,10 @@ summarise() {
     /Non-2xx or 3xx responses/ { bad = $NF }
     END { printf "%.1f %.2f %.2f\n", (n - bad) / secs, p50, p99 }'
 }
-# The statements the list sends, read back from pg_stat_activity while it runs.
+# The statements the list sends, read back from pg_stat_activity during a warm-up run
+# (not the measured one: every psql that samples costs a connection's fork).
 capture() {
-  for _ in $(seq 1 200); do
+  for _ in $(seq 1 60); do
     psql "$DB_URL" -Atc "SELECT query FROM pg_stat_activity WHERE datname = '$DB'
       AND query NOT LIKE '%pg_stat_activity%'
       AND (query LIKE 'SELECT%FROM%sessions%' OR query LIKE '%\"subscriptions\".\"account_id\" = %')" 2>/dev/null
@@ -152,11 +153,12 @@ capture() {
 now() { date -u +%Y-%m-%dT%H:%M:%S; }
 capture &
 CAPTURE=$!
+wrk -t2 -c32 -d5s -H "Authorization: Bearer $TOKEN" "$BASE/api/v1/me/subscriptions" >/dev/null
+wait "$CAPTURE"
 LIST_FROM=$(now)
 read -r LIST_RPS LIST_P50 LIST_P99 < <(wrk -t2 -c32 -d"${SECONDS_PER_RUN}s" --latency \
   -H "Authorization: Bearer $TOKEN" "$BASE/api/v1/me/subscriptions" | summarise)
 LIST_TO=$(now)
-wait "$CAPTURE"
 LINK_FROM=$(now)
 read -r LINK_RPS LINK_P50 LINK_P99 < <(LINK_REQUESTS="$WORK/link-requests.tsv" \
   wrk -t2 -c32 -d"${SECONDS_PER_RUN}s" --latency -s bench/link.lua "$BASE" | summarise)
@@ -208,7 +210,7 @@ row "import / \\copy (subscriptions)" "$(share "$IMPORT_RPS" "$COPY_RPS")" % "â‰
 row "psql \\copy into a table with the same 7 indexes" "$COPY_INDEXED_S" s ""
 row "  rows/s" "$COPY_INDEXED_RPS" /s ""
 row "import / \\copy with indexes" "$(share "$IMPORT_RPS" "$COPY_INDEXED_RPS")" % ""
-row "psql \\copy into subscriptions itself (indexes, foreign keys)" "$COPY_REAL_S" s ""
+row "psql \\copy into subscriptions (its indexes, FKs)" "$COPY_REAL_S" s ""
 row "  rows/s" "$COPY_REAL_RPS" /s ""
 row "import / \\copy into subscriptions itself" "$(share "$IMPORT_RPS" "$COPY_REAL_RPS")" % ""
 row "import of the same file again (nothing changes)" "$AGAIN_S" s ""
