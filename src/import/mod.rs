@@ -81,7 +81,10 @@ pub async fn import(
     let mut records = reader(bytes).into_records();
     let mut report = ImportReport::default();
     // While one batch is written, the next is read and parsed: the parsing runs on this
-    // machine's other core instead of waiting for the database.
+    // machine's other core instead of waiting for the database. Parsing looks up
+    // references and needs a connection of its own; SQLite's pool has one, so there the
+    // batches take turns.
+    let pipelined = db.max_size() > 1;
     let mut writing: Option<tokio::task::JoinHandle<Result<ImportReport, AppError>>> = None;
     loop {
         let mut batch = Vec::with_capacity(BATCH_ROWS);
@@ -97,6 +100,9 @@ pub async fn import(
         }
         if batch.is_empty() {
             break;
+        }
+        if !pipelined && let Some(previous) = writing.take() {
+            report.merge(finished(previous).await?);
         }
         let (parsed, rejected) = db
             .run(move |conn| {
