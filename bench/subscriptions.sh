@@ -6,7 +6,8 @@
 # `subscriptions` itself (its indexes and foreign keys); then drives
 # GET /api/v1/me/subscriptions (an account with 3 linked subscriptions) and
 # POST /api/v1/me/subscriptions/link (32 accounts re-linking their own) with wrk at 32
-# connections, and runs pgbench on the list's SQL at the same concurrency.
+# connections, and runs pgbench on the list's SQL, and on the simplest committing
+# transaction, at the same concurrency.
 #
 #   bench/subscriptions.sh   (BENCH_DATABASE_URL, BENCH_SECONDS, BENCH_PORT,
 #                             BENCH_CUSTOMERS, BENCH_PER_CUSTOMER to override)
@@ -193,6 +194,23 @@ PG_TPS=$(cd "$WORK" && pgbench -n -M prepared -c 32 -j 2 -T "$SECONDS_PER_RUN" \
 read -r PG_P50 PG_P99 < <(cat "$WORK"/pgbench-latency* | awk '{ print $3 / 1000 }' | sort -n \
   | awk '{ v[NR] = $1 } END { printf "%.2f %.2f\n", v[int(NR * 0.5)], v[int(NR * 0.99)] }')
 LIST_SHARE=$(share "$LIST_RPS" "$PG_TPS")
+# The floor under any committing request: the simplest write transaction (one row
+# updated, one log row inserted, commit), 32 clients each on its own row. Linking
+# commits too, with more statements.
+psql "$DB_URL" -qc "CREATE TABLE bench_rows (id int PRIMARY KEY, n int);
+  INSERT INTO bench_rows SELECT g, 0 FROM generate_series(0, 31) AS g;
+  CREATE TABLE bench_log (id bigserial PRIMARY KEY, at timestamp, what text)" >/dev/null
+cat >"$WORK/write.sql" <<'SQL'
+BEGIN;
+UPDATE bench_rows SET n = n + 1 WHERE id = :client_id;
+INSERT INTO bench_log (at, what) VALUES (now(), 'subscription.linked');
+COMMIT;
+SQL
+WRITE_TPS=$(cd "$WORK" && pgbench -n -M prepared -c 32 -j 2 -T "$SECONDS_PER_RUN" \
+  -l --log-prefix=pgbench-write -f "$WORK/write.sql" "$DB_URL" 2>"$WORK/pgbench.err" | awk '/^tps/ {printf "%.1f", $3}')
+[ -n "$WRITE_TPS" ] || { cat "$WORK/pgbench.err" >&2; exit 1; }
+read -r WRITE_P50 WRITE_P99 < <(cat "$WORK"/pgbench-write* | awk '{ print $3 / 1000 }' | sort -n \
+  | awk '{ v[NR] = $1 } END { printf "%.2f %.2f\n", v[int(NR * 0.5)], v[int(NR * 0.99)] }')
 LISTED=$(curl -fs "$BASE/api/v1/me/subscriptions" -H "authorization: Bearer $TOKEN" | sed -E 's/.*"total":([0-9]+).*/\1/')
 
 row() { printf '%-52s %12s %-5s %9s\n' "$@"; }
@@ -224,3 +242,5 @@ row "GET /me/subscriptions / pgbench" "$LIST_SHARE" % "≥ 50 %"
 row "POST /me/subscriptions/link (32 accounts, 32 conn.)" "$LINK_RPS" /s ""
 row "  p50 / p99" "$LINK_P50 / $LINK_P99" ms "p99 ≤ 15"
 row "  server-side p50 / p99 (access log)" "$LINK_SERVER_P50 / $LINK_SERVER_P99" ms ""
+row "pgbench, simplest committing transaction (32 cl.)" "$WRITE_TPS" tps ""
+row "  p50 / p99 (pgbench's log)" "$WRITE_P50 / $WRITE_P99" ms ""
