@@ -20,6 +20,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .configure(crate::companies::configure)
             .configure(crate::contracts::configure)
             .configure(crate::customers::configure)
+            .configure(crate::memberships::configure)
+            .configure(crate::customer_codes::configure)
+            .configure(crate::dashboard::configure)
             .configure(crate::subscriptions::configure),
     );
 }
@@ -38,6 +41,14 @@ pub fn problem_catalogue() -> Vec<ProblemSpec> {
             crate::subscriptions::SubscriptionProblem::iter()
                 .map(crate::subscriptions::SubscriptionProblem::spec),
         )
+        .chain(
+            crate::customer_codes::CustomerCodeProblem::iter()
+                .map(crate::customer_codes::CustomerCodeProblem::spec),
+        )
+        .chain(
+            crate::memberships::MembershipProblem::iter()
+                .map(crate::memberships::MembershipProblem::spec),
+        )
         .collect()
 }
 
@@ -49,6 +60,7 @@ pub fn compose_mail(
 ) -> Result<Prepared, AppError> {
     match mail.template.split_once('.').map(|(owner, _)| owner) {
         Some("account") => accounts::mails::compose_mail(conn, mail, links),
+        Some("membership") => crate::memberships::mails::compose_mail(conn, mail, links),
         _ => Err(AppError::Internal(format!(
             "no composer for template {:?}",
             mail.template

@@ -86,6 +86,16 @@ pub enum AuditAction {
     CustomerDataChanged,
     /// A marketing consent given or withdrawn.
     ConsentChanged,
+    /// Someone invited to act for a company (or invited again).
+    MembershipInvited,
+    /// An invitation accepted: the account may now act for the company.
+    MembershipAccepted,
+    MembershipRoleChanged,
+    MembershipRemoved,
+    CustomerCodeGenerated,
+    CustomerCodeRevoked,
+    /// A customer-code check with an unknown, expired or revoked code.
+    CustomerCodeCheckFailed,
 }
 
 impl AuditAction {
@@ -122,6 +132,13 @@ impl AuditAction {
             AuditAction::SubscriptionUnlinked => "subscription.unlinked",
             AuditAction::CustomerDataChanged => "customer.changed_by_holder",
             AuditAction::ConsentChanged => "customer.consent_changed",
+            AuditAction::MembershipInvited => "membership.invited",
+            AuditAction::MembershipAccepted => "membership.accepted",
+            AuditAction::MembershipRoleChanged => "membership.role_changed",
+            AuditAction::MembershipRemoved => "membership.removed",
+            AuditAction::CustomerCodeGenerated => "customer_code.generated",
+            AuditAction::CustomerCodeRevoked => "customer_code.revoked",
+            AuditAction::CustomerCodeCheckFailed => "customer_code.check_failed",
         }
     }
 }

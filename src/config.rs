@@ -68,6 +68,8 @@ pub struct MailConfig {
 pub struct TokenConfig {
     /// Validity of e-mailed links (verification, password reset), counted from sending.
     pub email_token_ttl: Duration,
+    /// Validity of a company invitation's link, counted from sending.
+    pub invitation_ttl: Duration,
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
     pub jwt_issuer: String,
@@ -103,6 +105,10 @@ pub struct LimitsConfig {
     pub link_per_account: RateLimit,
     /// Failed attempts to link a subscription, per subscription (or typed number).
     pub link_per_number: RateLimit,
+    /// Failed customer-code checks per account.
+    pub code_check_per_account: RateLimit,
+    /// Failed customer-code checks per client IP.
+    pub code_check_per_ip: RateLimit,
 }
 
 /// How long records are kept after they stop mattering; a background job deletes older
@@ -277,6 +283,7 @@ impl Config {
             },
             tokens: TokenConfig {
                 email_token_ttl: secs("EMAIL_TOKEN_TTL_SECS", 1800)?,
+                invitation_ttl: secs("INVITATION_TTL_SECS", 7 * 24 * 3600)?,
                 access_token_ttl,
                 refresh_token_ttl: secs("REFRESH_TOKEN_TTL_SECS", 30 * 24 * 3600)?,
                 jwt_issuer: get("JWT_ISSUER").unwrap_or_else(|| "firmenportal".into()),
@@ -305,6 +312,8 @@ impl Config {
                 password_reset_per_ip: limit("RATE_LIMIT_PASSWORD_RESET_PER_IP", 30, 3600)?,
                 link_per_account: limit("RATE_LIMIT_LINK_PER_ACCOUNT", 5, 900)?,
                 link_per_number: limit("RATE_LIMIT_LINK_PER_NUMBER", 5, 900)?,
+                code_check_per_account: limit("RATE_LIMIT_CODE_CHECK_PER_ACCOUNT", 10, 900)?,
+                code_check_per_ip: limit("RATE_LIMIT_CODE_CHECK_PER_IP", 50, 900)?,
             },
             retention: RetentionConfig {
                 interval: secs("RETENTION_INTERVAL_SECS", 3600)?,

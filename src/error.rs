@@ -232,6 +232,12 @@ pub enum FieldErrorCode {
     ReadOnly,
     /// An end date before the start date.
     EndsBeforeStart,
+    /// A date before today (Europe/Berlin) where only today or later is allowed.
+    DateInPast,
+    /// A date after the end of the contract it belongs to.
+    AfterContractEnd,
+    /// A date further ahead than allowed (e.g. a customer code beyond two years).
+    TooFarAhead,
 }
 
 impl FieldErrorCode {
@@ -340,6 +346,21 @@ impl FieldErrorCode {
                 "ends_before_start",
                 "Das Ende darf nicht vor dem Beginn liegen.".into(),
                 "The end must not lie before the start.".into(),
+            ),
+            DateInPast => (
+                "date_in_past",
+                "Das Datum darf nicht in der Vergangenheit liegen.".into(),
+                "The date must not lie in the past.".into(),
+            ),
+            AfterContractEnd => (
+                "after_contract_end",
+                "Das Datum darf nicht nach dem Vertragsende liegen.".into(),
+                "The date must not lie after the end of the contract.".into(),
+            ),
+            TooFarAhead => (
+                "too_far_ahead",
+                "Das Datum liegt zu weit in der Zukunft.".into(),
+                "The date lies too far ahead.".into(),
             ),
         };
         (code, de, en)
@@ -682,7 +703,8 @@ pub struct ProblemFieldError {
     /// `password_incorrect`, `invalid_date`, `invalid_postal_code`, `out_of_range`,
     /// `invalid_type`, `unknown_field`, `invalid_country`, `invalid_phone`,
     /// `invalid_choice`, `duplicate` (the key of a `duplicate_key`),
-    /// `unknown_reference`, `field_read_only` or `ends_before_start`.
+    /// `unknown_reference`, `field_read_only`, `ends_before_start`, `date_in_past`,
+    /// `after_contract_end` or `too_far_ahead`.
     #[schema(example = "invalid_email")]
     pub code: String,
     /// Human-readable explanation.

@@ -35,6 +35,7 @@ with `Accept-Language: en`.",
         (name = "auth", description = "Registration, e-mail verification, login and sessions"),
         (name = "account", description = "The signed-in account (Self-Service)"),
         (name = "subscriptions", description = "Aboverwaltung: link, list and unlink subscriptions; the holder's customer data and the Abo-Übersicht (Self-Service)"),
+        (name = "company", description = "The company portal: Vertragsverwaltung, contract infos, customer codes, Anwender and the dashboard (company users and operators)"),
         (name = "admin", description = "The operator's data: companies, contracts, customers and subscriptions (operator rights)"),
         (name = "system", description = "Health checks and public keys"),
     )

@@ -125,6 +125,37 @@ diesel::table! {
         valid_to -> Nullable<Date>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        search_text -> Text,
+    }
+}
+
+diesel::table! {
+    company_memberships (id) {
+        id -> Text,
+        company_id -> Text,
+        email -> Text,
+        account_id -> Nullable<Text>,
+        first_name -> Text,
+        last_name -> Text,
+        role -> Text,
+        invited_at -> Timestamp,
+        invited_by -> Nullable<Text>,
+        accepted_at -> Nullable<Timestamp>,
+        invitation_token_hash -> Nullable<Text>,
+        invitation_expires_at -> Nullable<Timestamp>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    customer_codes (id) {
+        id -> Text,
+        contract_id -> Text,
+        code -> Text,
+        valid_until -> Date,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
     }
 }
 
@@ -189,6 +220,8 @@ diesel::joinable!(consent_changes -> customers (customer_id));
 diesel::joinable!(subscriptions -> customers (customer_id));
 diesel::joinable!(subscriptions -> company_contracts (company_contract_id));
 diesel::joinable!(subscriptions -> accounts (account_id));
+diesel::joinable!(company_memberships -> companies (company_id));
+diesel::joinable!(customer_codes -> company_contracts (contract_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
@@ -201,6 +234,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
     companies,
     company_contracts,
+    company_memberships,
+    customer_codes,
     customers,
     consent_changes,
     subscriptions,

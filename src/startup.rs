@@ -115,6 +115,7 @@ impl Application {
                 links: LinkSettings {
                     public_app_url: config.http.public_app_url.clone(),
                     token_ttl: config.tokens.email_token_ttl,
+                    invitation_ttl: config.tokens.invitation_ttl,
                 },
                 poll_interval: config.mail.poll_interval,
                 retry_base: config.mail.retry_base,

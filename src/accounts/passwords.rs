@@ -80,20 +80,42 @@ pub async fn require_password(
     pointer: &'static str,
     context: &AuditContext,
 ) -> Result<(), AppError> {
+    confirm_password(
+        state,
+        &account.id,
+        &account.email,
+        password,
+        pointer,
+        context,
+    )
+    .await
+}
+
+/// [`require_password`] for an account known by id and address rather than by a
+/// session (accepting a company invitation).
+pub async fn confirm_password(
+    state: &AppState,
+    account_id: &str,
+    email: &str,
+    password: SecretString,
+    pointer: &'static str,
+    context: &AuditContext,
+) -> Result<(), AppError> {
     let slot = state.hasher.reserve()?;
     let limit = state.config.limits.login_per_account;
-    let key = limits::password_key(&account.email);
-    let account_id = account.id.clone();
+    let key = limits::password_key(email);
+    let account_id = account_id.to_string();
+    let lookup_id = account_id.clone();
     let (permit, stored) = state
         .db
         .run(move |conn| {
             let permit = rate_limit::acquire(conn, &key, limit)?;
-            let stored = repo::find_by_id(conn, &account_id)?.ok_or_else(AppError::not_found)?;
+            let stored = repo::find_by_id(conn, &lookup_id)?.ok_or_else(AppError::not_found)?;
             Ok((permit, stored.password_hash.0))
         })
         .await?;
     let right = slot.verify(password, Some(stored)).await?;
-    let (account_id, context) = (account.id.clone(), context.clone());
+    let context = context.clone();
     state
         .db
         .run(move |conn| {

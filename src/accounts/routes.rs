@@ -8,7 +8,7 @@ use actix_web::{HttpResponse, delete, get, patch, post, web};
 use crate::accounts::types::*;
 use crate::accounts::{passwords, profile, registration, sessions};
 use crate::audit::AuditContext;
-use crate::auth::Subscriber;
+use crate::auth::{SignedInAccount, Subscriber};
 use crate::error::{AppError, Problem};
 use crate::http::ApiJson;
 use crate::i18n::Lang;
@@ -222,8 +222,24 @@ pub async fn reset_password(
     responses((status = 200, description = "The account", body = AccountResponse))
 )]
 #[get("/me")]
-pub async fn get_me(subscriber: Subscriber) -> HttpResponse {
-    HttpResponse::Ok().json(AccountResponse::from(subscriber.account))
+pub async fn get_me(
+    state: web::Data<AppState>,
+    subscriber: Subscriber,
+) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok().json(account_response(&state, subscriber.account).await?))
+}
+
+/// The account as `/me` shows it, with the companies it acts for.
+async fn account_response(
+    state: &AppState,
+    account: SignedInAccount,
+) -> Result<AccountResponse, AppError> {
+    let account_id = account.id.clone();
+    let companies = state
+        .db
+        .run(move |conn| crate::memberships::companies_of(conn, &account_id))
+        .await?;
+    Ok(AccountResponse::new(account, companies))
 }
 
 /// Change the account's names.
@@ -251,7 +267,7 @@ pub async fn update_me(
         context,
     )
     .await?;
-    Ok(HttpResponse::Ok().json(AccountResponse::from(account)))
+    Ok(HttpResponse::Ok().json(account_response(&state, account).await?))
 }
 
 /// Change the password.

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::SignedInAccount;
+use crate::memberships::types::MyCompany;
 
 /// Registration of a Self-Service account (guide step 2: "Registrieren").
 #[derive(Debug, Deserialize, ToSchema)]
@@ -158,6 +159,7 @@ pub struct ResetPasswordRequest {
     "last_name": "Musterjobber",
     "operator": false,
     "role": "subscriber",
+    "companies": [{"id": "0190f3a4-7b1c-7d2e-9f00-3c4d5e6f7a8b", "name": "Musterfirma GmbH", "customer_number": "K-100234", "role": "admin"}],
     "email_verified_at": "2024-10-22T08:15:00Z",
     "created_at": "2024-10-22T08:00:00Z"
 }))]
@@ -182,6 +184,9 @@ pub struct AccountResponse {
     #[deprecated]
     #[schema(example = "subscriber")]
     pub role: String,
+    /// The companies the account acts for in the company portal (accepted
+    /// memberships), with its role in each; empty for a plain subscriber.
+    pub companies: Vec<MyCompany>,
     /// When the e-mail address was verified.
     #[schema(example = "2024-10-22T08:15:00Z")]
     pub email_verified_at: Option<DateTime<Utc>>,
@@ -190,10 +195,12 @@ pub struct AccountResponse {
     pub created_at: DateTime<Utc>,
 }
 
-impl From<SignedInAccount> for AccountResponse {
+impl AccountResponse {
+    /// The account with the companies it acts for.
     #[allow(deprecated)]
-    fn from(account: SignedInAccount) -> Self {
+    pub fn new(account: SignedInAccount, companies: Vec<MyCompany>) -> Self {
         AccountResponse {
+            companies,
             id: account.id,
             email: account.email,
             first_name: account.first_name,

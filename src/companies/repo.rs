@@ -75,11 +75,16 @@ pub fn insert(conn: &mut DbConnection, id: &str, data: &CompanyData) -> Result<(
     Ok(())
 }
 
+/// Also refreshes the search words of the company's contracts, which hold its name and
+/// address.
 pub fn update(conn: &mut DbConnection, id: &str, data: &CompanyData) -> Result<(), AppError> {
     diesel::update(companies::table.find(id))
         .set(data)
         .execute(conn)?;
-    Ok(())
+    crate::contracts::repo::refresh_search_text(
+        conn,
+        crate::contracts::repo::SearchScope::Company(id),
+    )
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<CompanyRow>, AppError> {

@@ -3,12 +3,13 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
+use crate::contracts::types::{ContractSort, PortalContractFilter, SortOrder};
 use crate::db::DbConnection;
 use crate::domain::fold::fold_number;
-use crate::domain::fold::storable;
+use crate::domain::fold::{fold_text, like_pattern, search_text, storable};
 use crate::error::AppError;
 use crate::http::Paging;
-use crate::schema::company_contracts;
+use crate::schema::{companies, company_contracts};
 
 /// The columns of a contract that a create or update writes.
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
@@ -48,13 +49,64 @@ pub fn insert(conn: &mut DbConnection, id: &str, data: &ContractData) -> Result<
             data,
         ))
         .execute(conn)?;
-    Ok(())
+    refresh_search_text(conn, SearchScope::Contracts(&[id.to_string()]))
 }
 
 pub fn update(conn: &mut DbConnection, id: &str, data: &ContractData) -> Result<(), AppError> {
     diesel::update(company_contracts::table.find(id))
         .set(data)
         .execute(conn)?;
+    refresh_search_text(conn, SearchScope::Contracts(&[id.to_string()]))
+}
+
+/// Which contracts' search words to refresh.
+pub enum SearchScope<'a> {
+    Contracts(&'a [String]),
+    /// Every contract of a company, after the company changed.
+    Company(&'a str),
+}
+
+/// Folds the words the contract list's `q` looks in — the contract's number and product
+/// offering and its company's name and address — into `search_text`. Neither database
+/// folds umlauts and `ß` as `domain::fold` does, so it is done here, whenever a contract
+/// or its company is written.
+pub fn refresh_search_text(conn: &mut DbConnection, scope: SearchScope) -> Result<(), AppError> {
+    let query = company_contracts::table
+        .inner_join(companies::table)
+        .select((
+            company_contracts::id,
+            company_contracts::contract_number,
+            company_contracts::product_offering,
+            companies::name,
+            companies::street,
+            companies::postal_code,
+            companies::city,
+            company_contracts::search_text,
+        ))
+        .into_boxed();
+    let query = match scope {
+        SearchScope::Contracts(ids) => query.filter(company_contracts::id.eq_any(ids)),
+        SearchScope::Company(id) => query.filter(company_contracts::company_id.eq(id)),
+    };
+    type Words = (
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+    );
+    let rows: Vec<Words> = query.load(conn)?;
+    for (id, number, offering, name, street, postal_code, city, stored) in rows {
+        let text = search_text(&[&number, &name, &street, &postal_code, &city, &offering]);
+        if text != stored {
+            diesel::update(company_contracts::table.find(id))
+                .set(company_contracts::search_text.eq(text))
+                .execute(conn)?;
+        }
+    }
     Ok(())
 }
 
@@ -119,4 +171,179 @@ pub fn list(
         .select(ContractRow::as_select())
         .load(conn)?;
     Ok((rows, total))
+}
+
+// ---- the company portal's contract list ------------------------------------------------
+
+/// A contract with the company columns the portal's list shows.
+#[derive(Debug, Clone, Queryable)]
+pub struct ListedContract {
+    pub id: String,
+    pub contract_number: String,
+    pub company_id: String,
+    pub company_name: String,
+    pub customer_number: String,
+    pub street: String,
+    pub postal_code: String,
+    pub city: String,
+    pub product_offering: String,
+    pub status: String,
+    pub valid_from: NaiveDate,
+    pub valid_to: Option<NaiveDate>,
+}
+
+/// The portal's contract list: over `visible` companies (`None`: all, for operators),
+/// filtered, sorted with the id as the last key, one page and the total.
+pub fn list_for_portal(
+    conn: &mut DbConnection,
+    visible: Option<&[String]>,
+    filter: &PortalContractFilter,
+    today: NaiveDate,
+    paging: Paging,
+) -> Result<(Vec<ListedContract>, i64), AppError> {
+    let values = [
+        filter.customer_number.as_deref(),
+        filter.q.as_deref(),
+        filter.company_id.as_deref(),
+    ];
+    if values.into_iter().flatten().any(|v| !storable(v)) {
+        // No record holds such a value.
+        return Ok((Vec::new(), 0));
+    }
+    let query = || {
+        let mut query = company_contracts::table
+            .inner_join(companies::table)
+            .into_boxed();
+        if let Some(visible) = visible {
+            query = query.filter(company_contracts::company_id.eq_any(visible.to_vec()));
+        }
+        if let Some(company_id) = &filter.company_id {
+            query = query.filter(company_contracts::company_id.eq(company_id.clone()));
+        }
+        if let Some(number) = &filter.customer_number {
+            query = query.filter(companies::customer_number.eq(fold_number(number)));
+        }
+        if let Some(q) = &filter.q {
+            query = query.filter(
+                company_contracts::search_text
+                    .like(like_pattern(&fold_text(q)))
+                    .escape('\\'),
+            );
+        }
+        match filter.active {
+            Some(true) => {
+                query = query.filter(
+                    company_contracts::status
+                        .eq(STATUS_ACTIVE)
+                        .and(company_contracts::valid_from.le(today))
+                        .and(
+                            company_contracts::valid_to
+                                .is_null()
+                                .or(company_contracts::valid_to.ge(today)),
+                        ),
+                );
+            }
+            Some(false) => {
+                // `valid_to < today` is NULL for an open-ended contract, which the other
+                // two terms then decide.
+                query = query.filter(
+                    company_contracts::status
+                        .ne(STATUS_ACTIVE)
+                        .or(company_contracts::valid_from.gt(today))
+                        .or(company_contracts::valid_to.lt(today).assume_not_null()),
+                );
+            }
+            None => {}
+        }
+        query
+    };
+    let total = query().count().get_result(conn)?;
+    let query = query();
+    let query = match (filter.sort, filter.order) {
+        (ContractSort::ContractNumber, SortOrder::Asc) => {
+            query.order(company_contracts::contract_number.asc())
+        }
+        (ContractSort::ContractNumber, SortOrder::Desc) => {
+            query.order(company_contracts::contract_number.desc())
+        }
+        (ContractSort::CompanyName, SortOrder::Asc) => query.order(companies::name.asc()),
+        (ContractSort::CompanyName, SortOrder::Desc) => query.order(companies::name.desc()),
+        (ContractSort::Street, SortOrder::Asc) => query.order(companies::street.asc()),
+        (ContractSort::Street, SortOrder::Desc) => query.order(companies::street.desc()),
+        (ContractSort::PostalCode, SortOrder::Asc) => query.order(companies::postal_code.asc()),
+        (ContractSort::PostalCode, SortOrder::Desc) => query.order(companies::postal_code.desc()),
+        (ContractSort::City, SortOrder::Asc) => query.order(companies::city.asc()),
+        (ContractSort::City, SortOrder::Desc) => query.order(companies::city.desc()),
+        (ContractSort::ProductOffering, SortOrder::Asc) => {
+            query.order(company_contracts::product_offering.asc())
+        }
+        (ContractSort::ProductOffering, SortOrder::Desc) => {
+            query.order(company_contracts::product_offering.desc())
+        }
+        (ContractSort::Status, SortOrder::Asc) => query.order(company_contracts::status.asc()),
+        (ContractSort::Status, SortOrder::Desc) => query.order(company_contracts::status.desc()),
+        (ContractSort::ValidFrom, SortOrder::Asc) => {
+            query.order(company_contracts::valid_from.asc())
+        }
+        (ContractSort::ValidFrom, SortOrder::Desc) => {
+            query.order(company_contracts::valid_from.desc())
+        }
+    };
+    // Equal sort values keep one order on every page: the id decides, in the same
+    // direction.
+    let query = match filter.order {
+        SortOrder::Asc => query.then_order_by(company_contracts::id.asc()),
+        SortOrder::Desc => query.then_order_by(company_contracts::id.desc()),
+    };
+    let rows = query
+        .select((
+            company_contracts::id,
+            company_contracts::contract_number,
+            company_contracts::company_id,
+            companies::name,
+            companies::customer_number,
+            companies::street,
+            companies::postal_code,
+            companies::city,
+            company_contracts::product_offering,
+            company_contracts::status,
+            company_contracts::valid_from,
+            company_contracts::valid_to,
+        ))
+        .limit(paging.limit())
+        .offset(paging.offset())
+        .load(conn)?;
+    Ok((rows, total))
+}
+
+/// How many subscriptions under the contract are active today: status `active` and
+/// today within their validity.
+pub fn count_active_subscriptions(
+    conn: &mut DbConnection,
+    contract_id: &str,
+    today: NaiveDate,
+) -> Result<i64, AppError> {
+    use crate::schema::subscriptions;
+    Ok(subscriptions::table
+        .filter(subscriptions::company_contract_id.eq(contract_id))
+        .filter(subscriptions::status.eq(STATUS_ACTIVE))
+        .filter(subscriptions::valid_from.le(today))
+        .filter(
+            subscriptions::valid_to
+                .is_null()
+                .or(subscriptions::valid_to.ge(today)),
+        )
+        .count()
+        .get_result(conn)?)
+}
+
+/// The stored spelling of an active contract's (and subscription's) status.
+pub const STATUS_ACTIVE: &str = "active";
+
+/// Whether a contract is active on `today`: status `active` and `today` within its
+/// validity.
+pub fn is_active(data: &ContractData, today: NaiveDate) -> bool {
+    data.status == STATUS_ACTIVE
+        && data.valid_from <= today
+        && data.valid_to.is_none_or(|to| to >= today)
 }

@@ -296,3 +296,310 @@ pub fn parse_validity(
     }
     Some((from, to))
 }
+
+/// A row of the company portal's contract list (Vertragsverwaltung): the contract with
+/// its company's name, customer number and address — the guide's columns.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0190f3a4-8c2d-7e3f-8a01-4d5e6f7a8b9c",
+    "contract_number": "FV-2023-0815",
+    "company_id": "0190f3a4-7b1c-7d2e-9f00-3c4d5e6f7a8b",
+    "company_name": "Musterfirma GmbH",
+    "customer_number": "K-100234",
+    "street": "Königsplatz 1",
+    "postal_code": "34117",
+    "city": "Kassel",
+    "product_offering": "D-Ticket Job (Rechnung)",
+    "status": "active",
+    "valid_from": "2023-05-01",
+    "valid_to": null
+}))]
+pub struct ContractListItem {
+    /// Opaque contract id.
+    #[schema(example = "0190f3a4-8c2d-7e3f-8a01-4d5e6f7a8b9c")]
+    pub id: String,
+    /// Contract number ("Vertragsnummer").
+    #[schema(example = "FV-2023-0815")]
+    pub contract_number: String,
+    /// The company's id.
+    #[schema(example = "0190f3a4-7b1c-7d2e-9f00-3c4d5e6f7a8b")]
+    pub company_id: String,
+    /// The company's name ("Firma").
+    #[schema(example = "Musterfirma GmbH")]
+    pub company_name: String,
+    /// The company's customer number ("Kundennummer").
+    #[schema(example = "K-100234")]
+    pub customer_number: String,
+    /// The company's street ("Straße").
+    #[schema(example = "Königsplatz 1")]
+    pub street: String,
+    /// The company's postal code ("Plz.").
+    #[schema(example = "34117")]
+    pub postal_code: String,
+    /// The company's city ("Ort").
+    #[schema(example = "Kassel")]
+    pub city: String,
+    /// Product offering ("Produktangebot").
+    #[schema(example = "D-Ticket Job (Rechnung)")]
+    pub product_offering: String,
+    /// State of the contract ("Status").
+    pub status: ContractStatus,
+    /// First day of validity.
+    #[schema(example = "2023-05-01")]
+    pub valid_from: NaiveDate,
+    /// Last day of validity; `null`: open-ended.
+    #[schema(example = json!(null))]
+    pub valid_to: Option<NaiveDate>,
+}
+
+/// What the contract list can be sorted by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, ToSchema, EnumString)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+#[schema(example = "contract_number")]
+pub enum ContractSort {
+    #[default]
+    ContractNumber,
+    CompanyName,
+    Street,
+    PostalCode,
+    City,
+    ProductOffering,
+    Status,
+    ValidFrom,
+}
+
+/// Sort direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, ToSchema, EnumString)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+#[schema(example = "asc")]
+pub enum SortOrder {
+    #[default]
+    Asc,
+    Desc,
+}
+
+/// Search, filters and sorting of the company portal's contract list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PortalContractListQuery {
+    /// Only the contracts of the company with this customer number ("Suche
+    /// Kundennummer"); exact, spaces and case do not matter.
+    #[param(example = "K-100234")]
+    pub customer_number: Option<String>,
+    /// `true`: only active contracts ("Aktive Verträge": status `active` and today,
+    /// Europe/Berlin, within the validity); `false`: only the others.
+    #[param(value_type = Option<bool>, example = true)]
+    pub active: Option<String>,
+    /// Free text: a case- and umlaut-tolerant substring of the contract number, company
+    /// name, street, postal code, city or product offering.
+    #[param(example = "muster")]
+    pub q: Option<String>,
+    /// Only the contracts of this company.
+    #[param(example = "0190f3a4-7b1c-7d2e-9f00-3c4d5e6f7a8b")]
+    pub company_id: Option<String>,
+    /// Column to sort by (default `contract_number`); ties are broken by id, so pages
+    /// never overlap or skip.
+    #[param(value_type = Option<ContractSort>, example = "contract_number")]
+    pub sort: Option<String>,
+    /// Sort direction (default `asc`).
+    #[param(value_type = Option<SortOrder>, example = "asc")]
+    pub order: Option<String>,
+    #[serde(flatten)]
+    #[param(ignore)]
+    pub page: PageQuery,
+}
+
+/// The checked parameters of the contract list.
+#[derive(Debug, Clone, Default)]
+pub struct PortalContractFilter {
+    pub customer_number: Option<String>,
+    pub active: Option<bool>,
+    pub q: Option<String>,
+    pub company_id: Option<String>,
+    pub sort: ContractSort,
+    pub order: SortOrder,
+}
+
+impl PortalContractListQuery {
+    /// The filter and paging, or every invalid parameter at once.
+    pub fn parse(self) -> Result<(PortalContractFilter, crate::http::Paging), AppError> {
+        let mut errors = FieldErrors::default();
+        let paging = match self.page.paging() {
+            Ok(paging) => Some(paging),
+            Err(AppError::Validation(fields)) => {
+                fields.into_iter().for_each(|f| errors.push(f));
+                None
+            }
+            Err(other) => return Err(other),
+        };
+        let active = match self.active.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some("true") => Some(true),
+            Some("false") => Some(false),
+            Some(_) => {
+                errors.push(FieldError::new("/active", FieldErrorCode::InvalidType));
+                None
+            }
+        };
+        let sort = choice_or_default(self.sort.as_deref(), "/sort", &mut errors);
+        let order = choice_or_default(self.order.as_deref(), "/order", &mut errors);
+        errors.into_result()?;
+        let blank_is_none = |v: Option<String>| v.filter(|v| !v.trim().is_empty());
+        Ok((
+            PortalContractFilter {
+                customer_number: blank_is_none(self.customer_number),
+                active,
+                q: blank_is_none(self.q),
+                company_id: blank_is_none(self.company_id),
+                sort: sort.unwrap_or_default(),
+                order: order.unwrap_or_default(),
+            },
+            paging.ok_or_else(|| AppError::Internal("paging parsed without errors".into()))?,
+        ))
+    }
+}
+
+fn choice_or_default<E: std::str::FromStr + Default>(
+    raw: Option<&str>,
+    pointer: &str,
+    errors: &mut FieldErrors,
+) -> Option<E> {
+    match raw.map(str::trim) {
+        None | Some("") => Some(E::default()),
+        Some(_) => errors.take(parse_choice(raw, pointer)),
+    }
+}
+
+/// The current customer code of a contract, as its infos show it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"id": "0190f3a6-2e3f-7a41-9b52-6c7d8e9f0a1b", "code": "K7QM-3XHD-9PTA", "valid_until": "2026-12-31"}))]
+pub struct CurrentCustomerCode {
+    /// Opaque id of the code.
+    #[schema(example = "0190f3a6-2e3f-7a41-9b52-6c7d8e9f0a1b")]
+    pub id: String,
+    /// The code, grouped for reading aloud.
+    #[schema(example = "K7QM-3XHD-9PTA")]
+    pub code: String,
+    /// Last day the code is valid (inclusive, Europe/Berlin).
+    #[schema(example = "2026-12-31")]
+    pub valid_until: NaiveDate,
+}
+
+/// Contract infos (the guide's "Infos"): the contract, its company's data, its current
+/// customer code and how many subscriptions run under it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0190f3a4-8c2d-7e3f-8a01-4d5e6f7a8b9c",
+    "contract_number": "FV-2023-0815",
+    "product_offering": "D-Ticket Job (Rechnung)",
+    "status": "active",
+    "active": true,
+    "valid_from": "2023-05-01",
+    "valid_to": null,
+    "company": {
+        "id": "0190f3a4-7b1c-7d2e-9f00-3c4d5e6f7a8b",
+        "customer_number": "K-100234",
+        "name": "Musterfirma GmbH",
+        "address": {"street": "Königsplatz 1", "postal_code": "34117", "city": "Kassel", "country": "DE"},
+        "contact": {"name": "Erika Personal", "email": "personal@musterfirma.de", "phone": "+495617001234"}
+    },
+    "current_customer_code": {"id": "0190f3a6-2e3f-7a41-9b52-6c7d8e9f0a1b", "code": "K7QM-3XHD-9PTA", "valid_until": "2026-12-31"},
+    "active_subscriptions": 42
+}))]
+pub struct ContractInfo {
+    /// Opaque contract id.
+    #[schema(example = "0190f3a4-8c2d-7e3f-8a01-4d5e6f7a8b9c")]
+    pub id: String,
+    /// Contract number ("Vertragsnummer").
+    #[schema(example = "FV-2023-0815")]
+    pub contract_number: String,
+    /// Product offering ("Produktangebot").
+    #[schema(example = "D-Ticket Job (Rechnung)")]
+    pub product_offering: String,
+    /// State of the contract.
+    pub status: ContractStatus,
+    /// Whether the contract is active today: status `active` and today (Europe/Berlin)
+    /// within its validity. Only then can customer codes be generated.
+    #[schema(example = true)]
+    pub active: bool,
+    /// First day of validity.
+    #[schema(example = "2023-05-01")]
+    pub valid_from: NaiveDate,
+    /// Last day of validity; `null`: open-ended.
+    #[schema(example = json!(null))]
+    pub valid_to: Option<NaiveDate>,
+    /// The company's data ("Firmendaten").
+    pub company: PortalCompany,
+    /// The valid customer code, if any; `null` when none was generated or the last one
+    /// expired or was revoked.
+    pub current_customer_code: Option<CurrentCustomerCode>,
+    /// Subscriptions under this contract that are active today.
+    #[schema(example = 42)]
+    pub active_subscriptions: i64,
+}
+
+/// A company's data as the contract infos show it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0190f3a4-7b1c-7d2e-9f00-3c4d5e6f7a8b",
+    "customer_number": "K-100234",
+    "name": "Musterfirma GmbH",
+    "address": {"street": "Königsplatz 1", "postal_code": "34117", "city": "Kassel", "country": "DE"},
+    "contact": {"name": "Erika Personal", "email": "personal@musterfirma.de", "phone": "+495617001234"}
+}))]
+pub struct PortalCompany {
+    /// Opaque company id.
+    #[schema(example = "0190f3a4-7b1c-7d2e-9f00-3c4d5e6f7a8b")]
+    pub id: String,
+    /// Customer number ("Kundennummer").
+    #[schema(example = "K-100234")]
+    pub customer_number: String,
+    /// Company name.
+    #[schema(example = "Musterfirma GmbH")]
+    pub name: String,
+    /// Postal address.
+    pub address: crate::domain::Address,
+    /// Contact person; every field may be `null`.
+    pub contact: crate::companies::types::Contact,
+}
+
+impl From<crate::companies::repo::CompanyRow> for PortalCompany {
+    fn from(row: crate::companies::repo::CompanyRow) -> Self {
+        PortalCompany {
+            address: row.data.address(),
+            contact: row.data.contact(),
+            id: row.id,
+            customer_number: row.data.customer_number,
+            name: row.data.name,
+        }
+    }
+}
+
+impl TryFrom<crate::contracts::repo::ListedContract> for ContractListItem {
+    type Error = AppError;
+
+    fn try_from(row: crate::contracts::repo::ListedContract) -> Result<Self, AppError> {
+        Ok(ContractListItem {
+            status: parse_status(&row.status)?,
+            id: row.id,
+            contract_number: row.contract_number,
+            company_id: row.company_id,
+            company_name: row.company_name,
+            customer_number: row.customer_number,
+            street: row.street,
+            postal_code: row.postal_code,
+            city: row.city,
+            product_offering: row.product_offering,
+            valid_from: row.valid_from,
+            valid_to: row.valid_to,
+        })
+    }
+}
+
+pub fn parse_status(stored: &str) -> Result<ContractStatus, AppError> {
+    stored
+        .parse()
+        .map_err(|_| AppError::Internal(format!("stored contract status {stored:?}")))
+}

@@ -16,5 +16,5 @@ pub use context::{ClientIp, RequestId};
 pub use json::ApiJson;
 pub use page::{Page, PageQuery, Paging};
 pub use patch::Patch;
-pub use path::RecordId;
+pub use path::{NestedIds, RecordId};
 pub use query::ApiQuery;

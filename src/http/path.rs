@@ -25,14 +25,48 @@ impl FromRequest for RecordId {
     type Future = Ready<Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let id = req.match_info().get("id").unwrap_or_default();
-        let plausible = !id.is_empty()
-            && id.chars().count() <= MAX_ID_CHARS
-            && !id.chars().any(char::is_control);
-        ready(if plausible {
-            Ok(RecordId(id.to_string()))
-        } else {
-            Err(AppError::not_found())
-        })
+        ready(path_id(req, "id").map(RecordId))
+    }
+}
+
+/// The path segment `name` as a record id, or `404` when no record could have it.
+pub fn path_id(req: &HttpRequest, name: &str) -> Result<String, AppError> {
+    let id = req.match_info().get(name).unwrap_or_default();
+    let plausible =
+        !id.is_empty() && id.chars().count() <= MAX_ID_CHARS && !id.chars().any(char::is_control);
+    if plausible {
+        Ok(id.to_string())
+    } else {
+        Err(AppError::not_found())
+    }
+}
+
+/// The ids of a nested path such as `/companies/{id}/users/{user_id}`: the parent's
+/// `{id}` and the item's (the one other path parameter, whatever its name).
+#[derive(Debug, Clone)]
+pub struct NestedIds {
+    pub parent: String,
+    pub item: String,
+}
+
+impl FromRequest for NestedIds {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(path_id(req, "id").and_then(|parent| {
+            Ok(NestedIds {
+                parent,
+                item: {
+                    let name = req
+                        .match_info()
+                        .iter()
+                        .map(|(name, _)| name)
+                        .find(|name| *name != "id")
+                        .ok_or_else(|| AppError::Internal("no item id in the path".into()))?;
+                    path_id(req, name)?
+                },
+            })
+        }))
     }
 }

@@ -591,7 +591,11 @@ impl Records for Contracts {
                 }
             }
         }
-        Ok(())
+        let ids: Vec<String> = rows.iter().map(|(id, _)| id.clone()).collect();
+        crate::contracts::repo::refresh_search_text(
+            conn,
+            crate::contracts::repo::SearchScope::Contracts(&ids),
+        )
     }
     fn update(
         &self,

@@ -36,6 +36,8 @@ pub struct LinkSettings {
     pub public_app_url: String,
     /// Validity of a single-use link, from sending.
     pub token_ttl: Duration,
+    /// Validity of a company invitation's link, from sending.
+    pub invitation_ttl: Duration,
 }
 
 impl LinkSettings {

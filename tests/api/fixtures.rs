@@ -269,3 +269,214 @@ impl SubscriptionFixture {
         inserted
     }
 }
+
+/// A company to insert, with a unique customer number.
+pub struct CompanyFixture {
+    pub customer_number: String,
+    pub name: String,
+    pub street: String,
+    pub postal_code: String,
+    pub city: String,
+}
+
+/// An inserted company.
+#[derive(Debug, Clone)]
+pub struct InsertedCompany {
+    pub id: String,
+    pub customer_number: String,
+}
+
+pub fn company() -> CompanyFixture {
+    CompanyFixture {
+        customer_number: format!("K-{}", &uuid::Uuid::new_v4().simple().to_string()[..8])
+            .to_uppercase(),
+        name: "Musterfirma GmbH".into(),
+        street: "Königsplatz 1".into(),
+        postal_code: "34117".into(),
+        city: "Kassel".into(),
+    }
+}
+
+impl CompanyFixture {
+    pub fn named(mut self, name: &str) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    pub fn address(mut self, street: &str, postal_code: &str, city: &str) -> Self {
+        self.street = street.into();
+        self.postal_code = postal_code.into();
+        self.city = city.into();
+        self
+    }
+
+    pub async fn insert(self, app: &TestApp) -> InsertedCompany {
+        use firmenportal::schema::companies;
+        let inserted = InsertedCompany {
+            id: uuid::Uuid::new_v4().to_string(),
+            customer_number: self.customer_number.clone(),
+        };
+        let id = inserted.id.clone();
+        app.with_db(move |conn| {
+            let now = chrono::Utc::now().naive_utc();
+            diesel::insert_into(companies::table)
+                .values((
+                    companies::id.eq(&id),
+                    companies::customer_number.eq(&self.customer_number),
+                    companies::name.eq(&self.name),
+                    companies::street.eq(&self.street),
+                    companies::postal_code.eq(&self.postal_code),
+                    companies::city.eq(&self.city),
+                    companies::country.eq("DE"),
+                    companies::search_text.eq(""),
+                    companies::created_at.eq(now),
+                    companies::updated_at.eq(now),
+                ))
+                .execute(conn)
+                .expect("insert company");
+        })
+        .await;
+        inserted
+    }
+}
+
+/// A company contract to insert: active since 2023-01-01, open-ended, unless told
+/// otherwise.
+pub struct ContractFixture {
+    pub company_id: String,
+    pub contract_number: String,
+    pub product_offering: String,
+    pub status: String,
+    pub valid_from: chrono::NaiveDate,
+    pub valid_to: Option<chrono::NaiveDate>,
+}
+
+pub fn contract(company: &InsertedCompany) -> ContractFixture {
+    ContractFixture {
+        company_id: company.id.clone(),
+        contract_number: format!("FV-{}", &uuid::Uuid::new_v4().simple().to_string()[..8])
+            .to_uppercase(),
+        product_offering: "D-Ticket Job (Rechnung)".into(),
+        status: "active".into(),
+        valid_from: date("2023-01-01"),
+        valid_to: None,
+    }
+}
+
+impl ContractFixture {
+    pub fn number(mut self, contract_number: &str) -> Self {
+        self.contract_number = contract_number.into();
+        self
+    }
+
+    pub fn offering(mut self, product_offering: &str) -> Self {
+        self.product_offering = product_offering.into();
+        self
+    }
+
+    pub fn valid(mut self, from: &str, to: Option<&str>, status: &str) -> Self {
+        self.valid_from = date(from);
+        self.valid_to = to.map(date);
+        self.status = status.into();
+        self
+    }
+
+    pub fn valid_dates(
+        mut self,
+        from: chrono::NaiveDate,
+        to: Option<chrono::NaiveDate>,
+        status: &str,
+    ) -> Self {
+        self.valid_from = from;
+        self.valid_to = to;
+        self.status = status.into();
+        self
+    }
+
+    /// Inserts the contract and folds its search words as the service does.
+    pub async fn insert(self, app: &TestApp) -> String {
+        use firmenportal::contracts::repo::{SearchScope, refresh_search_text};
+        use firmenportal::schema::company_contracts;
+        let id = uuid::Uuid::new_v4().to_string();
+        let inserted = id.clone();
+        app.with_db(move |conn| {
+            let now = chrono::Utc::now().naive_utc();
+            diesel::insert_into(company_contracts::table)
+                .values((
+                    company_contracts::id.eq(&id),
+                    company_contracts::contract_number.eq(&self.contract_number),
+                    company_contracts::company_id.eq(&self.company_id),
+                    company_contracts::product_offering.eq(&self.product_offering),
+                    company_contracts::status.eq(&self.status),
+                    company_contracts::valid_from.eq(self.valid_from),
+                    company_contracts::valid_to.eq(self.valid_to),
+                    company_contracts::created_at.eq(now),
+                    company_contracts::updated_at.eq(now),
+                ))
+                .execute(conn)
+                .expect("insert contract");
+            refresh_search_text(conn, SearchScope::Contracts(&[id])).expect("search words");
+        })
+        .await;
+        inserted
+    }
+}
+
+/// A signed-in company user: an account with an accepted membership.
+pub struct CompanyUser {
+    pub account: InsertedAccount,
+    pub membership_id: String,
+    pub tokens: Tokens,
+}
+
+impl CompanyUser {
+    pub fn access(&self) -> &str {
+        &self.tokens.access
+    }
+}
+
+/// Inserts an account with an accepted membership of `role` in the company, and logs in.
+pub async fn company_user(app: &TestApp, company: &InsertedCompany, role: &str) -> CompanyUser {
+    use firmenportal::schema::company_memberships;
+    let account = account().insert(app).await;
+    let membership_id = uuid::Uuid::new_v4().to_string();
+    let (id, company_id, account_id, email, role) = (
+        membership_id.clone(),
+        company.id.clone(),
+        account.id.clone(),
+        account.email.clone(),
+        role.to_string(),
+    );
+    app.with_db(move |conn| {
+        let now = chrono::Utc::now().naive_utc();
+        diesel::insert_into(company_memberships::table)
+            .values((
+                company_memberships::id.eq(&id),
+                company_memberships::company_id.eq(&company_id),
+                company_memberships::email.eq(&email),
+                company_memberships::account_id.eq(&account_id),
+                company_memberships::first_name.eq("Max"),
+                company_memberships::last_name.eq("Musterjobber"),
+                company_memberships::role.eq(&role),
+                company_memberships::invited_at.eq(now),
+                company_memberships::accepted_at.eq(now),
+                company_memberships::updated_at.eq(now),
+            ))
+            .execute(conn)
+            .expect("insert membership");
+    })
+    .await;
+    let tokens = account.login(app).await;
+    CompanyUser {
+        account,
+        membership_id,
+        tokens,
+    }
+}
+
+/// An operator, signed in.
+pub async fn operator(app: &TestApp) -> (InsertedAccount, Tokens) {
+    let operator = account().operator().insert(app).await;
+    let tokens = operator.login(app).await;
+    (operator, tokens)
+}

@@ -1,0 +1,67 @@
+-- The company portal: who may act for a company (Anwender), the customer codes a
+-- company hands to its staff, and what the contract list searches and sorts by.
+
+-- A membership starts as an invitation to an address (`account_id` empty, only the hash
+-- of its single-use token kept) and becomes active when accepted. One per company and
+-- address: inviting a pending address again replaces its token.
+CREATE TABLE company_memberships (
+    id                     TEXT PRIMARY KEY,
+    company_id             TEXT NOT NULL REFERENCES companies (id) ON DELETE CASCADE,
+    email                  TEXT NOT NULL,
+    account_id             TEXT REFERENCES accounts (id) ON DELETE CASCADE,
+    first_name             TEXT NOT NULL,
+    last_name              TEXT NOT NULL,
+    role                   TEXT NOT NULL,
+    invited_at             TIMESTAMP NOT NULL,
+    invited_by             TEXT REFERENCES accounts (id) ON DELETE SET NULL,
+    accepted_at            TIMESTAMP,
+    invitation_token_hash  TEXT,
+    invitation_expires_at  TIMESTAMP,
+    updated_at             TIMESTAMP NOT NULL
+);
+CREATE UNIQUE INDEX company_memberships_company_email_key ON company_memberships (company_id, email);
+CREATE UNIQUE INDEX company_memberships_token_key ON company_memberships (invitation_token_hash);
+CREATE INDEX company_memberships_account_idx ON company_memberships (account_id);
+
+-- Customer codes (Kundencodes). At most one code per contract is not revoked: a unique
+-- partial index, so no race can leave two.
+CREATE TABLE customer_codes (
+    id           TEXT PRIMARY KEY,
+    contract_id  TEXT NOT NULL REFERENCES company_contracts (id) ON DELETE CASCADE,
+    code         TEXT NOT NULL,
+    valid_until  DATE NOT NULL,
+    created_by   TEXT REFERENCES accounts (id) ON DELETE SET NULL,
+    created_at   TIMESTAMP NOT NULL,
+    revoked_at   TIMESTAMP
+);
+CREATE UNIQUE INDEX customer_codes_code_key ON customer_codes (code);
+CREATE UNIQUE INDEX customer_codes_current_key ON customer_codes (contract_id) WHERE revoked_at IS NULL;
+CREATE INDEX customer_codes_contract_idx ON customer_codes (contract_id, created_at);
+
+-- The contract list searches the contract's and its company's words at once; the
+-- folded words (see `domain::fold`) are kept on the contract and refreshed whenever the
+-- contract or its company changes. Existing rows get an approximation of the fold here
+-- (lower case, umlauts and ß spelled out); the application's next change of a row
+-- replaces it.
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
+ALTER TABLE company_contracts ADD COLUMN search_text TEXT NOT NULL DEFAULT '';
+UPDATE company_contracts c
+   SET search_text = replace(replace(replace(replace(lower(
+           c.contract_number || ' ' || co.name || ' ' || co.street || ' ' || co.postal_code
+           || ' ' || co.city || ' ' || c.product_offering),
+           'ä', 'ae'), 'ö', 'oe'), 'ü', 'ue'), 'ß', 'ss')
+  FROM companies co
+ WHERE co.id = c.company_id;
+CREATE INDEX company_contracts_search_idx ON company_contracts USING gin (search_text gin_trgm_ops);
+
+-- Sorting compares code points on both backends (SQLite's BINARY), so a page is the
+-- same page whichever database serves it.
+ALTER TABLE company_contracts ALTER COLUMN contract_number TYPE TEXT COLLATE "C";
+ALTER TABLE company_contracts ALTER COLUMN product_offering TYPE TEXT COLLATE "C";
+ALTER TABLE company_contracts ALTER COLUMN status TYPE TEXT COLLATE "C";
+ALTER TABLE companies ALTER COLUMN name TYPE TEXT COLLATE "C";
+ALTER TABLE companies ALTER COLUMN street TYPE TEXT COLLATE "C";
+ALTER TABLE companies ALTER COLUMN postal_code TYPE TEXT COLLATE "C";
+ALTER TABLE companies ALTER COLUMN city TYPE TEXT COLLATE "C";
+CREATE INDEX company_contracts_valid_from_idx ON company_contracts (valid_from, id);
+CREATE INDEX company_contracts_status_idx ON company_contracts (status, id);

@@ -1,0 +1,76 @@
+//! The dashboard's response and query.
+
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+/// Contracts by state.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"active": 3, "cancelled": 1, "ended": 2}))]
+pub struct ContractCounts {
+    /// Status `active` and today (Europe/Berlin) within the validity.
+    #[schema(example = 3)]
+    pub active: i64,
+    /// Status `cancelled`.
+    #[schema(example = 1)]
+    pub cancelled: i64,
+    /// All others: status `ended`, or `active` outside the validity.
+    #[schema(example = 2)]
+    pub ended: i64,
+}
+
+/// Customer codes by state.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"valid": 3, "expiring_within_30_days": 1}))]
+pub struct CodeCounts {
+    /// Codes valid today (including those expiring within 30 days).
+    #[schema(example = 3)]
+    pub valid: i64,
+    /// Valid codes whose last day lies within the next 30 days.
+    #[schema(example = 1)]
+    pub expiring_within_30_days: i64,
+}
+
+/// Portal users by role and state.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"admins": 1, "members": 2, "invited": 1}))]
+pub struct UserCounts {
+    /// Active admins.
+    #[schema(example = 1)]
+    pub admins: i64,
+    /// Active members.
+    #[schema(example = 2)]
+    pub members: i64,
+    /// Invitations not accepted yet.
+    #[schema(example = 1)]
+    pub invited: i64,
+}
+
+/// The dashboard's counts.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "contracts": {"active": 3, "cancelled": 1, "ended": 2},
+    "active_subscriptions": 128,
+    "customer_codes": {"valid": 3, "expiring_within_30_days": 1},
+    "users": {"admins": 1, "members": 2, "invited": 1}
+}))]
+pub struct Dashboard {
+    /// Contracts by state.
+    pub contracts: ContractCounts,
+    /// Subscriptions under these contracts that are active today.
+    #[schema(example = 128)]
+    pub active_subscriptions: i64,
+    /// Customer codes by state.
+    pub customer_codes: CodeCounts,
+    /// Portal users by role and state.
+    pub users: UserCounts,
+}
+
+/// Which company the dashboard counts.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DashboardQuery {
+    /// One company (one of the account's, or any for operators); absent: all of the
+    /// account's companies (operators: all companies).
+    #[param(example = "0190f3a4-7b1c-7d2e-9f00-3c4d5e6f7a8b")]
+    pub company_id: Option<String>,
+}

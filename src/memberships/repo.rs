@@ -1,0 +1,317 @@
+//! Queries of company memberships and their invitations.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::DbConnection;
+use crate::error::AppError;
+use crate::http::Paging;
+use crate::memberships::types::CompanyRole;
+use crate::schema::{companies, company_memberships};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = company_memberships)]
+pub struct MembershipRow {
+    pub id: String,
+    pub company_id: String,
+    pub email: String,
+    pub account_id: Option<String>,
+    pub first_name: String,
+    pub last_name: String,
+    pub role: String,
+    pub invited_at: NaiveDateTime,
+    pub accepted_at: Option<NaiveDateTime>,
+    pub invitation_expires_at: Option<NaiveDateTime>,
+}
+
+impl MembershipRow {
+    fn is_active_admin(&self) -> bool {
+        self.accepted_at.is_some() && self.role == CompanyRole::Admin.as_ref()
+    }
+}
+
+/// A membership as the account sees it in `GET /me`.
+#[derive(Debug, Queryable)]
+pub struct AccountCompany {
+    pub id: String,
+    pub name: String,
+    pub customer_number: String,
+    pub role: String,
+}
+
+pub fn companies_of_account(
+    conn: &mut DbConnection,
+    account_id: &str,
+) -> Result<Vec<AccountCompany>, AppError> {
+    Ok(company_memberships::table
+        .inner_join(companies::table)
+        .filter(company_memberships::account_id.eq(account_id))
+        .filter(company_memberships::accepted_at.is_not_null())
+        .order((companies::name.asc(), companies::id.asc()))
+        .select((
+            companies::id,
+            companies::name,
+            companies::customer_number,
+            company_memberships::role,
+        ))
+        .load(conn)?)
+}
+
+pub fn find(
+    conn: &mut DbConnection,
+    company_id: &str,
+    id: &str,
+) -> Result<Option<MembershipRow>, AppError> {
+    Ok(company_memberships::table
+        .find(id)
+        .filter(company_memberships::company_id.eq(company_id))
+        .select(MembershipRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn find_by_id(conn: &mut DbConnection, id: &str) -> Result<Option<MembershipRow>, AppError> {
+    Ok(company_memberships::table
+        .find(id)
+        .select(MembershipRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn find_by_token_hash(
+    conn: &mut DbConnection,
+    token_hash: &str,
+) -> Result<Option<MembershipRow>, AppError> {
+    Ok(company_memberships::table
+        .filter(company_memberships::invitation_token_hash.eq(token_hash))
+        .select(MembershipRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The company's users, by last name, first name and id.
+pub fn list(
+    conn: &mut DbConnection,
+    company_id: &str,
+    paging: Paging,
+) -> Result<(Vec<MembershipRow>, i64), AppError> {
+    let total = company_memberships::table
+        .filter(company_memberships::company_id.eq(company_id))
+        .count()
+        .get_result(conn)?;
+    let rows = company_memberships::table
+        .filter(company_memberships::company_id.eq(company_id))
+        .order((
+            company_memberships::last_name.asc(),
+            company_memberships::first_name.asc(),
+            company_memberships::id.asc(),
+        ))
+        .limit(paging.limit())
+        .offset(paging.offset())
+        .select(MembershipRow::as_select())
+        .load(conn)?;
+    Ok((rows, total))
+}
+
+/// Serialises changes of one company's memberships: the last-admin rule reads the
+/// company's admins and then changes one of them, and two admins demoting each other at
+/// once must not both pass. PostgreSQL locks the company's row until the transaction
+/// ends; SQLite's write transactions (`BEGIN IMMEDIATE`) already run one at a time.
+pub fn lock_company(conn: &mut DbConnection, company_id: &str) -> Result<(), AppError> {
+    if let DbConnection::Postgres(pg) = conn {
+        companies::table
+            .find(company_id)
+            .select(companies::id)
+            .for_update()
+            .first::<String>(pg)
+            .optional()?;
+    }
+    Ok(())
+}
+
+/// Whether the company has an active admin other than membership `except`. Call under
+/// [`lock_company`].
+pub fn has_other_active_admin(
+    conn: &mut DbConnection,
+    company_id: &str,
+    except: &str,
+) -> Result<bool, AppError> {
+    let others: i64 = company_memberships::table
+        .filter(company_memberships::company_id.eq(company_id))
+        .filter(company_memberships::id.ne(except))
+        .filter(company_memberships::role.eq(CompanyRole::Admin.as_ref()))
+        .filter(company_memberships::accepted_at.is_not_null())
+        .count()
+        .get_result(conn)?;
+    Ok(others > 0)
+}
+
+/// Whether changing `row` to `new_role` (or removing it, `None`) leaves the company an
+/// active admin. Call under [`lock_company`].
+pub fn keeps_an_admin(
+    conn: &mut DbConnection,
+    row: &MembershipRow,
+    new_role: Option<CompanyRole>,
+) -> Result<bool, AppError> {
+    if !row.is_active_admin() || new_role == Some(CompanyRole::Admin) {
+        return Ok(true);
+    }
+    has_other_active_admin(conn, &row.company_id, &row.id)
+}
+
+/// Invites `email` to the company: a new membership, or, for a pending one, the new
+/// names, role and time, with the earlier link's token dropped. `Ok(None)` when the
+/// address is an active user already. Call under [`lock_company`].
+#[allow(clippy::too_many_arguments)]
+pub fn invite(
+    conn: &mut DbConnection,
+    company_id: &str,
+    email: &str,
+    first_name: &str,
+    last_name: &str,
+    role: CompanyRole,
+    invited_by: &str,
+    now: NaiveDateTime,
+) -> Result<Option<MembershipRow>, AppError> {
+    let existing: Option<MembershipRow> = company_memberships::table
+        .filter(company_memberships::company_id.eq(company_id))
+        .filter(company_memberships::email.eq(email))
+        .select(MembershipRow::as_select())
+        .first(conn)
+        .optional()?;
+    let id = match existing {
+        Some(row) if row.accepted_at.is_some() => return Ok(None),
+        Some(row) => {
+            diesel::update(company_memberships::table.find(&row.id))
+                .set((
+                    company_memberships::first_name.eq(first_name),
+                    company_memberships::last_name.eq(last_name),
+                    company_memberships::role.eq(role.as_ref()),
+                    company_memberships::invited_at.eq(now),
+                    company_memberships::invited_by.eq(invited_by),
+                    company_memberships::invitation_token_hash.eq(None::<String>),
+                    company_memberships::invitation_expires_at.eq(None::<NaiveDateTime>),
+                    company_memberships::updated_at.eq(now),
+                ))
+                .execute(conn)?;
+            row.id
+        }
+        None => {
+            let id = uuid::Uuid::now_v7().to_string();
+            diesel::insert_into(company_memberships::table)
+                .values((
+                    company_memberships::id.eq(&id),
+                    company_memberships::company_id.eq(company_id),
+                    company_memberships::email.eq(email),
+                    company_memberships::first_name.eq(first_name),
+                    company_memberships::last_name.eq(last_name),
+                    company_memberships::role.eq(role.as_ref()),
+                    company_memberships::invited_at.eq(now),
+                    company_memberships::invited_by.eq(invited_by),
+                    company_memberships::updated_at.eq(now),
+                ))
+                .execute(conn)?;
+            id
+        }
+    };
+    find_by_id(conn, &id)
+}
+
+/// An accepted membership without an invitation (the demo data's company admin).
+pub fn insert_active(
+    conn: &mut DbConnection,
+    company_id: &str,
+    account_id: &str,
+    email: &str,
+    (first_name, last_name): (&str, &str),
+    role: CompanyRole,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    diesel::insert_into(company_memberships::table)
+        .values((
+            company_memberships::id.eq(uuid::Uuid::now_v7().to_string()),
+            company_memberships::company_id.eq(company_id),
+            company_memberships::email.eq(email),
+            company_memberships::account_id.eq(account_id),
+            company_memberships::first_name.eq(first_name),
+            company_memberships::last_name.eq(last_name),
+            company_memberships::role.eq(role.as_ref()),
+            company_memberships::invited_at.eq(now),
+            company_memberships::accepted_at.eq(now),
+            company_memberships::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn set_role(
+    conn: &mut DbConnection,
+    id: &str,
+    role: CompanyRole,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    diesel::update(company_memberships::table.find(id))
+        .set((
+            company_memberships::role.eq(role.as_ref()),
+            company_memberships::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn delete(conn: &mut DbConnection, id: &str) -> Result<(), AppError> {
+    diesel::delete(company_memberships::table.find(id)).execute(conn)?;
+    Ok(())
+}
+
+/// Stores the hash of the invitation's new link token; the earlier link dies.
+pub fn set_invitation_token(
+    conn: &mut DbConnection,
+    id: &str,
+    token_hash: &str,
+    expires_at: NaiveDateTime,
+) -> Result<(), AppError> {
+    diesel::update(
+        company_memberships::table
+            .find(id)
+            .filter(company_memberships::accepted_at.is_null()),
+    )
+    .set((
+        company_memberships::invitation_token_hash.eq(token_hash),
+        company_memberships::invitation_expires_at.eq(expires_at),
+    ))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Accepts the invitation whose token hash this is, for `account_id`, if it is still
+/// open and unexpired. One statement, so a token is accepted at most once.
+pub fn accept(
+    conn: &mut DbConnection,
+    token_hash: &str,
+    account_id: &str,
+    now: NaiveDateTime,
+) -> Result<bool, AppError> {
+    let accepted = diesel::update(
+        company_memberships::table
+            .filter(company_memberships::invitation_token_hash.eq(token_hash))
+            .filter(company_memberships::accepted_at.is_null())
+            .filter(company_memberships::invitation_expires_at.gt(now)),
+    )
+    .set((
+        company_memberships::account_id.eq(account_id),
+        company_memberships::accepted_at.eq(now),
+        company_memberships::invitation_token_hash.eq(None::<String>),
+        company_memberships::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    Ok(accepted == 1)
+}
+
+/// The company's name, for the invitation e-mail.
+pub fn company_name(conn: &mut DbConnection, company_id: &str) -> Result<String, AppError> {
+    Ok(companies::table
+        .find(company_id)
+        .select(companies::name)
+        .first(conn)?)
+}
