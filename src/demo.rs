@@ -16,12 +16,20 @@ use crate::db::{DbConnection, DbPool};
 use crate::error::AppError;
 use crate::subscriptions::types::NewSubscriptionRequest;
 
-/// How many records the run created and how many were there already.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+/// How many records the run created and how many were there already, and the demo
+/// company admin's sign-in when this run created the account.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct SeedSummary {
     pub created: usize,
     pub existing: usize,
+    /// E-mail address and generated password of Musterfirma GmbH's admin; shown once.
+    pub company_admin: Option<(String, String)>,
 }
+
+/// The demo company admin: an admin of Musterfirma GmbH, so a frontend developer can
+/// walk guide 001 at once.
+pub const DEMO_ADMIN_EMAIL: &str = "personal@musterfirma.de";
+const DEMO_COMPANY: &str = "K-100234";
 
 /// Why the demo data was not loaded.
 #[derive(Debug, thiserror::Error)]
@@ -258,8 +266,71 @@ pub async fn seed_demo(config: &Config, db: &DbPool) -> Result<SeedSummary, Seed
     if config.app_env == AppEnv::Production {
         return Err(SeedError::Production);
     }
-    let summary = db.transaction(seed).await?;
+    let mut summary = db.transaction(seed).await?;
+    seed_company_admin(db, &mut summary).await?;
     Ok(summary)
+}
+
+/// Creates the demo company admin (a verified account and its accepted admin
+/// membership) with a generated password, unless the account exists.
+async fn seed_company_admin(db: &DbPool, summary: &mut SeedSummary) -> Result<(), AppError> {
+    use crate::accounts::repo as accounts;
+    use rand::distributions::{Alphanumeric, DistString};
+    let exists = db
+        .run(|conn| accounts::find_by_email(conn, DEMO_ADMIN_EMAIL))
+        .await?
+        .is_some();
+    if exists {
+        summary.existing += 2;
+        return Ok(());
+    }
+    let password = Alphanumeric.sample_string(&mut rand::rngs::OsRng, 20);
+    let hash = crate::auth::password::PasswordHasher::new(1, 1)
+        .hash(secrecy::SecretString::from(password.clone()))
+        .await?;
+    db.transaction(move |conn| {
+        let context = AuditContext::for_command("seed-demo");
+        let now = clock::now();
+        let company = crate::companies::repo::find_by_customer_number(conn, DEMO_COMPANY)?
+            .ok_or_else(|| AppError::Internal(format!("demo company {DEMO_COMPANY}")))?;
+        let id = uuid::Uuid::new_v4().to_string();
+        accounts::insert_account(
+            conn,
+            &accounts::NewAccount {
+                id: &id,
+                email: DEMO_ADMIN_EMAIL,
+                password_hash: &hash,
+                first_name: "Erika",
+                last_name: "Personal",
+                operator: false,
+                tokens_valid_after: now,
+                created_at: now,
+                updated_at: now,
+            },
+        )?;
+        accounts::mark_email_verified(conn, &id)?;
+        audit::record(
+            conn,
+            &context,
+            AuditAction::Registered,
+            None,
+            Some(&id),
+            None,
+        )?;
+        crate::memberships::repo::insert_active(
+            conn,
+            &company.id,
+            &id,
+            DEMO_ADMIN_EMAIL,
+            ("Erika", "Personal"),
+            crate::memberships::types::CompanyRole::Admin,
+            now,
+        )
+    })
+    .await?;
+    summary.created += 2;
+    summary.company_admin = Some((DEMO_ADMIN_EMAIL.to_string(), password));
+    Ok(())
 }
 
 fn parse<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, AppError> {

@@ -171,6 +171,12 @@ async fn seed_demo(config: &Config) -> Result<ExitCode, String> {
         "demo data: {} created, {} already there",
         summary.created, summary.existing
     );
+    if let Some((email, password)) = &summary.company_admin {
+        println!(
+            "company admin of Musterfirma GmbH: {email} / {password} (shown only now; \
+             reset it by 'forgot password' if lost)"
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -66,9 +66,37 @@ async fn create_operator_makes_a_verified_operator_or_grants_the_rights() {
 async fn seed_demo_twice_loads_the_guides_data_once_for_the_walkthrough() {
     let app = TestApp::spawn().await;
     let first = seed_demo(&app.state.config, &app.db).await.unwrap();
-    assert_eq!((first.created, first.existing), (18, 0));
+    assert_eq!((first.created, first.existing), (20, 0));
     let second = seed_demo(&app.state.config, &app.db).await.unwrap();
-    assert_eq!((second.created, second.existing), (0, 18));
+    assert_eq!((second.created, second.existing), (0, 20));
+    assert_eq!(second.company_admin, None);
+
+    // Guide 001 with the demo company admin: log in, find the contract, generate a
+    // customer code.
+    let (email, password) = first.company_admin.expect("the admin's sign-in, once");
+    let login = app.login(&email, &password).await;
+    assert_eq!(login.status(), StatusCode::OK);
+    let admin = crate::helpers::Tokens::from(login.json::<Value>().await.unwrap());
+    let contracts: Value = app
+        .get(
+            "/api/v1/contracts?customer_number=K-100234&active=true",
+            Some(&admin.access),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(contracts["total"], 1, "{contracts}");
+    let contract_id = contracts["items"][0]["id"].as_str().unwrap();
+    let code = app
+        .request(
+            Method::POST,
+            &format!("/api/v1/contracts/{contract_id}/customer-codes"),
+            Some(&admin.access),
+            Some(json!({"valid_until": firmenportal::clock::today_berlin().to_string()})),
+        )
+        .await;
+    assert_eq!(code.status(), StatusCode::CREATED);
 
     // The README's walk-through: an account links 431177 with the guide's data.
     let tokens = account().insert(&app).await.login(&app).await;
