@@ -125,6 +125,10 @@ diesel::table! {
         valid_to -> Nullable<Date>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        company_name -> Text,
+        company_street -> Text,
+        company_postal_code -> Text,
+        company_city -> Text,
         search_text -> Text,
     }
 }

@@ -81,9 +81,9 @@ pub fn update(conn: &mut DbConnection, id: &str, data: &CompanyData) -> Result<(
     diesel::update(companies::table.find(id))
         .set(data)
         .execute(conn)?;
-    crate::contracts::repo::refresh_search_text(
+    crate::contracts::repo::refresh_list_columns(
         conn,
-        crate::contracts::repo::SearchScope::Company(id),
+        crate::contracts::repo::ContractScope::Company(id),
     )
 }
 

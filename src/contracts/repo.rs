@@ -49,28 +49,29 @@ pub fn insert(conn: &mut DbConnection, id: &str, data: &ContractData) -> Result<
             data,
         ))
         .execute(conn)?;
-    refresh_search_text(conn, SearchScope::Contracts(&[id.to_string()]))
+    refresh_list_columns(conn, ContractScope::Contracts(&[id.to_string()]))
 }
 
 pub fn update(conn: &mut DbConnection, id: &str, data: &ContractData) -> Result<(), AppError> {
     diesel::update(company_contracts::table.find(id))
         .set(data)
         .execute(conn)?;
-    refresh_search_text(conn, SearchScope::Contracts(&[id.to_string()]))
+    refresh_list_columns(conn, ContractScope::Contracts(&[id.to_string()]))
 }
 
-/// Which contracts' search words to refresh.
-pub enum SearchScope<'a> {
+/// Which contracts' copied company columns and search words to refresh.
+pub enum ContractScope<'a> {
     Contracts(&'a [String]),
     /// Every contract of a company, after the company changed.
     Company(&'a str),
 }
 
-/// Folds the words the contract list's `q` looks in — the contract's number and product
-/// offering and its company's name and address — into `search_text`. Neither database
-/// folds umlauts and `ß` as `domain::fold` does, so it is done here, whenever a contract
-/// or its company is written.
-pub fn refresh_search_text(conn: &mut DbConnection, scope: SearchScope) -> Result<(), AppError> {
+/// Copies the company's name and address onto its contracts, where the contract list
+/// sorts by them with an index, and folds the words the list's `q` looks in — the
+/// contract's number and product offering and its company's name and address — into
+/// `search_text`. Neither database folds umlauts and `ß` as `domain::fold` does, so it is
+/// done here, whenever a contract or its company is written.
+pub fn refresh_list_columns(conn: &mut DbConnection, scope: ContractScope) -> Result<(), AppError> {
     let query = company_contracts::table
         .inner_join(companies::table)
         .select((
@@ -81,31 +82,25 @@ pub fn refresh_search_text(conn: &mut DbConnection, scope: SearchScope) -> Resul
             companies::street,
             companies::postal_code,
             companies::city,
-            company_contracts::search_text,
         ))
         .into_boxed();
     let query = match scope {
-        SearchScope::Contracts(ids) => query.filter(company_contracts::id.eq_any(ids)),
-        SearchScope::Company(id) => query.filter(company_contracts::company_id.eq(id)),
+        ContractScope::Contracts(ids) => query.filter(company_contracts::id.eq_any(ids)),
+        ContractScope::Company(id) => query.filter(company_contracts::company_id.eq(id)),
     };
-    type Words = (
-        String,
-        String,
-        String,
-        String,
-        String,
-        String,
-        String,
-        String,
-    );
+    type Words = (String, String, String, String, String, String, String);
     let rows: Vec<Words> = query.load(conn)?;
-    for (id, number, offering, name, street, postal_code, city, stored) in rows {
+    for (id, number, offering, name, street, postal_code, city) in rows {
         let text = search_text(&[&number, &name, &street, &postal_code, &city, &offering]);
-        if text != stored {
-            diesel::update(company_contracts::table.find(id))
-                .set(company_contracts::search_text.eq(text))
-                .execute(conn)?;
-        }
+        diesel::update(company_contracts::table.find(id))
+            .set((
+                company_contracts::company_name.eq(name),
+                company_contracts::company_street.eq(street),
+                company_contracts::company_postal_code.eq(postal_code),
+                company_contracts::company_city.eq(city),
+                company_contracts::search_text.eq(text),
+            ))
+            .execute(conn)?;
     }
     Ok(())
 }
@@ -210,9 +205,11 @@ pub fn list_for_portal(
         // No record holds such a value.
         return Ok((Vec::new(), 0));
     }
+    // A left join the databases drop when no company column is used, as in the count:
+    // every contract has its company (a foreign key), so it is the inner join's rows.
     let query = || {
         let mut query = company_contracts::table
-            .inner_join(companies::table)
+            .left_join(companies::table)
             .into_boxed();
         if let Some(visible) = visible {
             query = query.filter(company_contracts::company_id.eq_any(visible.to_vec()));
@@ -221,7 +218,19 @@ pub fn list_for_portal(
             query = query.filter(company_contracts::company_id.eq(company_id.clone()));
         }
         if let Some(number) = &filter.customer_number {
-            query = query.filter(companies::customer_number.eq(fold_number(number)));
+            // A subquery, not the joined company's column: the count needs no join.
+            let by_number = diesel::alias!(companies as by_number);
+            query = query.filter(
+                company_contracts::company_id.eq_any(
+                    by_number
+                        .filter(
+                            by_number
+                                .field(companies::customer_number)
+                                .eq(fold_number(number)),
+                        )
+                        .select(by_number.field(companies::id)),
+                ),
+            );
         }
         if let Some(q) = &filter.q {
             query = query.filter(
@@ -266,14 +275,28 @@ pub fn list_for_portal(
         (ContractSort::ContractNumber, SortOrder::Desc) => {
             query.order(company_contracts::contract_number.desc())
         }
-        (ContractSort::CompanyName, SortOrder::Asc) => query.order(companies::name.asc()),
-        (ContractSort::CompanyName, SortOrder::Desc) => query.order(companies::name.desc()),
-        (ContractSort::Street, SortOrder::Asc) => query.order(companies::street.asc()),
-        (ContractSort::Street, SortOrder::Desc) => query.order(companies::street.desc()),
-        (ContractSort::PostalCode, SortOrder::Asc) => query.order(companies::postal_code.asc()),
-        (ContractSort::PostalCode, SortOrder::Desc) => query.order(companies::postal_code.desc()),
-        (ContractSort::City, SortOrder::Asc) => query.order(companies::city.asc()),
-        (ContractSort::City, SortOrder::Desc) => query.order(companies::city.desc()),
+        (ContractSort::CompanyName, SortOrder::Asc) => {
+            query.order(company_contracts::company_name.asc())
+        }
+        (ContractSort::CompanyName, SortOrder::Desc) => {
+            query.order(company_contracts::company_name.desc())
+        }
+        (ContractSort::Street, SortOrder::Asc) => {
+            query.order(company_contracts::company_street.asc())
+        }
+        (ContractSort::Street, SortOrder::Desc) => {
+            query.order(company_contracts::company_street.desc())
+        }
+        (ContractSort::PostalCode, SortOrder::Asc) => {
+            query.order(company_contracts::company_postal_code.asc())
+        }
+        (ContractSort::PostalCode, SortOrder::Desc) => {
+            query.order(company_contracts::company_postal_code.desc())
+        }
+        (ContractSort::City, SortOrder::Asc) => query.order(company_contracts::company_city.asc()),
+        (ContractSort::City, SortOrder::Desc) => {
+            query.order(company_contracts::company_city.desc())
+        }
         (ContractSort::ProductOffering, SortOrder::Asc) => {
             query.order(company_contracts::product_offering.asc())
         }
@@ -300,11 +323,11 @@ pub fn list_for_portal(
             company_contracts::id,
             company_contracts::contract_number,
             company_contracts::company_id,
-            companies::name,
-            companies::customer_number,
-            companies::street,
-            companies::postal_code,
-            companies::city,
+            company_contracts::company_name,
+            companies::customer_number.nullable().assume_not_null(),
+            company_contracts::company_street,
+            company_contracts::company_postal_code,
+            company_contracts::company_city,
             company_contracts::product_offering,
             company_contracts::status,
             company_contracts::valid_from,

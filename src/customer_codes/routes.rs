@@ -9,6 +9,7 @@ use crate::clock;
 use crate::contracts::portal::visible_contract;
 use crate::customer_codes::types::*;
 use crate::customer_codes::{CustomerCodeProblem, repo};
+use crate::domain::fold::storable;
 use crate::error::{AppError, Problem};
 use crate::http::{ApiJson, ApiQuery, NestedIds, Page, PageQuery, RecordId};
 use crate::rate_limit;
@@ -216,7 +217,12 @@ pub async fn check_customer_code(
                 Err(other) => return Err(other),
             };
             let today = clock::today_berlin();
-            let target = repo::find_valid(conn, &code, today)?.filter(|target| {
+            // A NUL could not even be compared by PostgreSQL; no code holds one.
+            let found = match storable(&code) {
+                true => repo::find_valid(conn, &code, today)?,
+                false => None,
+            };
+            let target = found.filter(|target| {
                 target.contract_status == crate::contracts::repo::STATUS_ACTIVE
                     && target.contract_valid_from <= today
                     && target.contract_valid_to.is_none_or(|to| to >= today)

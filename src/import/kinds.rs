@@ -592,9 +592,9 @@ impl Records for Contracts {
             }
         }
         let ids: Vec<String> = rows.iter().map(|(id, _)| id.clone()).collect();
-        crate::contracts::repo::refresh_search_text(
+        crate::contracts::repo::refresh_list_columns(
             conn,
-            crate::contracts::repo::SearchScope::Contracts(&ids),
+            crate::contracts::repo::ContractScope::Contracts(&ids),
         )
     }
     fn update(

@@ -365,3 +365,35 @@ async fn contract_infos_show_the_company_the_current_code_and_the_active_subscri
         (today_berlin() + Days::new(30)).to_string()
     );
 }
+
+#[tokio::test]
+async fn a_renamed_company_is_listed_sorted_and_found_by_its_new_name() {
+    let app = TestApp::spawn().await;
+    let (_, operator) = operator(&app).await;
+    let renamed = company().named("Alpha GmbH").insert(&app).await;
+    let other = company().named("Beta GmbH").insert(&app).await;
+    let first = contract(&renamed).insert(&app).await;
+    let second = contract(&other).insert(&app).await;
+    let patched = app
+        .request(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/admin/companies/{}", renamed.id),
+            Some(&operator.access),
+            Some(serde_json::json!({"name": "Zöllner GmbH"})),
+        )
+        .await;
+    assert_eq!(patched.status(), StatusCode::OK);
+    let (ids, _) = list_ids(&app, &operator.access, "sort=company_name").await;
+    assert_eq!(ids, [second.clone(), first.clone()]);
+    let (ids, _) = list_ids(&app, &operator.access, "q=zoellner").await;
+    assert_eq!(ids, [first.clone()]);
+    let (ids, _) = list_ids(&app, &operator.access, "q=alpha").await;
+    assert!(ids.is_empty());
+    let page: Value = app
+        .get("/api/v1/contracts?q=zoellner", Some(&operator.access))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["items"][0]["company_name"], "Zöllner GmbH");
+}

@@ -387,6 +387,13 @@ async fn failed_checks_are_limited_per_account_even_in_a_burst() {
         StatusCode::OK
     );
     assert_eq!(count_audited(&app, "customer_code.check_failed").await, 3);
+    // A code no record could hold (a NUL) is just another invalid one.
+    assert_problem(
+        check(&app, admin.access(), "K7QM\u{0}3XHD").await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "customer_code_invalid",
+    )
+    .await;
     let missing = app
         .request(
             Method::POST,

@@ -395,7 +395,7 @@ impl ContractFixture {
 
     /// Inserts the contract and folds its search words as the service does.
     pub async fn insert(self, app: &TestApp) -> String {
-        use firmenportal::contracts::repo::{SearchScope, refresh_search_text};
+        use firmenportal::contracts::repo::{ContractScope, refresh_list_columns};
         use firmenportal::schema::company_contracts;
         let id = uuid::Uuid::new_v4().to_string();
         let inserted = id.clone();
@@ -415,7 +415,7 @@ impl ContractFixture {
                 ))
                 .execute(conn)
                 .expect("insert contract");
-            refresh_search_text(conn, SearchScope::Contracts(&[id])).expect("search words");
+            refresh_list_columns(conn, ContractScope::Contracts(&[id])).expect("search words");
         })
         .await;
         inserted

@@ -1,6 +1,16 @@
-DROP INDEX company_contracts_status_idx;
-DROP INDEX company_contracts_valid_from_idx;
+DROP INDEX company_contracts_number_sort_idx;
+DROP INDEX company_contracts_company_name_sort_idx;
+DROP INDEX company_contracts_street_sort_idx;
+DROP INDEX company_contracts_postal_code_sort_idx;
+DROP INDEX company_contracts_city_sort_idx;
+DROP INDEX company_contracts_offering_sort_idx;
+DROP INDEX company_contracts_status_sort_idx;
+DROP INDEX company_contracts_valid_from_sort_idx;
 DROP INDEX company_contracts_search_idx;
 ALTER TABLE company_contracts DROP COLUMN search_text;
+ALTER TABLE company_contracts DROP COLUMN company_city;
+ALTER TABLE company_contracts DROP COLUMN company_postal_code;
+ALTER TABLE company_contracts DROP COLUMN company_street;
+ALTER TABLE company_contracts DROP COLUMN company_name;
 DROP TABLE customer_codes;
 DROP TABLE company_memberships;

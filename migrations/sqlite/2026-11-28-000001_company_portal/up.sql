@@ -38,20 +38,31 @@ CREATE UNIQUE INDEX customer_codes_code_key ON customer_codes (code);
 CREATE UNIQUE INDEX customer_codes_current_key ON customer_codes (contract_id) WHERE revoked_at IS NULL;
 CREATE INDEX customer_codes_contract_idx ON customer_codes (contract_id, created_at);
 
--- The contract list searches the contract's and its company's words at once; the
--- folded words (see `domain::fold`) are kept on the contract and refreshed whenever the
--- contract or its company changes. Existing rows get an approximation of the fold here
--- (lower case, umlauts and ß spelled out); the application's next change of a row
--- replaces it.
+-- The contract list shows, sorts by and searches its company's name and address beside
+-- the contract's own columns. They are copied onto the contract (and refreshed whenever
+-- the contract or its company changes), so the list reads one table and every sort
+-- column has an index; `search_text` holds the folded words (see `domain::fold`) of the
+-- contract and its company. Existing rows get an approximation of the fold here (lower
+-- case, umlauts and ß spelled out); the application's next change of a row replaces it.
+ALTER TABLE company_contracts ADD COLUMN company_name TEXT NOT NULL DEFAULT '';
+ALTER TABLE company_contracts ADD COLUMN company_street TEXT NOT NULL DEFAULT '';
+ALTER TABLE company_contracts ADD COLUMN company_postal_code TEXT NOT NULL DEFAULT '';
+ALTER TABLE company_contracts ADD COLUMN company_city TEXT NOT NULL DEFAULT '';
 ALTER TABLE company_contracts ADD COLUMN search_text TEXT NOT NULL DEFAULT '';
 UPDATE company_contracts
-   SET search_text = (
-       SELECT replace(replace(replace(replace(lower(
+   SET (company_name, company_street, company_postal_code, company_city, search_text) = (
+       SELECT co.name, co.street, co.postal_code, co.city,
+              replace(replace(replace(replace(lower(
                   company_contracts.contract_number || ' ' || co.name || ' ' || co.street
                   || ' ' || co.postal_code || ' ' || co.city || ' '
                   || company_contracts.product_offering),
                   'ä', 'ae'), 'ö', 'oe'), 'ü', 'ue'), 'ß', 'ss')
          FROM companies co WHERE co.id = company_contracts.company_id);
-
-CREATE INDEX company_contracts_valid_from_idx ON company_contracts (valid_from, id);
-CREATE INDEX company_contracts_status_idx ON company_contracts (status, id);
+CREATE INDEX company_contracts_number_sort_idx ON company_contracts (contract_number, id);
+CREATE INDEX company_contracts_company_name_sort_idx ON company_contracts (company_name, id);
+CREATE INDEX company_contracts_street_sort_idx ON company_contracts (company_street, id);
+CREATE INDEX company_contracts_postal_code_sort_idx ON company_contracts (company_postal_code, id);
+CREATE INDEX company_contracts_city_sort_idx ON company_contracts (company_city, id);
+CREATE INDEX company_contracts_offering_sort_idx ON company_contracts (product_offering, id);
+CREATE INDEX company_contracts_status_sort_idx ON company_contracts (status, id);
+CREATE INDEX company_contracts_valid_from_sort_idx ON company_contracts (valid_from, id);
