@@ -1,0 +1,174 @@
+#!/usr/bin/env bash
+# Company-portal benchmark (issue 8): GET /api/v1/contracts as an operator, at 8
+# connections, on PostgreSQL and on SQLite, with 1,000 and with 100,000 contracts (over
+# a fifth as many companies): the first page and a page near the end, the filters `q`,
+# `customer_number` and `active=true`, and every sort column. Prints each case's p99
+# at both sizes and their ratio, then POST /api/v1/customer-codes/check with 10,000
+# valid codes.
+#
+#   bench/contracts.sh   (BENCH_DATABASE_URL, BENCH_SECONDS, BENCH_PORT,
+#                         BENCH_SMALL, BENCH_LARGE, BENCH_CODES to override)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ADMIN_URL=${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
+SECONDS_PER_RUN=${BENCH_SECONDS:-5}
+PORT=${BENCH_PORT:-18082}
+SMALL=${BENCH_SMALL:-1000}
+LARGE=${BENCH_LARGE:-100000}
+CODES=${BENCH_CODES:-10000}
+BASE="http://127.0.0.1:$PORT"
+PASSWORD="Benchmark-Passwort-2026"
+CONNECTIONS=8
+
+if ! command -v wrk >/dev/null; then
+  echo "installing wrk (Debian package)" >&2
+  apt-get install -y -qq wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+fi
+for tool in psql python3 curl; do
+  command -v "$tool" >/dev/null || { echo "$tool is needed" >&2; exit 1; }
+done
+
+cargo build --release --quiet
+BIN=$PWD/target/release/firmenportal
+WORK=$(mktemp -d)
+SERVER_PID=""
+DATABASES=()
+cleanup() {
+  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+  for db in "${DATABASES[@]}"; do
+    psql "$ADMIN_URL" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
+  done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# wrk output → "requests/s p50_ms p99_ms", counting only successful answers.
+summarise() {
+  awk '
+    function ms(v) { if (v ~ /us$/) return v/1000; if (v ~ /ms$/) return v+0; if (v ~ /s$/) return v*1000; return v }
+    /^ +50%/ { p50 = ms($2) } /^ +99%/ { p99 = ms($2) }
+    / requests in / { n = $1; secs = $4; sub(/s,?$/, "", secs) }
+    /Non-2xx or 3xx responses/ { bad = $NF }
+    END { printf "%.1f %.2f %.2f\n", (n - bad) / secs, p50, p99 }'
+}
+
+# Loads one database with `contracts` contracts and `codes` customer codes; prints its URL.
+load() { # backend size codes
+  local backend=$1 size=$2 codes=$3 dir="$WORK/$1-$2" url
+  mkdir -p "$dir"
+  python3 bench/contract_data.py "$dir" $((size / 5)) "$size" "$codes"
+  if [ "$backend" = postgres ]; then
+    local db="fp_bench_contracts_${size}_$(date +%s)"
+    psql "$ADMIN_URL" -qc "CREATE DATABASE $db" >/dev/null
+    DATABASES+=("$db")
+    url="${ADMIN_URL%/*}/$db"
+  else
+    url="sqlite://$dir/bench.db"
+  fi
+  DATABASE_URL="$url" DATA_DIR="$dir" RUST_LOG=warn "$BIN" migrate >/dev/null
+  DATABASE_URL="$url" DATA_DIR="$dir" RUST_LOG=warn "$BIN" import companies "$dir/companies.csv" >/dev/null
+  DATABASE_URL="$url" DATA_DIR="$dir" RUST_LOG=warn "$BIN" import contracts "$dir/contracts.csv" >/dev/null
+  printf '%s\n' "$PASSWORD" | DATABASE_URL="$url" DATA_DIR="$dir" RUST_LOG=warn "$BIN" create-operator \
+    --email operator@example.de --first-name Olga --last-name Operator >/dev/null
+  python3 - "$backend" "$url" "$dir/codes.csv" <<'PY'
+import subprocess, sys
+backend, url, codes = sys.argv[1:]
+rows = [line.strip().split(",") for line in open(codes) if line.strip()]
+insert = ("INSERT INTO customer_codes (id, contract_id, code, valid_until, created_at) "
+          "SELECT 'code-' || c.contract_number, c.id, '{code}', DATE '2099-12-31', CURRENT_TIMESTAMP "
+          "FROM company_contracts c WHERE c.contract_number = '{number}';")
+sql = "BEGIN;\n" + "\n".join(insert.format(code=code, number=number) for number, code in rows) + "\nCOMMIT;\n"
+if backend == "postgres":
+    subprocess.run(["psql", "-q", url], input=sql.replace("DATE '2099-12-31'", "'2099-12-31'::date"), text=True, check=True, stdout=subprocess.DEVNULL)
+else:
+    import sqlite3
+    db = sqlite3.connect(url.removeprefix("sqlite://"))
+    db.executescript(sql.replace("DATE '2099-12-31'", "'2099-12-31'").replace("CURRENT_TIMESTAMP", "strftime('%Y-%m-%d %H:%M:%f', 'now')"))
+    db.close()
+PY
+  [ "$backend" = postgres ] && psql "$url" -qc "VACUUM ANALYZE" >/dev/null
+  cut -d, -f2 "$dir/codes.csv" >"$dir/codes.txt"
+  echo "$url"
+}
+
+start() { # url dir
+  env DATABASE_URL="$1" DATA_DIR="$2" BIND_ADDR="127.0.0.1:$PORT" RUST_LOG=warn \
+    RATE_LIMIT_LOGIN_PER_IP=1000000 RATE_LIMIT_CODE_CHECK_PER_ACCOUNT=1000000 \
+    RATE_LIMIT_CODE_CHECK_PER_IP=1000000 setsid "$BIN" serve >"$2/server.log" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 1 100); do curl -fs "$BASE/health/ready" >/dev/null && break; sleep 0.1; done
+  TOKEN=$(curl -fs -X POST "$BASE/api/v1/auth/login" -H 'content-type: application/json' \
+    -d "{\"email\":\"operator@example.de\",\"password\":\"$PASSWORD\"}" | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
+}
+
+stop() {
+  kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
+  SERVER_PID=""
+}
+
+# The cases: a name and the query string; "END" stands for the page before the last.
+CASES=(
+  "first page|"
+  "page near the end|page=END"
+  "q=mueller (folded: Müller)|q=mueller"
+  "q=strasse 1|q=strasse%201"
+  "customer_number|customer_number=K-000123"
+  "active=true|active=true"
+)
+for sort in contract_number company_name street postal_code city product_offering status valid_from; do
+  CASES+=("sort=$sort, first page|sort=$sort&order=asc")
+  CASES+=("sort=$sort desc, near the end|sort=$sort&order=desc&page=END")
+done
+
+# Runs every case against the started server; writes "p99 rps" per case to $1.
+measure() { # out size
+  local total last query
+  total=$(curl -fs "$BASE/api/v1/contracts?per_page=1" -H "Authorization: Bearer $TOKEN" \
+    | sed -E 's/.*"total":([0-9]+).*/\1/')
+  last=$(( (total + 24) / 25 - 1 )); [ "$last" -lt 1 ] && last=1
+  : >"$1"
+  for entry in "${CASES[@]}"; do
+    query=${entry#*|}; query=${query//END/$last}
+    wrk -t2 -c"$CONNECTIONS" -d1s -H "Authorization: Bearer $TOKEN" "$BASE/api/v1/contracts?$query" >/dev/null
+    read -r rps _ p99 < <(wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" --latency \
+      -H "Authorization: Bearer $TOKEN" "$BASE/api/v1/contracts?$query" | summarise)
+    echo "$p99 $rps" >>"$1"
+  done
+}
+
+declare -A CHECK
+for backend in postgres sqlite; do
+  for size in "$SMALL" "$LARGE"; do
+    codes=0; [ "$size" = "$LARGE" ] && codes=$CODES
+    echo "loading $backend with $size contracts" >&2
+    url=$(load "$backend" "$size" "$codes")
+    start "$url" "$WORK/$backend-$size"
+    measure "$WORK/result-$backend-$size" "$size"
+    if [ "$codes" -gt 0 ]; then
+      CHECK[$backend]=$(CODES="$WORK/$backend-$size/codes.txt" TOKEN="$TOKEN" wrk -t2 -c"$CONNECTIONS" \
+        -d"${SECONDS_PER_RUN}s" --latency -s bench/code_check.lua "$BASE" | summarise)
+    fi
+    stop
+  done
+done
+
+echo
+echo "GET /api/v1/contracts as an operator, $CONNECTIONS connections, $(nproc) cores; p99 in ms (target ≤ 25; first pages and filters at $LARGE ≤ 2 × at $SMALL)"
+printf '%-40s | %8s %8s %6s %8s | %8s %8s %6s %8s\n' case "pg $SMALL" "pg $LARGE" ratio "pg req/s" \
+  "sq $SMALL" "sq $LARGE" ratio "sq req/s"
+i=0
+for entry in "${CASES[@]}"; do
+  i=$((i + 1))
+  read -r ps _ < <(sed -n "${i}p" "$WORK/result-postgres-$SMALL")
+  read -r pl pr < <(sed -n "${i}p" "$WORK/result-postgres-$LARGE")
+  read -r ss _ < <(sed -n "${i}p" "$WORK/result-sqlite-$SMALL")
+  read -r sl sr < <(sed -n "${i}p" "$WORK/result-sqlite-$LARGE")
+  printf '%-40s | %8s %8s %6s %8s | %8s %8s %6s %8s\n' "${entry%%|*}" "$ps" "$pl" \
+    "$(awk -v a="$pl" -v b="$ps" 'BEGIN { printf "%.1f", a / b }')" "$pr" "$ss" "$sl" \
+    "$(awk -v a="$sl" -v b="$ss" 'BEGIN { printf "%.1f", a / b }')" "$sr"
+done
+echo
+echo "POST /api/v1/customer-codes/check, $CODES valid codes, $CONNECTIONS connections (req/s p50 p99 ms)"
+echo "  postgres: ${CHECK[postgres]}"
+echo "  sqlite:   ${CHECK[sqlite]}"
