@@ -131,7 +131,7 @@ measure() { # out size
   for entry in "${CASES[@]}"; do
     query=${entry#*|}; query=${query//END/$last}
     wrk -t2 -c"$CONNECTIONS" -d1s -H "Authorization: Bearer $TOKEN" "$BASE/api/v1/contracts?$query" >/dev/null
-    read -r rps _ p99 < <(wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" --latency \
+    read -r rps _ p99 < <(wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" --latency --timeout 10s \
       -H "Authorization: Bearer $TOKEN" "$BASE/api/v1/contracts?$query" | summarise)
     echo "$p99 $rps" >>"$1"
   done
@@ -146,7 +146,7 @@ for backend in postgres sqlite; do
     start "$url" "$WORK/$backend-$size"
     measure "$WORK/result-$backend-$size" "$size"
     if [ "$codes" -gt 0 ]; then
-      CHECK[$backend]=$(CODES="$WORK/$backend-$size/codes.txt" TOKEN="$TOKEN" wrk -t2 -c"$CONNECTIONS" \
+      CHECK[$backend]=$(CODES="$WORK/$backend-$size/codes.txt" TOKEN="$TOKEN" wrk -t2 -c"$CONNECTIONS" --timeout 10s \
         -d"${SECONDS_PER_RUN}s" --latency -s bench/code_check.lua "$BASE" | summarise)
     fi
     stop

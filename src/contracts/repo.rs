@@ -266,9 +266,27 @@ pub fn list_for_portal(
         }
         query
     };
-    let total = query().count().get_result(conn)?;
+    let total: i64 = query().count().get_result(conn)?;
+    let (offset, limit) = (paging.offset(), paging.limit());
+    if offset >= total {
+        return Ok((Vec::new(), total));
+    }
+    // A page in the back half is read from the other end: an OFFSET walks every row it
+    // skips, so the last page would cost a walk through the whole list. The same rows
+    // in the opposite order, turned around, are the same page.
+    let from_the_end = offset > total / 2;
+    let (order, offset, limit) = if from_the_end {
+        let end = (offset + limit).min(total);
+        let reversed = match filter.order {
+            SortOrder::Asc => SortOrder::Desc,
+            SortOrder::Desc => SortOrder::Asc,
+        };
+        (reversed, total - end, end - offset)
+    } else {
+        (filter.order, offset, limit)
+    };
     let query = query();
-    let query = match (filter.sort, filter.order) {
+    let query = match (filter.sort, order) {
         (ContractSort::ContractNumber, SortOrder::Asc) => {
             query.order(company_contracts::contract_number.asc())
         }
@@ -314,11 +332,11 @@ pub fn list_for_portal(
     };
     // Equal sort values keep one order on every page: the id decides, in the same
     // direction.
-    let query = match filter.order {
+    let query = match order {
         SortOrder::Asc => query.then_order_by(company_contracts::id.asc()),
         SortOrder::Desc => query.then_order_by(company_contracts::id.desc()),
     };
-    let rows = query
+    let mut rows: Vec<ListedContract> = query
         .select((
             company_contracts::id,
             company_contracts::contract_number,
@@ -333,9 +351,12 @@ pub fn list_for_portal(
             company_contracts::valid_from,
             company_contracts::valid_to,
         ))
-        .limit(paging.limit())
-        .offset(paging.offset())
+        .limit(limit)
+        .offset(offset)
         .load(conn)?;
+    if from_the_end {
+        rows.reverse();
+    }
     Ok((rows, total))
 }
 

@@ -22,6 +22,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(routes::get_company)
         .service(routes::list_company_users)
         .service(routes::invite_company_user)
+        .service(routes::get_company_user)
         .service(routes::change_company_user)
         .service(routes::remove_company_user)
         .service(routes::accept_invitation);

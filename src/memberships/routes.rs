@@ -213,6 +213,37 @@ async fn invite(
         .json(CompanyUser::try_from(row)?))
 }
 
+/// One company user.
+///
+/// Any user of the company may read it.
+#[utoipa::path(
+    tag = "company",
+    security(("bearer_auth" = [])),
+    params(
+        ("id" = String, Path, description = "Company id", example = "0190f3a4-7b1c-7d2e-9f00-3c4d5e6f7a8b"),
+        ("user_id" = String, Path, description = "Company user id", example = "0190f3a5-1d2e-7f30-8a41-5b6c7d8e9f00"),
+    ),
+    responses(
+        (status = 200, description = "The company user", body = CompanyUser),
+        (status = 404, description = "No such company or user, or not the account's company (`not_found`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/companies/{id}/users/{user_id}")]
+pub async fn get_company_user(
+    state: web::Data<AppState>,
+    subscriber: Subscriber,
+    ids: NestedIds,
+) -> Result<HttpResponse, AppError> {
+    let row = state
+        .db
+        .run(move |conn| {
+            access_to_company(conn, &subscriber.account, &ids.parent)?;
+            repo::find(conn, &ids.parent, &ids.item)?.ok_or_else(AppError::not_found)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(CompanyUser::try_from(row)?))
+}
+
 /// Change a company user's role (company admin).
 ///
 /// Demoting the company's last active admin is refused (`409 last_admin`).

@@ -115,6 +115,20 @@ async fn a_new_code_replaces_the_previous_one_and_is_checked_however_it_is_typed
         )
         .await;
     assert_eq!(revoke.status(), StatusCode::NO_CONTENT);
+    let revoked: Value = app
+        .get(
+            &format!(
+                "/api/v1/contracts/{contract_id}/customer-codes/{}",
+                second["id"].as_str().unwrap()
+            ),
+            Some(admin.access()),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(revoked["status"], "revoked");
+    assert!(revoked["revoked_at"].is_string());
     assert_problem(
         check(&app, &employee.access, second["code"].as_str().unwrap()).await,
         StatusCode::UNPROCESSABLE_ENTITY,

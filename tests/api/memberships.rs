@@ -281,6 +281,14 @@ async fn members_read_but_only_admins_change() {
     let list = app.get(&users, Some(member.access())).await;
     assert_eq!(list.status(), StatusCode::OK);
     assert_eq!(list.json::<Value>().await.unwrap()["total"], 2);
+    let one = app
+        .get(
+            &format!("{users}/{}", admin.membership_id),
+            Some(member.access()),
+        )
+        .await;
+    assert_eq!(one.status(), StatusCode::OK);
+    assert_eq!(one.json::<Value>().await.unwrap()["role"], "admin");
     assert_problem(
         invite(
             &app,
@@ -434,6 +442,16 @@ async fn a_removed_user_loses_access_with_the_next_request() {
         )
         .await;
     assert_eq!(removed.status(), StatusCode::NO_CONTENT);
+    assert_problem(
+        app.get(
+            &format!("{path}/users/{}", member.membership_id),
+            Some(admin.access()),
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
     assert_problem(
         app.get(&path, Some(member.access())).await,
         StatusCode::NOT_FOUND,
