@@ -16,6 +16,6 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(routes::list_contracts)
         .service(routes::get_contract)
         .service(routes::update_contract)
-        .service(portal::list_contracts)
+        .service(portal::list_portal_contracts)
         .service(portal::get_contract_info);
 }

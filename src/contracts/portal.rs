@@ -43,7 +43,7 @@ pub fn visible_contract(
     )
 )]
 #[get("/contracts")]
-pub async fn list_contracts(
+pub async fn list_portal_contracts(
     state: web::Data<AppState>,
     subscriber: Subscriber,
     ApiQuery(query): ApiQuery<PortalContractListQuery>,

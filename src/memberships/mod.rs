@@ -19,7 +19,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 /// Registers the membership routes (under `/api/v1`).
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(routes::invite_first_admin)
-        .service(routes::get_company)
+        .service(routes::get_portal_company)
         .service(routes::list_company_users)
         .service(routes::invite_company_user)
         .service(routes::get_company_user)

@@ -70,7 +70,7 @@ pub async fn invite_first_admin(
     )
 )]
 #[get("/companies/{id}")]
-pub async fn get_company(
+pub async fn get_portal_company(
     state: web::Data<AppState>,
     subscriber: Subscriber,
     id: RecordId,

@@ -15,6 +15,18 @@ fn committed_openapi_document_matches_the_code() {
 }
 
 #[test]
+fn operation_ids_are_unique_for_generated_clients() {
+    let doc: Value = serde_json::from_str(&firmenportal::openapi::document_json()).unwrap();
+    let mut seen = std::collections::HashSet::new();
+    for item in doc["paths"].as_object().unwrap().values() {
+        for operation in item.as_object().unwrap().values() {
+            let id = operation["operationId"].as_str().expect("operationId");
+            assert!(seen.insert(id.to_string()), "operationId {id} twice");
+        }
+    }
+}
+
+#[test]
 fn every_operation_is_documented() {
     let doc: Value = serde_json::from_str(&firmenportal::openapi::document_json()).unwrap();
     for (path, item) in doc["paths"].as_object().unwrap() {
