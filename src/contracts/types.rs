@@ -401,10 +401,10 @@ pub struct PortalContractListQuery {
     pub company_id: Option<String>,
     /// Column to sort by (default `contract_number`); ties are broken by id, so pages
     /// never overlap or skip.
-    #[param(value_type = Option<ContractSort>, example = "contract_number")]
+    #[param(value_type = Option<ContractSort>, inline, example = "contract_number")]
     pub sort: Option<String>,
     /// Sort direction (default `asc`).
-    #[param(value_type = Option<SortOrder>, example = "asc")]
+    #[param(value_type = Option<SortOrder>, inline, example = "asc")]
     pub order: Option<String>,
     #[serde(flatten)]
     #[param(ignore)]

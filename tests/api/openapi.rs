@@ -27,6 +27,33 @@ fn operation_ids_are_unique_for_generated_clients() {
 }
 
 #[test]
+fn every_reference_names_a_component() {
+    fn references(value: &Value, found: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::String(target)) = map.get("$ref") {
+                    found.push(target.clone());
+                }
+                map.values().for_each(|v| references(v, found));
+            }
+            Value::Array(items) => items.iter().for_each(|v| references(v, found)),
+            _ => {}
+        }
+    }
+    let doc: Value = serde_json::from_str(&firmenportal::openapi::document_json()).unwrap();
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    let mut found = Vec::new();
+    references(&doc, &mut found);
+    assert!(found.len() > 50, "the document references its schemas");
+    for target in found {
+        let name = target
+            .strip_prefix("#/components/schemas/")
+            .unwrap_or_else(|| panic!("unexpected reference {target}"));
+        assert!(schemas.contains_key(name), "{target} is not defined");
+    }
+}
+
+#[test]
 fn every_operation_is_documented() {
     let doc: Value = serde_json::from_str(&firmenportal::openapi::document_json()).unwrap();
     for (path, item) in doc["paths"].as_object().unwrap() {
