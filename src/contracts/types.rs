@@ -435,7 +435,7 @@ impl PortalContractListQuery {
             Err(other) => return Err(other),
         };
         let active = match self.active.as_deref().map(str::trim) {
-            None | Some("") => None,
+            None => None,
             Some("true") => Some(true),
             Some("false") => Some(false),
             Some(_) => {
@@ -461,14 +461,20 @@ impl PortalContractListQuery {
     }
 }
 
+/// An absent parameter is the default; a given one, even empty, must be one of the
+/// values (`invalid_choice`).
 fn choice_or_default<E: std::str::FromStr + Default>(
     raw: Option<&str>,
     pointer: &str,
     errors: &mut FieldErrors,
 ) -> Option<E> {
-    match raw.map(str::trim) {
-        None | Some("") => Some(E::default()),
-        Some(_) => errors.take(parse_choice(raw, pointer)),
+    match raw {
+        None => Some(E::default()),
+        Some(raw) => errors.take(
+            raw.trim()
+                .parse()
+                .map_err(|_| FieldError::new(pointer, FieldErrorCode::InvalidChoice)),
+        ),
     }
 }
 

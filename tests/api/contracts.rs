@@ -307,6 +307,29 @@ async fn invalid_list_parameters_are_field_errors_at_their_parameter() {
             ("/sort".to_string(), "invalid_choice".to_string()),
         ]
     );
+    // Given empty, a parameter with a fixed set of values is no value of that set.
+    let response = app
+        .get(
+            "/api/v1/contracts?sort=&order=&active=",
+            Some(&operator.access),
+        )
+        .await;
+    let problem = assert_problem(
+        response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    let mut found = pointers(&problem);
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            ("/active".to_string(), "invalid_type".to_string()),
+            ("/order".to_string(), "invalid_choice".to_string()),
+            ("/sort".to_string(), "invalid_choice".to_string()),
+        ]
+    );
 }
 
 #[tokio::test]
