@@ -17,7 +17,6 @@ use utoipa_actix_web::service_config::ServiceConfig;
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(routes::generate_customer_code)
         .service(routes::list_customer_codes)
-        .service(routes::get_customer_code)
         .service(routes::revoke_customer_code)
         .service(routes::check_customer_code);
 }

@@ -27,7 +27,7 @@ use crate::state::AppState;
     params(("id" = String, Path, description = "Contract id", example = "0190f3a4-8c2d-7e3f-8a01-4d5e6f7a8b9c")),
     request_body = GenerateCodeRequest,
     responses(
-        (status = 201, description = "Generated; `Location` names the code", body = CustomerCode),
+        (status = 201, description = "Generated", body = CustomerCode),
         (status = 403, description = "A member, not an admin (`forbidden`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such contract, or another company's (`not_found`)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The contract is not active today (`contract_not_active`)", body = Problem, content_type = "application/problem+json"),
@@ -43,7 +43,6 @@ pub async fn generate_customer_code(
     context: AuditContext,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
-    let location = format!("/api/v1/contracts/{id}/customer-codes");
     let code = state
         .db
         .transaction(move |conn| {
@@ -75,9 +74,7 @@ pub async fn generate_customer_code(
             Ok(CustomerCode::new(stored, today))
         })
         .await?;
-    Ok(HttpResponse::Created()
-        .insert_header(("Location", format!("{location}/{}", code.id)))
-        .json(code))
+    Ok(HttpResponse::Created().json(code))
 }
 
 /// A contract's customer codes.
@@ -115,37 +112,6 @@ pub async fn list_customer_codes(
         .map(|row| CustomerCode::new(row, today))
         .collect();
     Ok(HttpResponse::Ok().json(paging.page_of(items, total)))
-}
-
-/// One customer code of a contract.
-///
-/// The code with its state today.
-#[utoipa::path(
-    tag = "company",
-    security(("bearer_auth" = [])),
-    params(
-        ("id" = String, Path, description = "Contract id", example = "0190f3a4-8c2d-7e3f-8a01-4d5e6f7a8b9c"),
-        ("code_id" = String, Path, description = "Customer code id", example = "0190f3a6-2e3f-7a41-9b52-6c7d8e9f0a1b"),
-    ),
-    responses(
-        (status = 200, description = "The code", body = CustomerCode),
-        (status = 404, description = "No such contract or code, or another company's (`not_found`)", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[get("/contracts/{id}/customer-codes/{code_id}")]
-pub async fn get_customer_code(
-    state: web::Data<AppState>,
-    subscriber: Subscriber,
-    ids: NestedIds,
-) -> Result<HttpResponse, AppError> {
-    let code = state
-        .db
-        .run(move |conn| {
-            visible_contract(conn, &subscriber.account, &ids.parent)?;
-            repo::find(conn, &ids.parent, &ids.item)?.ok_or_else(AppError::not_found)
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(CustomerCode::new(code, clock::today_berlin())))
 }
 
 /// Revoke a customer code (company admin or operator).
