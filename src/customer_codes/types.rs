@@ -159,7 +159,7 @@ impl GenerateCodeRequest {
 pub struct CheckCodeRequest {
     /// The code as typed: case, spaces and dashes do not matter, nor the look-alikes
     /// `O`/`0` and `I`/`L`/`1`.
-    #[schema(value_type = String, required = true, min_length = 1, max_length = 64, example = "k7qm 3xhd 9pta")]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 64, pattern = r"[^\t\n\f\r ]", example = "k7qm 3xhd 9pta")]
     pub code: Option<String>,
 }
 
