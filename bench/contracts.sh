@@ -25,7 +25,7 @@ if ! command -v wrk >/dev/null; then
   echo "installing wrk (Debian package)" >&2
   apt-get install -y -qq wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 fi
-for tool in psql python3 curl; do
+for tool in psql pgbench python3 curl; do
   command -v "$tool" >/dev/null || { echo "$tool is needed" >&2; exit 1; }
 done
 
@@ -137,6 +137,26 @@ measure() { # out size
   done
 }
 
+# The physical floor: pgbench runs the counts that the list needs with `q` (the part of
+# those requests that no index answers without visiting every match) straight on the
+# database, at the same 8 connections, without HTTP, JSON or the page itself.
+floor() { # url
+  local name sql
+  for name in "count(*) of all contracts" "count(*) of q=mueller" "count(*) of q=strasse 1"; do
+    case "$name" in
+      *all*) sql="SELECT count(*) FROM company_contracts" ;;
+      *mueller*) sql="SELECT count(*) FROM company_contracts WHERE search_text LIKE '%mueller%'" ;;
+      *) sql="SELECT count(*) FROM company_contracts WHERE search_text LIKE '%strasse 1%'" ;;
+    esac
+    echo "$sql;" >"$WORK/floor.sql"
+    rm -f "$WORK"/pgbench_log.*
+    (cd "$WORK" && pgbench -n -c "$CONNECTIONS" -j 2 -T "$SECONDS_PER_RUN" -f floor.sql -l "$1" >/dev/null 2>&1)
+    # Per transaction: client, number, latency in µs, …
+    cat "$WORK"/pgbench_log.* | awk '{ print $3 / 1000 }' | sort -n | awk -v name="$name" '
+      { v[NR] = $1 } END { printf "%-28s p50 %6.2f ms  p99 %6.2f ms  %7.1f per second\n", name, v[int(NR * 0.5)], v[int(NR * 0.99)], NR / '"$SECONDS_PER_RUN"' }'
+  done
+}
+
 declare -A CHECK
 for backend in postgres sqlite; do
   for size in "$SMALL" "$LARGE"; do
@@ -145,6 +165,9 @@ for backend in postgres sqlite; do
     url=$(load "$backend" "$size" "$codes")
     start "$url" "$WORK/$backend-$size"
     measure "$WORK/result-$backend-$size" "$size"
+    if [ "$backend" = postgres ] && [ "$size" = "$LARGE" ]; then
+      floor "$url" >"$WORK/floor"
+    fi
     if [ "$codes" -gt 0 ]; then
       CHECK[$backend]=$(CODES="$WORK/$backend-$size/codes.txt" TOKEN="$TOKEN" wrk -t2 -c"$CONNECTIONS" --timeout 10s \
         -d"${SECONDS_PER_RUN}s" --latency -s bench/code_check.lua "$BASE" | summarise)
@@ -168,6 +191,9 @@ for entry in "${CASES[@]}"; do
     "$(awk -v a="$pl" -v b="$ps" 'BEGIN { printf "%.1f", a / b }')" "$pr" "$ss" "$sl" \
     "$(awk -v a="$sl" -v b="$ss" 'BEGIN { printf "%.1f", a / b }')" "$sr"
 done
+echo
+echo "The floor on PostgreSQL at $LARGE contracts: the same counts through pgbench, $CONNECTIONS connections"
+cat "$WORK/floor"
 echo
 echo "POST /api/v1/customer-codes/check, $CODES valid codes, $CONNECTIONS connections (req/s p50 p99 ms)"
 echo "  postgres: ${CHECK[postgres]}"

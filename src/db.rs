@@ -1,6 +1,7 @@
 //! Database access: one connection enum over PostgreSQL and bundled SQLite, an r2d2 pool
-//! that picks the variant from the URL scheme, embedded migrations, and `DbPool::run`,
-//! which moves blocking diesel work onto the blocking thread pool.
+//! that picks the variant from the URL scheme, embedded migrations, and `DbPool::run`
+//! (and `DbPool::read` for work that only reads), which move blocking diesel work onto
+//! the blocking thread pool.
 
 use std::time::{Duration, Instant};
 
@@ -69,6 +70,7 @@ const VALIDATION_BYPASS: Duration = Duration::from_millis(500);
 pub struct ConnectionManager {
     url: String,
     backend: Backend,
+    read_only: bool,
 }
 
 impl ConnectionManager {
@@ -84,7 +86,19 @@ impl ConnectionManager {
             }
             _ => url.to_string(),
         };
-        ConnectionManager { url, backend }
+        ConnectionManager {
+            url,
+            backend,
+            read_only: false,
+        }
+    }
+
+    /// Connections that refuse every write (SQLite's `query_only`).
+    fn read_only(self) -> Self {
+        ConnectionManager {
+            read_only: true,
+            ..self
+        }
     }
 
     pub fn backend(&self) -> Backend {
@@ -139,6 +153,10 @@ impl ConnectionManager {
                      PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
                 )
                 .map_err(r2d2::Error::QueryError)?;
+                if self.read_only {
+                    conn.batch_execute("PRAGMA query_only = ON;")
+                        .map_err(r2d2::Error::QueryError)?;
+                }
                 Ok(DbConnection::Sqlite(conn))
             }
         }
@@ -149,6 +167,10 @@ impl ConnectionManager {
 #[derive(Clone)]
 pub struct DbPool {
     pool: r2d2::Pool<ConnectionManager>,
+    /// SQLite only: connections that only read, beside its one writer. WAL lets readers
+    /// run while the writer writes, so reads use every core instead of queueing on one
+    /// connection.
+    readers: Option<r2d2::Pool<ConnectionManager>>,
     backend: Backend,
 }
 
@@ -172,21 +194,37 @@ impl DbPool {
                 1
             }
         };
-        let pool = r2d2::Pool::builder()
-            .max_size(max_size)
-            .min_idle(Some(0))
-            .connection_timeout(settings.timeout)
-            .build_unchecked(manager);
-        Ok(DbPool { pool, backend })
+        let pool_of = |manager, max_size| {
+            r2d2::Pool::builder()
+                .max_size(max_size)
+                .min_idle(Some(0))
+                .connection_timeout(settings.timeout)
+                .build_unchecked(manager)
+        };
+        let readers = (backend == Backend::Sqlite).then(|| {
+            pool_of(
+                ConnectionManager::new(url, settings.timeout).read_only(),
+                settings.pool_size.max(1),
+            )
+        });
+        Ok(DbPool {
+            pool: pool_of(manager, max_size),
+            readers,
+            backend,
+        })
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
     }
 
-    /// The most connections the pool opens.
+    /// The most connections the pools open together.
     pub fn max_size(&self) -> u32 {
         self.pool.max_size()
+            + self
+                .readers
+                .as_ref()
+                .map_or(0, |readers| readers.max_size())
     }
 
     /// Runs blocking database work on the blocking pool, never on an actix worker.
@@ -195,20 +233,17 @@ impl DbPool {
         F: FnOnce(&mut DbConnection) -> Result<R, AppError> + Send + 'static,
         R: Send + 'static,
     {
-        let pool = self.pool.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut pooled = pool.get().map_err(AppError::DatabaseUnavailable)?;
-            let outcome = work(&mut pooled.conn);
-            pooled.last_used = Instant::now();
-            if let Err(error) = &outcome
-                && error.is_connection_failure()
-            {
-                pooled.broken = true;
-            }
-            outcome
-        })
-        .await
-        .map_err(|join| AppError::Internal(format!("database task failed: {join}")))?
+        run_on(self.pool.clone(), work).await
+    }
+
+    /// Runs work that only reads: on SQLite on a read connection, so that it runs beside
+    /// the writer and other reads (a write there fails); on PostgreSQL as `run`.
+    pub async fn read<F, R>(&self, work: F) -> Result<R, AppError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<R, AppError> + Send + 'static,
+        R: Send + 'static,
+    {
+        run_on(self.readers.as_ref().unwrap_or(&self.pool).clone(), work).await
     }
 
     /// Runs work in one write transaction (see [`write_transaction`]).
@@ -225,6 +260,27 @@ impl DbPool {
         let mut pooled = self.pool.get().map_err(AppError::DatabaseUnavailable)?;
         run_migrations(&mut pooled.conn)
     }
+}
+
+/// Runs blocking database work with a connection of `pool` on the blocking pool.
+async fn run_on<F, R>(pool: r2d2::Pool<ConnectionManager>, work: F) -> Result<R, AppError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<R, AppError> + Send + 'static,
+    R: Send + 'static,
+{
+    tokio::task::spawn_blocking(move || {
+        let mut pooled = pool.get().map_err(AppError::DatabaseUnavailable)?;
+        let outcome = work(&mut pooled.conn);
+        pooled.last_used = Instant::now();
+        if let Err(error) = &outcome
+            && error.is_connection_failure()
+        {
+            pooled.broken = true;
+        }
+        outcome
+    })
+    .await
+    .map_err(|join| AppError::Internal(format!("database task failed: {join}")))?
 }
 
 /// Runs `work` in a transaction that may write. On SQLite it begins `IMMEDIATE`, taking

@@ -134,6 +134,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    contract_counts (status, valid_from, valid_to) {
+        status -> Text,
+        valid_from -> Date,
+        valid_to -> Date,
+        contracts -> BigInt,
+    }
+}
+
+diesel::table! {
     company_memberships (id) {
         id -> Text,
         company_id -> Text,

@@ -51,7 +51,7 @@ pub async fn list_portal_contracts(
     let (filter, paging) = query.parse()?;
     let (rows, total) = state
         .db
-        .run(move |conn| {
+        .read(move |conn| {
             let visible = visible_companies(conn, &subscriber.account)?;
             repo::list_for_portal(
                 conn,
@@ -91,7 +91,7 @@ pub async fn get_contract_info(
     let id = id.into_inner();
     let info = state
         .db
-        .run(move |conn| {
+        .read(move |conn| {
             let (contract, _) = visible_contract(conn, &subscriber.account, &id)?;
             let today = clock::today_berlin();
             let company = crate::companies::repo::find(conn, &contract.data.company_id)?

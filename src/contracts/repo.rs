@@ -1,7 +1,9 @@
 //! Queries of company contracts.
 
 use chrono::{NaiveDate, NaiveDateTime};
+use diesel::dsl::sql;
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Bool, Text};
 
 use crate::contracts::types::{ContractSort, PortalContractFilter, SortOrder};
 use crate::db::DbConnection;
@@ -205,6 +207,7 @@ pub fn list_for_portal(
         // No record holds such a value.
         return Ok((Vec::new(), 0));
     }
+    let sqlite = matches!(conn, DbConnection::Sqlite(_));
     // A left join the databases drop when no company column is used, as in the count:
     // every contract has its company (a foreign key), so it is the inner join's rows.
     let query = || {
@@ -233,9 +236,23 @@ pub fn list_for_portal(
             );
         }
         if let Some(q) = &filter.q {
+            let folded = fold_text(q);
+            if sqlite && folded.chars().count() >= 3 {
+                // The trigram index finds the candidates (see the migration
+                // `contract_list_totals_and_search`); the LIKE below keeps the answer
+                // exactly the substring rule on both databases.
+                query = query.filter(
+                    sql::<Bool>(
+                        "company_contracts.id IN (SELECT contract_id FROM contract_search \
+                         WHERE contract_search MATCH ",
+                    )
+                    .bind::<Text, _>(fts_phrase(&folded))
+                    .sql(")"),
+                );
+            }
             query = query.filter(
                 company_contracts::search_text
-                    .like(like_pattern(&fold_text(q)))
+                    .like(like_pattern(&folded))
                     .escape('\\'),
             );
         }
@@ -266,7 +283,15 @@ pub fn list_for_portal(
         }
         query
     };
-    let total: i64 = query().count().get_result(conn)?;
+    let over_all_contracts = visible.is_none()
+        && filter.company_id.is_none()
+        && filter.customer_number.is_none()
+        && filter.q.is_none();
+    let total = if over_all_contracts {
+        count_all(conn, filter.active, today)?
+    } else {
+        query().count().get_result(conn)?
+    };
     let (offset, limit) = (paging.offset(), paging.limit());
     if offset >= total {
         return Ok((Vec::new(), total));
@@ -358,6 +383,39 @@ pub fn list_for_portal(
         rows.reverse();
     }
     Ok((rows, total))
+}
+
+/// An FTS5 phrase that matches `folded` as it is: quoted, with its quotes doubled.
+fn fts_phrase(folded: &str) -> String {
+    format!("\"{}\"", folded.replace('"', "\"\""))
+}
+
+/// The number of all contracts (with `active`: of the active ones, or of the others),
+/// summed from the counts per status and validity that the database keeps with every
+/// write (migration `contract_counts`), instead of a walk through every contract.
+fn count_all(
+    conn: &mut DbConnection,
+    active: Option<bool>,
+    today: NaiveDate,
+) -> Result<i64, AppError> {
+    use crate::schema::contract_counts as counts;
+    // An open end is stored as 9999-12-31, so it is never before today.
+    let is_active = || {
+        counts::status
+            .eq(STATUS_ACTIVE)
+            .and(counts::valid_from.le(today))
+            .and(counts::valid_to.ge(today))
+    };
+    let query = counts::table.into_boxed();
+    let query = match active {
+        Some(true) => query.filter(is_active()),
+        Some(false) => query.filter(diesel::dsl::not(is_active())),
+        None => query,
+    };
+    // PostgreSQL sums BIGINT to NUMERIC; the cast gives both databases one type.
+    Ok(query
+        .select(sql::<BigInt>("CAST(COALESCE(SUM(contracts), 0) AS BIGINT)"))
+        .get_result(conn)?)
 }
 
 /// How many subscriptions under the contract are active today: status `active` and

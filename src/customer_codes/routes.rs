@@ -101,7 +101,7 @@ pub async fn list_customer_codes(
     let id = id.into_inner();
     let (rows, total) = state
         .db
-        .run(move |conn| {
+        .read(move |conn| {
             visible_contract(conn, &subscriber.account, &id)?;
             repo::list(conn, &id, paging)
         })

@@ -33,7 +33,7 @@ pub async fn get_dashboard(
 ) -> Result<HttpResponse, AppError> {
     let dashboard = state
         .db
-        .run(move |conn| {
+        .read(move |conn| {
             let account = &subscriber.account;
             let scope = match query.company_id.filter(|id| !id.trim().is_empty()) {
                 Some(id) => {

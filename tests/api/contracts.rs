@@ -207,6 +207,10 @@ async fn every_filter_matches_the_reference() {
             by(&|k| k.contract_number.starts_with("FV-B")),
         ),
         ("q=100%25".into(), vec![]),
+        // A quote cannot break out of the SQLite index's phrase.
+        ("q=%22mueller".into(), vec![]),
+        // Under three characters no trigram index helps; the substring rule still holds.
+        ("q=BU".into(), by(&|k| k.city == "Hamburg")),
         (
             "q=kassel&active=true".into(),
             by(&|k| k.city == "Kassel" && k.active),
@@ -419,4 +423,67 @@ async fn a_renamed_company_is_listed_sorted_and_found_by_its_new_name() {
         .await
         .unwrap();
     assert_eq!(page["items"][0]["company_name"], "Zöllner GmbH");
+}
+
+#[tokio::test]
+async fn the_operators_totals_follow_every_change_of_a_contracts_state() {
+    let app = TestApp::spawn().await;
+    let mut known = landscape(&app).await;
+    let (_, operator) = operator(&app).await;
+    let totals = |known: &[Known]| {
+        let active = known.iter().filter(|k| k.active).count() as i64;
+        (known.len() as i64, active, known.len() as i64 - active)
+    };
+    let token = operator.access.clone();
+    assert_eq!(listed_totals(&app, &token).await, totals(&known));
+
+    // An active contract is cancelled as of yesterday; an ended one is reopened.
+    let yesterday = (today_berlin() - Days::new(1)).to_string();
+    let changes = [
+        (
+            known.iter().position(|k| k.active).unwrap(),
+            serde_json::json!({"status": "cancelled", "valid_to": yesterday}),
+            false,
+        ),
+        (
+            known
+                .iter()
+                .position(|k| !k.active && k.status == "active")
+                .unwrap(),
+            serde_json::json!({"valid_to": null}),
+            true,
+        ),
+    ];
+    for (index, patch, active) in changes {
+        let response = app
+            .request(
+                reqwest::Method::PATCH,
+                &format!("/api/v1/admin/contracts/{}", known[index].id),
+                Some(&operator.access),
+                Some(patch),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        known[index].active = active;
+        assert_eq!(listed_totals(&app, &token).await, totals(&known));
+    }
+    // A renamed contract stays counted once.
+    let response = app
+        .request(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/admin/contracts/{}", known[0].id),
+            Some(&operator.access),
+            Some(serde_json::json!({"contract_number": "FV-NEU-1"})),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(listed_totals(&app, &token).await, totals(&known));
+}
+
+/// The totals of all, the active and the other contracts as the operator's list answers.
+async fn listed_totals(app: &TestApp, token: &str) -> (i64, i64, i64) {
+    let (_, all) = list_ids(app, token, "").await;
+    let (_, active) = list_ids(app, token, "active=true").await;
+    let (_, other) = list_ids(app, token, "active=false").await;
+    (all, active, other)
 }

@@ -1,0 +1,9 @@
+DROP TRIGGER contract_search_delete;
+DROP TRIGGER contract_search_update;
+DROP TRIGGER contract_search_insert;
+DROP TABLE contract_search;
+DROP TABLE contract_search_keys;
+DROP TRIGGER contract_counts_update;
+DROP TRIGGER contract_counts_delete;
+DROP TRIGGER contract_counts_insert;
+DROP TABLE contract_counts;
