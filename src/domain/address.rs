@@ -6,6 +6,7 @@ use utoipa::ToSchema;
 use crate::domain::PostalCode;
 use crate::domain::text::parse_line;
 use crate::error::{FieldError, FieldErrorCode, FieldErrors};
+use crate::http::Patch;
 
 /// A postal address.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -26,24 +27,29 @@ pub struct Address {
 }
 
 /// An address as sent: on creation every field is required (`required` at the missing
-/// one); in a `PATCH` an absent field keeps its value.
+/// one); in a `PATCH` an absent field keeps its value and `null` (which would remove it)
+/// is `required`, as it is on creation.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"street": "Artilleriestr. 39", "postal_code": "34117", "city": "Kassel", "country": "DE"}))]
 pub struct AddressInput {
     /// Street and house number, 1 to 100 characters.
     #[schema(value_type = String, required = false, min_length = 1, max_length = 100, pattern = r"^[^\u0000-\u001F\u007F-\u009F\u200B-\u200F\u202A-\u202E\u2060-\u206F\uFEFF]*[^\s\u0000-\u001F\u007F-\u009F\u200B-\u200F\u202A-\u202E\u2060-\u206F\uFEFF][^\u0000-\u001F\u007F-\u009F\u200B-\u200F\u202A-\u202E\u2060-\u206F\uFEFF]*$", example = "Artilleriestr. 39")]
-    pub street: Option<String>,
+    #[serde(default)]
+    pub street: Patch<String>,
     /// Postal code: five digits when `country` is `DE`, otherwise 2 to 10 letters,
     /// digits, spaces or dashes.
     #[schema(value_type = String, required = false, min_length = 2, max_length = 10, pattern = r"^ *[0-9A-Za-z][0-9A-Za-z -]*$", example = "34117")]
-    pub postal_code: Option<String>,
+    #[serde(default)]
+    pub postal_code: Patch<String>,
     /// City, 1 to 100 characters.
     #[schema(value_type = String, required = false, min_length = 1, max_length = 100, pattern = r"^[^\u0000-\u001F\u007F-\u009F\u200B-\u200F\u202A-\u202E\u2060-\u206F\uFEFF]*[^\s\u0000-\u001F\u007F-\u009F\u200B-\u200F\u202A-\u202E\u2060-\u206F\uFEFF][^\u0000-\u001F\u007F-\u009F\u200B-\u200F\u202A-\u202E\u2060-\u206F\uFEFF]*$", example = "Kassel")]
-    pub city: Option<String>,
+    #[serde(default)]
+    pub city: Patch<String>,
     /// Country, ISO 3166-1 alpha-2, e.g. `DE` (case-insensitive).
     #[schema(value_type = String, required = false, min_length = 2, max_length = 2, pattern = "^[A-Za-z]{2}$", example = "DE")]
-    pub country: Option<String>,
+    #[serde(default)]
+    pub country: Patch<String>,
 }
 
 impl AddressInput {
@@ -62,7 +68,11 @@ impl AddressInput {
         pointer: &str,
     ) -> Option<Address> {
         let at = |field: &str| format!("{pointer}/{field}");
-        let pick = |sent: Option<String>, kept: Option<&String>| sent.or_else(|| kept.cloned());
+        let pick = |sent: Patch<String>, kept: Option<&String>| match sent {
+            Patch::Absent => kept.cloned(),
+            Patch::Null => None,
+            Patch::Value(value) => Some(value),
+        };
         let street = pick(self.street, current.map(|a| &a.street));
         let postal_code = pick(self.postal_code, current.map(|a| &a.postal_code));
         let city = pick(self.city, current.map(|a| &a.city));
@@ -123,10 +133,10 @@ mod tests {
 
     fn input(street: &str, postal_code: &str, city: &str, country: &str) -> AddressInput {
         AddressInput {
-            street: Some(street.into()),
-            postal_code: Some(postal_code.into()),
-            city: Some(city.into()),
-            country: Some(country.into()),
+            street: Patch::Value(street.into()),
+            postal_code: Patch::Value(postal_code.into()),
+            city: Patch::Value(city.into()),
+            country: Patch::Value(country.into()),
         }
     }
 
@@ -138,7 +148,7 @@ mod tests {
             .unwrap();
         assert_eq!(address.country, "DE");
         let patch = AddressInput {
-            city: Some("Kassel-Wilhelmshöhe".into()),
+            city: Patch::Value("Kassel-Wilhelmshöhe".into()),
             ..Default::default()
         };
         let patched = patch
@@ -147,6 +157,25 @@ mod tests {
         assert_eq!(patched.street, "Artilleriestr. 39");
         assert_eq!(patched.city, "Kassel-Wilhelmshöhe");
         errors.into_result().unwrap();
+    }
+
+    #[test]
+    fn null_in_a_patch_would_remove_a_required_field_and_is_refused() {
+        let mut errors = FieldErrors::default();
+        let address = input("Artilleriestr. 39", "34117", "Kassel", "DE")
+            .parse(&mut errors, "/address")
+            .unwrap();
+        let patch: AddressInput = serde_json::from_str(r#"{"street": null}"#).unwrap();
+        assert!(
+            patch
+                .merged_onto(Some(&address), &mut errors, "/address")
+                .is_none()
+        );
+        let crate::error::AppError::Validation(fields) = errors.into_result().unwrap_err() else {
+            panic!()
+        };
+        assert_eq!(fields[0].pointer, "/address/street");
+        assert_eq!(fields[0].code.as_str(), "required");
     }
 
     #[test]

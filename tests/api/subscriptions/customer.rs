@@ -231,7 +231,7 @@ async fn read_only_fields_with_another_value_are_refused_and_nothing_is_stored()
         &path,
         &tokens.access,
         None,
-        json!({"phone": "12345", "salutation": "dr", "address": {"postal_code": "3411"}, "gender": null}),
+        json!({"phone": "12345", "salutation": "dr", "address": {"street": null, "postal_code": "3411"}, "gender": null}),
     )
     .await;
     let problem = assert_problem(
@@ -245,6 +245,7 @@ async fn read_only_fields_with_another_value_are_refused_and_nothing_is_stored()
         [
             ("/salutation".to_string(), "invalid_choice".to_string()),
             ("/gender".to_string(), "required".to_string()),
+            ("/address/street".to_string(), "required".to_string()),
             (
                 "/address/postal_code".to_string(),
                 "invalid_postal_code".to_string()
