@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::fixtures::{company, company_user, contract, operator};
-use crate::helpers::{TestApp, assert_problem, pointers};
+use crate::helpers::{TestApp, assert_problem, pointers, release_together};
 
 /// A contract as the test knows it, for the reference lists.
 #[derive(Debug, Clone)]
@@ -497,4 +497,51 @@ async fn listed_totals(app: &TestApp, token: &str) -> (i64, i64, i64) {
     let (_, active) = list_ids(app, token, "active=true").await;
     let (_, other) = list_ids(app, token, "active=false").await;
     (all, active, other)
+}
+
+#[tokio::test]
+async fn contracts_created_and_changed_at_once_are_each_counted_once() {
+    let app = TestApp::spawn().await;
+    let (_, operator) = operator(&app).await;
+    let inserted = company().insert(&app).await;
+    // Eight contracts of one group at once: every insert adds to the same count row.
+    let created = release_together(&app, 8, |n| {
+        let request = app
+            .client
+            .post(app.url("/api/v1/admin/contracts"))
+            .bearer_auth(&operator.access)
+            .json(&serde_json::json!({
+                "contract_number": format!("FV-BURST-{n}"),
+                "company_id": inserted.id,
+                "product_offering": "D-Ticket Job (Rechnung)",
+                "status": "active",
+                "valid_from": "2024-01-01",
+            }))
+            .send();
+        async move { request.await.expect("request") }
+    })
+    .await;
+    let mut ids = Vec::new();
+    for response in created {
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let body: Value = response.json().await.unwrap();
+        ids.push(body["id"].as_str().unwrap().to_string());
+    }
+    assert_eq!(listed_totals(&app, &operator.access).await, (8, 8, 0));
+    // Four of them cancelled at once move from the active group to another one.
+    let yesterday = (today_berlin() - Days::new(1)).to_string();
+    let changed = release_together(&app, 4, |n| {
+        let request = app
+            .client
+            .patch(app.url(&format!("/api/v1/admin/contracts/{}", ids[n])))
+            .bearer_auth(&operator.access)
+            .json(&serde_json::json!({"status": "cancelled", "valid_to": yesterday}))
+            .send();
+        async move { request.await.expect("request") }
+    })
+    .await;
+    for response in changed {
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    assert_eq!(listed_totals(&app, &operator.access).await, (8, 4, 4));
 }
