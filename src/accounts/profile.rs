@@ -11,6 +11,7 @@ use crate::clock;
 use crate::domain::{PersonName, SessionId};
 use crate::error::{AppError, FieldErrors};
 use crate::mail::outbox;
+use crate::memberships::{self, problems::MembershipProblem};
 use crate::state::AppState;
 
 pub async fn update_account(
@@ -74,6 +75,11 @@ pub async fn delete_account(
     state
         .db
         .transaction(move |conn| {
+            // Its memberships go with the account: a company's last admin must hand over
+            // first, as when leaving through the company's user list.
+            if !memberships::repo::account_can_leave_its_companies(conn, &account.id)? {
+                return Err(MembershipProblem::LastAdmin.into());
+            }
             // The audit entry keeps only the opaque id; sessions and tokens go with the row.
             audit::record_for_account(conn, &context, AuditAction::AccountDeleted, &account.id)?;
             audit::anonymise_account(conn, &account.id)?;

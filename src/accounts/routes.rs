@@ -307,14 +307,16 @@ pub async fn change_password(
 /// Delete the account.
 ///
 /// Needs the password (counted against the account's login allowance until right). The
-/// account, its personal data and all sessions end at once; the audit log keeps only the
-/// opaque account id.
+/// account, its personal data, its company memberships and all sessions end at once; the
+/// audit log keeps only the opaque account id. The last active admin of a company must
+/// first make another user an admin (`409 last_admin`).
 #[utoipa::path(
     tag = "account",
     security(("bearer_auth" = [])),
     request_body = DeleteAccountRequest,
     responses(
         (status = 204, description = "Account deleted"),
+        (status = 409, description = "The account is the last active admin of a company (`last_admin`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Wrong password (`password_incorrect` in `errors`; `validation_failed`)", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many password attempts for this account, counted with logins (`rate_limited`); see `Retry-After`", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable (`service_unavailable`) or too many passwords being hashed (`service_busy`); see `Retry-After`", body = Problem, content_type = "application/problem+json"),

@@ -146,6 +146,30 @@ pub fn has_other_active_admin(
     Ok(others > 0)
 }
 
+/// Whether every company the account is an active admin of has another active admin,
+/// so that deleting the account (its memberships go with it) leaves none of them without
+/// one. Locks those companies ([`lock_company`]) until the transaction ends, so two
+/// admins deleting their accounts at once cannot both leave.
+pub fn account_can_leave_its_companies(
+    conn: &mut DbConnection,
+    account_id: &str,
+) -> Result<bool, AppError> {
+    let administered: Vec<MembershipRow> = company_memberships::table
+        .filter(company_memberships::account_id.eq(account_id))
+        .filter(company_memberships::role.eq(CompanyRole::Admin.as_ref()))
+        .filter(company_memberships::accepted_at.is_not_null())
+        .order(company_memberships::company_id.asc())
+        .select(MembershipRow::as_select())
+        .load(conn)?;
+    for membership in administered {
+        lock_company(conn, &membership.company_id)?;
+        if !has_other_active_admin(conn, &membership.company_id, &membership.id)? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
 /// Whether changing `row` to `new_role` (or removing it, `None`) leaves the company an
 /// active admin. Call under [`lock_company`].
 pub fn keeps_an_admin(

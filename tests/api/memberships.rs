@@ -461,3 +461,78 @@ async fn a_removed_user_loses_access_with_the_next_request() {
     assert_eq!(app.me(member.access()).await["companies"], json!([]));
     assert_eq!(count_audited(&app, "membership.removed").await, 1);
 }
+
+#[tokio::test]
+async fn the_last_admin_cannot_delete_their_account_until_another_admin_takes_over() {
+    let app = TestApp::spawn().await;
+    let company = company().insert(&app).await;
+    let admin = company_user(&app, &company, "admin").await;
+    let member = company_user(&app, &company, "member").await;
+    let delete_account = |token: String| {
+        let request = app
+            .client
+            .delete(app.url("/api/v1/me"))
+            .bearer_auth(token)
+            .json(&json!({"password": PASSWORD}));
+        async move { request.send().await.unwrap() }
+    };
+
+    let refused = delete_account(admin.tokens.access.clone()).await;
+    assert_problem(refused, StatusCode::CONFLICT, "last_admin").await;
+    // Nothing went: the account still signs in and still administers the company.
+    let me: Value = app
+        .get("/api/v1/me", Some(admin.access()))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["companies"][0]["role"], "admin");
+
+    // A member leaves freely.
+    let left = delete_account(member.tokens.access.clone()).await;
+    assert_eq!(left.status(), StatusCode::NO_CONTENT);
+
+    let successor = company_user(&app, &company, "admin").await;
+    let deleted = delete_account(admin.tokens.access.clone()).await;
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    let users: Value = app
+        .get(
+            &format!("/api/v1/companies/{}/users", company.id),
+            Some(successor.access()),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(users["total"], 1);
+    assert_eq!(users["items"][0]["id"], successor.membership_id.as_str());
+}
+
+#[tokio::test]
+async fn two_admins_deleting_their_accounts_at_once_leave_one_admin() {
+    let app = TestApp::spawn().await;
+    let company = company().insert(&app).await;
+    let admins = [
+        company_user(&app, &company, "admin").await,
+        company_user(&app, &company, "admin").await,
+    ];
+    let answers = release_together(&app, 2, |i| {
+        let request = app
+            .client
+            .delete(app.url("/api/v1/me"))
+            .bearer_auth(admins[i].tokens.access.clone())
+            .json(&json!({"password": PASSWORD}));
+        async move { request.send().await.unwrap() }
+    })
+    .await;
+    let mut statuses: Vec<u16> = answers.iter().map(|r| r.status().as_u16()).collect();
+    statuses.sort();
+    assert_eq!(statuses, [204, 409]);
+    let remaining = crate::helpers::count_where(
+        &app,
+        "company_memberships",
+        "role = 'admin' AND accepted_at IS NOT NULL",
+    )
+    .await;
+    assert_eq!(remaining, 1);
+}
