@@ -495,7 +495,15 @@ pub const STATUS_ACTIVE: &str = "active";
 /// Whether a contract is active on `today`: status `active` and `today` within its
 /// validity.
 pub fn is_active(data: &ContractData, today: NaiveDate) -> bool {
-    data.status == STATUS_ACTIVE
-        && data.valid_from <= today
-        && data.valid_to.is_none_or(|to| to >= today)
+    is_active_on(&data.status, data.valid_from, data.valid_to, today)
+}
+
+/// The rule of [`is_active`] on the columns it reads (`valid_to`: `None` is open-ended).
+pub fn is_active_on(
+    status: &str,
+    valid_from: NaiveDate,
+    valid_to: Option<NaiveDate>,
+    today: NaiveDate,
+) -> bool {
+    status == STATUS_ACTIVE && valid_from <= today && valid_to.is_none_or(|to| to >= today)
 }

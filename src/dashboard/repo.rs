@@ -1,10 +1,11 @@
-//! The dashboard's counts, each one query over the companies in scope.
+//! The dashboard's counts over the companies in scope.
 
 use chrono::{Days, NaiveDate};
 use diesel::dsl::count_star;
 use diesel::prelude::*;
 
-use crate::contracts::repo::STATUS_ACTIVE;
+use crate::contracts::repo::{STATUS_ACTIVE, is_active_on};
+use crate::contracts::types::ContractStatus;
 use crate::dashboard::types::{CodeCounts, ContractCounts, Dashboard, UserCounts};
 use crate::db::DbConnection;
 use crate::error::AppError;
@@ -19,28 +20,46 @@ pub fn counts(
 ) -> Result<Dashboard, AppError> {
     // Every count runs over the contracts of the companies in scope.
     let ids = companies.map(<[String]>::to_vec);
-    let contracts = || {
-        let mut query = company_contracts::table.into_boxed();
-        if let Some(ids) = ids.clone() {
-            query = query.filter(company_contracts::company_id.eq_any(ids));
+    // The contracts grouped by status and validity: for every company, the groups the
+    // database keeps with each write (migration `contract_list_totals_and_search`, an
+    // open end stored as 9999-12-31); for some, grouped here.
+    let groups: Vec<(String, NaiveDate, Option<NaiveDate>, i64)> = match &ids {
+        None => {
+            use crate::schema::contract_counts as counts;
+            counts::table
+                .select((
+                    counts::status,
+                    counts::valid_from,
+                    counts::valid_to.nullable(),
+                    counts::contracts,
+                ))
+                .load(conn)?
         }
-        query
+        Some(ids) => company_contracts::table
+            .filter(company_contracts::company_id.eq_any(ids.clone()))
+            .group_by((
+                company_contracts::status,
+                company_contracts::valid_from,
+                company_contracts::valid_to,
+            ))
+            .select((
+                company_contracts::status,
+                company_contracts::valid_from,
+                company_contracts::valid_to,
+                count_star(),
+            ))
+            .load(conn)?,
     };
-    let total: i64 = contracts().select(count_star()).get_result(conn)?;
-    let active: i64 = contracts()
-        .filter(company_contracts::status.eq(STATUS_ACTIVE))
-        .filter(company_contracts::valid_from.le(today))
-        .filter(
-            company_contracts::valid_to
-                .is_null()
-                .or(company_contracts::valid_to.ge(today)),
-        )
-        .select(count_star())
-        .get_result(conn)?;
-    let cancelled: i64 = contracts()
-        .filter(company_contracts::status.eq("cancelled"))
-        .select(count_star())
-        .get_result(conn)?;
+    let (mut active, mut cancelled, mut ended) = (0, 0, 0);
+    for (status, valid_from, valid_to, contracts) in groups {
+        if is_active_on(&status, valid_from, valid_to, today) {
+            active += contracts;
+        } else if status == ContractStatus::Cancelled.as_ref() {
+            cancelled += contracts;
+        } else {
+            ended += contracts;
+        }
+    }
     let active_subscriptions: i64 = {
         let mut query = subscriptions::table
             .inner_join(company_contracts::table)
@@ -109,7 +128,7 @@ pub fn counts(
         contracts: ContractCounts {
             active,
             cancelled,
-            ended: total - active - cancelled,
+            ended,
         },
         active_subscriptions,
         customer_codes: CodeCounts {

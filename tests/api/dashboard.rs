@@ -54,6 +54,11 @@ async fn the_dashboard_counts_contracts_subscriptions_codes_and_users() {
     // Another company's records count only for operators.
     let other = company().insert(&app).await;
     contract(&other).insert(&app).await;
+    // Active by status, but not yet begun: it counts as ended.
+    contract(&other)
+        .valid_dates(today + Days::new(40), None, "active")
+        .insert(&app)
+        .await;
     company_user(&app, &other, "admin").await;
 
     let expected = json!({
@@ -97,7 +102,10 @@ async fn the_dashboard_counts_contracts_subscriptions_codes_and_users() {
         .json()
         .await
         .unwrap();
-    assert_eq!(all["contracts"]["active"], 3);
+    assert_eq!(
+        all["contracts"],
+        json!({"active": 3, "cancelled": 1, "ended": 2})
+    );
     assert_eq!(all["users"]["admins"], 2);
     let theirs: Value = app
         .get(
@@ -110,6 +118,6 @@ async fn the_dashboard_counts_contracts_subscriptions_codes_and_users() {
         .unwrap();
     assert_eq!(
         theirs["contracts"],
-        json!({"active": 1, "cancelled": 0, "ended": 0})
+        json!({"active": 1, "cancelled": 0, "ended": 1})
     );
 }
