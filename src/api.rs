@@ -22,6 +22,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .configure(crate::customers::configure)
             .configure(crate::memberships::configure)
             .configure(crate::customer_codes::configure)
+            .configure(crate::applications::configure)
             .configure(crate::dashboard::configure)
             .configure(crate::subscriptions::configure),
     );
@@ -46,6 +47,10 @@ pub fn problem_catalogue() -> Vec<ProblemSpec> {
                 .map(crate::customer_codes::CustomerCodeProblem::spec),
         )
         .chain(
+            crate::applications::ApplicationProblem::iter()
+                .map(crate::applications::ApplicationProblem::spec),
+        )
+        .chain(
             crate::memberships::MembershipProblem::iter()
                 .map(crate::memberships::MembershipProblem::spec),
         )
@@ -61,6 +66,7 @@ pub fn compose_mail(
     match mail.template.split_once('.').map(|(owner, _)| owner) {
         Some("account") => accounts::mails::compose_mail(conn, mail, links),
         Some("membership") => crate::memberships::mails::compose_mail(conn, mail, links),
+        Some("application") => crate::applications::mails::compose_mail(conn, mail, links),
         _ => Err(AppError::Internal(format!(
             "no composer for template {:?}",
             mail.template

@@ -96,6 +96,12 @@ pub enum AuditAction {
     CustomerCodeRevoked,
     /// A customer-code check with an unknown, expired or revoked code.
     CustomerCodeCheckFailed,
+    /// An employee's order (Antrag) with a customer code.
+    ApplicationSubmitted,
+    ApplicationWithdrawn,
+    /// An application approved: its customer and ticket were created.
+    ApplicationApproved,
+    ApplicationRejected,
 }
 
 impl AuditAction {
@@ -139,6 +145,10 @@ impl AuditAction {
             AuditAction::CustomerCodeGenerated => "customer_code.generated",
             AuditAction::CustomerCodeRevoked => "customer_code.revoked",
             AuditAction::CustomerCodeCheckFailed => "customer_code.check_failed",
+            AuditAction::ApplicationSubmitted => "application.submitted",
+            AuditAction::ApplicationWithdrawn => "application.withdrawn",
+            AuditAction::ApplicationApproved => "application.approved",
+            AuditAction::ApplicationRejected => "application.rejected",
         }
     }
 }

@@ -2,8 +2,35 @@
 //! ("valid until", "expired", "active", order deadlines) use the date in Europe/Berlin,
 //! where the operator and its customers live.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use chrono_tz::Europe::Berlin;
+
+/// The time the handlers of calendar rules (order and cancellation deadlines) read. In
+/// service it is the system clock; a test moves it to either side of a deadline with
+/// [`Clock::set`], and time runs on from there. Shared by every clone.
+#[derive(Debug, Clone, Default)]
+pub struct Clock {
+    offset_ms: Arc<AtomicI64>,
+}
+
+impl Clock {
+    pub fn now(&self) -> NaiveDateTime {
+        now() + chrono::Duration::milliseconds(self.offset_ms.load(Ordering::Relaxed))
+    }
+
+    pub fn today_berlin(&self) -> NaiveDate {
+        berlin_date_of(self.now())
+    }
+
+    /// From now on, the clock reads `at` (UTC) and runs on from there.
+    pub fn set(&self, at: NaiveDateTime) {
+        let offset = (at - now()).num_milliseconds();
+        self.offset_ms.store(offset, Ordering::Relaxed);
+    }
+}
 
 /// Now, in UTC, as the database stores it.
 pub fn now() -> NaiveDateTime {

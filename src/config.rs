@@ -32,6 +32,18 @@ pub struct Config {
     pub hashing: HashingConfig,
     pub limits: LimitsConfig,
     pub retention: RetentionConfig,
+    pub ordering: OrderingConfig,
+}
+
+/// The calendar rules of job tickets, which run by calendar month.
+#[derive(Debug, Clone, Copy)]
+pub struct OrderingConfig {
+    /// An order placed on or before this day of the month (Europe/Berlin) can start on
+    /// the 1st of next month; a later one starts a month later.
+    pub order_deadline_day: u32,
+    /// A cancellation on or before this day ends the ticket with the current month;
+    /// a later one with the next.
+    pub cancellation_deadline_day: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -190,6 +202,18 @@ impl Config {
                 })
             };
 
+        let day_of_month = |name: &'static str| -> Result<u32, ConfigError> {
+            let day: u32 = parse_or(&get, name, 10)?;
+            if !(1..=28).contains(&day) {
+                return Err(invalid(
+                    name,
+                    &day.to_string(),
+                    "must be a day between 1 and 28, which every month has",
+                ));
+            }
+            Ok(day)
+        };
+
         let access_token_ttl = secs("ACCESS_TOKEN_TTL_SECS", 900)?;
         if access_token_ttl.is_zero() || access_token_ttl > Duration::from_secs(900) {
             return Err(invalid(
@@ -322,6 +346,10 @@ impl Config {
                 email_tokens: days("RETENTION_EMAIL_TOKENS_DAYS", 7)?,
                 sessions: days("RETENTION_SESSIONS_DAYS", 30)?,
                 audit_log: days("RETENTION_AUDIT_LOG_DAYS", 400)?,
+            },
+            ordering: OrderingConfig {
+                order_deadline_day: day_of_month("ORDER_DEADLINE_DAY")?,
+                cancellation_deadline_day: day_of_month("CANCELLATION_DEADLINE_DAY")?,
             },
         })
     }

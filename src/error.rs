@@ -238,6 +238,11 @@ pub enum FieldErrorCode {
     AfterContractEnd,
     /// A date further ahead than allowed (e.g. a customer code beyond two years).
     TooFarAhead,
+    /// Not a month as `YYYY-MM` (or, in a staff list, `MM.JJJJ`).
+    InvalidMonth,
+    /// A month before the earliest one the deadline allows (a ticket's start, or the
+    /// end of a cancellation).
+    MonthTooEarly,
 }
 
 impl FieldErrorCode {
@@ -361,6 +366,16 @@ impl FieldErrorCode {
                 "too_far_ahead",
                 "Das Datum liegt zu weit in der Zukunft.".into(),
                 "The date lies too far ahead.".into(),
+            ),
+            InvalidMonth => (
+                "invalid_month",
+                "Bitte geben Sie einen Monat als JJJJ-MM ein.".into(),
+                "Please enter a month as YYYY-MM.".into(),
+            ),
+            MonthTooEarly => (
+                "month_too_early",
+                "Dieser Monat ist nach dem Stichtag nicht mehr möglich; bitte wählen Sie einen späteren.".into(),
+                "This month is no longer possible after the deadline; please choose a later one.".into(),
             ),
         };
         (code, de, en)

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod api;
+pub mod applications;
 pub mod audit;
 pub mod auth;
 pub mod clock;

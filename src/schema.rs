@@ -222,6 +222,42 @@ diesel::table! {
         linked_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        personnel_number -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    applications (id) {
+        id -> Text,
+        account_id -> Text,
+        contract_id -> Text,
+        status -> Text,
+        start_month -> Date,
+        salutation -> Text,
+        gender -> Text,
+        first_name -> Text,
+        last_name -> Text,
+        birth_date -> Date,
+        street -> Text,
+        postal_code -> Text,
+        city -> Text,
+        country -> Text,
+        phone -> Nullable<Text>,
+        personnel_number -> Nullable<Text>,
+        marketing_consent -> Bool,
+        search_text -> Text,
+        created_at -> Timestamp,
+        decided_at -> Nullable<Timestamp>,
+        decided_by -> Nullable<Text>,
+        rejection_reason -> Nullable<Text>,
+        subscription_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    number_sequences (name) {
+        name -> Text,
+        last_value -> BigInt,
     }
 }
 
@@ -234,7 +270,9 @@ diesel::joinable!(subscriptions -> customers (customer_id));
 diesel::joinable!(subscriptions -> company_contracts (company_contract_id));
 diesel::joinable!(subscriptions -> accounts (account_id));
 diesel::joinable!(company_memberships -> companies (company_id));
+diesel::joinable!(company_memberships -> accounts (account_id));
 diesel::joinable!(customer_codes -> company_contracts (contract_id));
+diesel::joinable!(applications -> company_contracts (contract_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
@@ -252,4 +290,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     customers,
     consent_changes,
     subscriptions,
+    applications,
+    number_sequences,
 );

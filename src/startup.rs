@@ -148,6 +148,7 @@ impl Application {
             keys: Arc::new(keys),
             hasher,
             outbox,
+            clock: crate::clock::Clock::default(),
         });
         let trusted = web::Data::new(TrustedProxies(config.http.trusted_proxies.clone()));
         let cors_origins = config.http.cors_allowed_origins.clone();

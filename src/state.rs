@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use crate::auth::jwt::KeyRing;
 use crate::auth::password::PasswordHasher;
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::DbPool;
 use crate::mail::OutboxWaker;
@@ -14,4 +15,6 @@ pub struct AppState {
     pub keys: Arc<KeyRing>,
     pub hasher: PasswordHasher,
     pub outbox: OutboxWaker,
+    /// The time of calendar rules; tests move it.
+    pub clock: Clock,
 }

@@ -5,6 +5,7 @@
 
 pub mod code;
 pub mod problems;
+pub mod redeem;
 pub mod repo;
 pub mod routes;
 pub mod types;

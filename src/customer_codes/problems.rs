@@ -7,7 +7,8 @@ use crate::error::{AppError, ProblemSpec};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter)]
 pub enum CustomerCodeProblem {
-    /// Codes are generated only for a contract that is active today.
+    /// Codes are generated and orders approved only under a contract that is active
+    /// today.
     ContractNotActive,
     /// An unknown, expired or revoked code: one answer for all.
     Invalid,
@@ -23,11 +24,11 @@ impl CustomerCodeProblem {
                 StatusCode::CONFLICT,
                 (
                     "Vertrag nicht aktiv",
-                    "Für diesen Vertrag ist heute kein Vertragszeitraum aktiv; es kann kein Kundencode erzeugt werden.",
+                    "Dieser Vertrag ist heute nicht aktiv; es können weder Kundencodes erzeugt noch Anträge genehmigt werden.",
                 ),
                 (
                     "Contract not active",
-                    "This contract is not active today, so no customer code can be generated.",
+                    "This contract is not active today, so neither customer codes can be generated nor applications approved.",
                 ),
             ),
             CustomerCodeProblem::Invalid => ProblemSpec::new(

@@ -8,11 +8,9 @@ use crate::auth::Subscriber;
 use crate::clock;
 use crate::contracts::portal::visible_contract;
 use crate::customer_codes::types::*;
-use crate::customer_codes::{CustomerCodeProblem, repo};
-use crate::domain::fold::storable;
+use crate::customer_codes::{CustomerCodeProblem, redeem, repo};
 use crate::error::{AppError, Problem};
 use crate::http::{ApiJson, ApiQuery, NestedIds, Page, PageQuery, RecordId};
-use crate::rate_limit;
 use crate::state::AppState;
 
 /// Generate a customer code (company admin or operator).
@@ -190,55 +188,16 @@ pub async fn check_customer_code(
     let outcome = state
         .db
         .transaction(move |conn| {
-            let account_id = subscriber.account.id.as_str();
-            let keys = [
-                (
-                    format!("{CHECK_SCOPE}:account:{account_id}"),
-                    limits.code_check_per_account,
-                ),
-                (
-                    rate_limit::ip_key(CHECK_SCOPE, context.client_ip.0),
-                    limits.code_check_per_ip,
-                ),
-            ];
-            // Counted before the lookup, so a parallel burst cannot pass the limit;
-            // a valid code gives its attempt back.
-            let permits = match rate_limit::acquire_all(conn, &keys) {
-                Ok(permits) => permits,
-                Err(AppError::RetryLater { after, .. }) => {
-                    return Ok(Err(AppError::RetryLater {
-                        problem: CustomerCodeProblem::TooManyAttempts.spec(),
-                        after,
-                    }));
-                }
-                Err(other) => return Err(other),
-            };
             let today = clock::today_berlin();
-            // A NUL could not even be compared by PostgreSQL; no code holds one.
-            let found = match storable(&code) {
-                true => repo::find_valid(conn, &code, today)?,
-                false => None,
-            };
-            let target = found.filter(|target| {
-                target.contract_status == crate::contracts::repo::STATUS_ACTIVE
-                    && target.contract_valid_from <= today
-                    && target.contract_valid_to.is_none_or(|to| to >= today)
-            });
-            let Some(target) = target else {
-                audit::record(
-                    conn,
-                    &context,
-                    AuditAction::CustomerCodeCheckFailed,
-                    Some(account_id),
-                    None,
-                    None,
-                )?;
-                return Ok(Err(CustomerCodeProblem::Invalid.into()));
-            };
-            for permit in &permits {
-                rate_limit::release(conn, permit)?;
-            }
-            Ok(Ok(CheckedCode {
+            let checked = redeem::check(
+                conn,
+                &subscriber.account.id,
+                &context,
+                &limits,
+                &code,
+                today,
+            )?;
+            Ok(checked.map(|target| CheckedCode {
                 company_name: target.company_name,
                 product_offering: target.product_offering,
                 contract_id: target.contract_id,
@@ -248,5 +207,3 @@ pub async fn check_customer_code(
         .await??;
     Ok(HttpResponse::Ok().json(outcome))
 }
-
-const CHECK_SCOPE: &str = "code_check";

@@ -166,17 +166,7 @@ pub struct CheckCodeRequest {
 impl CheckCodeRequest {
     /// The code in its stored spelling; a missing or absurdly long one is a field error.
     pub fn parse(self) -> Result<String, AppError> {
-        let raw = self.code.unwrap_or_default();
-        if raw.trim().is_empty() {
-            return Err(AppError::field("/code", FieldErrorCode::Required));
-        }
-        if raw.chars().count() > 64 {
-            return Err(AppError::field(
-                "/code",
-                FieldErrorCode::TooLong { max: 64 },
-            ));
-        }
-        Ok(code::normalize(&raw))
+        crate::customer_codes::redeem::parse_typed(self.code, "/code")
     }
 }
 

@@ -67,6 +67,10 @@ pub enum ConsentSource {
     SelfService,
     Operator,
     Import,
+    /// An employee's order (Antrag), when the employer approved it.
+    Application,
+    /// A row of an employer's staff list (Massenupload).
+    BulkUpload,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -119,7 +123,7 @@ pub fn update(
     Ok(())
 }
 
-fn record_consent(
+pub fn record_consent(
     conn: &mut DbConnection,
     customer_id: &str,
     consent: bool,
@@ -172,6 +176,27 @@ pub fn find_by_number(
         .select(CustomerRow::as_select())
         .first(conn)
         .optional()?)
+}
+
+/// The oldest customer with this identity, compared as linking compares: last name
+/// folded (case, spaces, umlauts), the birth date, the postal code without spaces.
+pub fn find_by_identity(
+    conn: &mut DbConnection,
+    last_name: &str,
+    birth_date: NaiveDate,
+    postal_code: &str,
+) -> Result<Option<CustomerRow>, AppError> {
+    let last_name = fold_text(last_name);
+    let postal_code = fold_number(postal_code);
+    let same_birthday: Vec<CustomerRow> = customers::table
+        .filter(customers::birth_date.eq(birth_date))
+        .order((customers::created_at.asc(), customers::id.asc()))
+        .select(CustomerRow::as_select())
+        .load(conn)?;
+    Ok(same_birthday.into_iter().find(|row| {
+        fold_text(&row.data.last_name) == last_name
+            && fold_number(&row.data.postal_code) == postal_code
+    }))
 }
 
 /// The consent history of a customer, newest first.

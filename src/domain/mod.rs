@@ -9,6 +9,7 @@ pub mod date;
 pub mod email;
 pub mod fold;
 pub mod ids;
+pub mod month;
 pub mod name;
 pub mod number;
 pub mod phone;

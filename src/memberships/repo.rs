@@ -7,7 +7,7 @@ use crate::db::DbConnection;
 use crate::error::AppError;
 use crate::http::Paging;
 use crate::memberships::types::CompanyRole;
-use crate::schema::{companies, company_memberships};
+use crate::schema::{accounts, companies, company_memberships};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = company_memberships)]
@@ -54,6 +54,18 @@ pub fn companies_of_account(
             companies::customer_number,
             company_memberships::role,
         ))
+        .load(conn)?)
+}
+
+/// The e-mail addresses of the company's active admins (their accounts' current ones).
+pub fn admin_addresses(conn: &mut DbConnection, company_id: &str) -> Result<Vec<String>, AppError> {
+    Ok(company_memberships::table
+        .inner_join(accounts::table)
+        .filter(company_memberships::company_id.eq(company_id))
+        .filter(company_memberships::role.eq(CompanyRole::Admin.as_ref()))
+        .filter(company_memberships::accepted_at.is_not_null())
+        .order(accounts::email.asc())
+        .select(accounts::email)
         .load(conn)?)
 }
 

@@ -35,6 +35,8 @@ pub struct SubscriptionRow {
     pub account_id: Option<String>,
     pub linked_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
+    /// The employer's personnel number, given with an order.
+    pub personnel_number: Option<String>,
 }
 
 /// The company contract a subscription runs under, as the holder sees it.
@@ -71,6 +73,28 @@ pub fn insert(conn: &mut DbConnection, id: &str, data: &SubscriptionData) -> Res
         .values((
             subscriptions::id.eq(id),
             subscriptions::created_at.eq(data.updated_at),
+            data,
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Inserts a ticket an order created, with the employer's personnel number and, for an
+/// employee's own order, linked to their account at once.
+pub fn insert_ordered(
+    conn: &mut DbConnection,
+    id: &str,
+    data: &SubscriptionData,
+    personnel_number: Option<&str>,
+    account_id: Option<&str>,
+) -> Result<(), AppError> {
+    diesel::insert_into(subscriptions::table)
+        .values((
+            subscriptions::id.eq(id),
+            subscriptions::created_at.eq(data.updated_at),
+            subscriptions::personnel_number.eq(personnel_number),
+            subscriptions::account_id.eq(account_id),
+            subscriptions::linked_at.eq(account_id.map(|_| data.updated_at)),
             data,
         ))
         .execute(conn)?;

@@ -8,6 +8,7 @@ mod smtp;
 
 mod accounts;
 mod admin;
+mod applications;
 mod auth;
 mod contracts;
 mod customer_codes;

@@ -1,0 +1,303 @@
+//! The employer's side of applications (Anträge): a contract's applications for its
+//! company's users and operators, and the admins' approval or rejection. An approval
+//! turns the order into a ticket in the same transaction; of two decisions at once (or
+//! a decision and the employee's withdrawal) exactly one takes effect.
+
+use actix_web::{HttpResponse, get, post, web};
+
+use crate::applications::order::{self, Order};
+use crate::applications::repo::{self, ApplicationRow};
+use crate::applications::types::*;
+use crate::applications::{ApplicationProblem, mails};
+use crate::audit::{self, AuditAction, AuditContext};
+use crate::auth::Subscriber;
+use crate::contracts::portal::visible_contract;
+use crate::customer_codes::CustomerCodeProblem;
+use crate::customers::repo::ConsentSource;
+use crate::db::DbConnection;
+use crate::error::{AppError, Problem};
+use crate::http::{ApiJson, ApiQuery, NestedIds, Page, RecordId};
+use crate::i18n::Lang;
+use crate::mail;
+use crate::state::AppState;
+
+/// A contract's applications (Anträge).
+///
+/// For the contract's company users and operators. Each item carries what the employer
+/// needs to decide, and no birth date, address or phone. Filter by `status`, search
+/// with `q`, sort by `created_at` (default, newest first), `last_name` or
+/// `start_month`; paged.
+#[utoipa::path(
+    tag = "company",
+    security(("bearer_auth" = [])),
+    params(("id" = String, Path, description = "Contract id", example = "0190f3a4-8c2d-7e3f-8a01-4d5e6f7a8b9c"), ApplicationListQuery, crate::http::PageQuery),
+    responses(
+        (status = 200, description = "One page of the contract's applications", body = Page<ApplicationListItem>),
+        (status = 404, description = "No such contract, or another company's (`not_found`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "An unknown `status`, `sort` or `order`, or invalid paging (`validation_failed`, with the parameter as pointer)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/contracts/{id}/applications")]
+pub async fn list_contract_applications(
+    state: web::Data<AppState>,
+    subscriber: Subscriber,
+    id: RecordId,
+    ApiQuery(query): ApiQuery<ApplicationListQuery>,
+) -> Result<HttpResponse, AppError> {
+    let (filter, paging) = query.parse()?;
+    let id = id.into_inner();
+    let page = state
+        .db
+        .read(move |conn| {
+            visible_contract(conn, &subscriber.account, &id)?;
+            let (rows, total) = repo::list_of_contract(conn, &id, &filter, paging)?;
+            let names = repo::decider_names(conn, &rows)?;
+            let items = rows
+                .into_iter()
+                .map(|row| {
+                    let decider = row
+                        .decided_by
+                        .as_ref()
+                        .and_then(|id| names.get(id).cloned());
+                    ApplicationListItem::new(row, decider)
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(paging.page_of(items, total))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// One of a contract's applications.
+///
+/// The same fields as an item of the list: what the employer needs to decide.
+#[utoipa::path(
+    tag = "company",
+    security(("bearer_auth" = [])),
+    params(
+        ("id" = String, Path, description = "Contract id", example = "0190f3a4-8c2d-7e3f-8a01-4d5e6f7a8b9c"),
+        ("app_id" = String, Path, description = "Application id", example = "0190f3b0-1a2b-7c3d-8e4f-5a6b7c8d9e0f"),
+    ),
+    responses(
+        (status = 200, description = "The application", body = ApplicationListItem),
+        (status = 404, description = "No such contract or application, or another company's (`not_found`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/contracts/{id}/applications/{app_id}")]
+pub async fn get_contract_application(
+    state: web::Data<AppState>,
+    subscriber: Subscriber,
+    ids: NestedIds,
+) -> Result<HttpResponse, AppError> {
+    let item = state
+        .db
+        .read(move |conn| {
+            visible_contract(conn, &subscriber.account, &ids.parent)?;
+            let row = repo::find_of_contract(conn, &ids.parent, &ids.item)?
+                .ok_or_else(AppError::not_found)?;
+            employer_view(conn, row)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(item))
+}
+
+/// Approve an application (company admin or operator).
+///
+/// In one transaction the application becomes `approved`, the holder's customer record
+/// is created (or an existing one with the same last name, birth date and postal code
+/// reused) and a ticket is created under the contract: a new contract number, `active`
+/// from the 1st of the start month, linked to the applicant's account, so it shows in
+/// their Aboverwaltung at once. The consent is recorded with source `application`; the
+/// applicant gets an e-mail with the contract number.
+#[utoipa::path(
+    tag = "company",
+    security(("bearer_auth" = [])),
+    params(
+        ("id" = String, Path, description = "Contract id", example = "0190f3a4-8c2d-7e3f-8a01-4d5e6f7a8b9c"),
+        ("app_id" = String, Path, description = "Application id", example = "0190f3b0-1a2b-7c3d-8e4f-5a6b7c8d9e0f"),
+    ),
+    responses(
+        (status = 200, description = "Approved; `subscription_id` names the new ticket", body = ApplicationListItem),
+        (status = 403, description = "A member, not an admin (`forbidden`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such contract or application, or another company's (`not_found`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Approved, rejected or withdrawn already (`application_decided`), or the contract is not active today (`contract_not_active`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/contracts/{id}/applications/{app_id}/approve")]
+pub async fn approve_application(
+    state: web::Data<AppState>,
+    subscriber: Subscriber,
+    ids: NestedIds,
+    context: AuditContext,
+) -> Result<HttpResponse, AppError> {
+    let now = state.clock.now();
+    let today = crate::clock::berlin_date_of(now);
+    let item = state
+        .db
+        .transaction(move |conn| {
+            let account = &subscriber.account;
+            let (contract, access) = visible_contract(conn, account, &ids.parent)?;
+            access.require_admin()?;
+            let row = repo::find_of_contract(conn, &ids.parent, &ids.item)?
+                .ok_or_else(AppError::not_found)?;
+            if row.status != ApplicationStatus::Pending.as_ref() {
+                return Err(ApplicationProblem::Decided.into());
+            }
+            if !crate::contracts::repo::is_active(&contract.data, today) {
+                return Err(CustomerCodeProblem::ContractNotActive.into());
+            }
+            // The conditional update is the one winner's ticket.
+            if !repo::decide(
+                conn,
+                &row.id,
+                ApplicationStatus::Approved,
+                Some(&account.id),
+                None,
+                now,
+            )? {
+                return Err(ApplicationProblem::Decided.into());
+            }
+            let holder = OrderedHolder {
+                salutation: stored(&row.salutation)?,
+                gender: stored(&row.gender)?,
+                first_name: row.first_name.clone(),
+                last_name: row.last_name.clone(),
+                birth_date: row.birth_date,
+                address: crate::domain::Address {
+                    street: row.street.clone(),
+                    postal_code: row.postal_code.clone(),
+                    city: row.city.clone(),
+                    country: row.country.clone(),
+                },
+                phone: row.phone.clone(),
+            };
+            let ticket = order::place(
+                conn,
+                &Order {
+                    contract_id: &contract.id,
+                    product: &contract.data.product_offering,
+                    holder: &holder,
+                    start_month: row.start_month,
+                    personnel_number: row.personnel_number.as_deref(),
+                    marketing_consent: row.marketing_consent,
+                    account_id: Some(&row.account_id),
+                    consent_source: ConsentSource::Application,
+                },
+                today,
+                now,
+            )?;
+            repo::set_subscription(conn, &row.id, &ticket.subscription_id)?;
+            let applicant = crate::accounts::repo::find_by_id(conn, &row.account_id)?
+                .ok_or_else(|| AppError::Internal("applicant without account".into()))?;
+            mail::enqueue(
+                conn,
+                &applicant.email,
+                mails::APPROVED,
+                Lang::De,
+                mails::params(&row.id),
+            )?;
+            audit::record(
+                conn,
+                &context,
+                AuditAction::ApplicationApproved,
+                Some(&account.id),
+                Some(&row.id),
+                Some(serde_json::json!({
+                    "subscription_id": ticket.subscription_id,
+                    "customer_id": ticket.customer_id,
+                })),
+            )?;
+            let decided = repo::find(conn, &row.id)?.ok_or_else(AppError::not_found)?;
+            employer_view(conn, decided)
+        })
+        .await?;
+    state.outbox.wake();
+    Ok(HttpResponse::Ok().json(item))
+}
+
+/// Reject an application (company admin or operator).
+///
+/// The reason (1 to 500 characters) is shown to the applicant and e-mailed to them.
+#[utoipa::path(
+    tag = "company",
+    security(("bearer_auth" = [])),
+    params(
+        ("id" = String, Path, description = "Contract id", example = "0190f3a4-8c2d-7e3f-8a01-4d5e6f7a8b9c"),
+        ("app_id" = String, Path, description = "Application id", example = "0190f3b0-1a2b-7c3d-8e4f-5a6b7c8d9e0f"),
+    ),
+    request_body = RejectRequest,
+    responses(
+        (status = 200, description = "Rejected", body = ApplicationListItem),
+        (status = 403, description = "A member, not an admin (`forbidden`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such contract or application, or another company's (`not_found`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Approved, rejected or withdrawn already (`application_decided`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A missing, blank or overlong reason (`validation_failed` at `/reason`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/contracts/{id}/applications/{app_id}/reject")]
+pub async fn reject_application(
+    state: web::Data<AppState>,
+    subscriber: Subscriber,
+    ids: NestedIds,
+    ApiJson(request): ApiJson<RejectRequest>,
+    context: AuditContext,
+) -> Result<HttpResponse, AppError> {
+    let reason = request.parse()?;
+    let now = state.clock.now();
+    let item = state
+        .db
+        .transaction(move |conn| {
+            let account = &subscriber.account;
+            let (_, access) = visible_contract(conn, account, &ids.parent)?;
+            access.require_admin()?;
+            let row = repo::find_of_contract(conn, &ids.parent, &ids.item)?
+                .ok_or_else(AppError::not_found)?;
+            if !repo::decide(
+                conn,
+                &row.id,
+                ApplicationStatus::Rejected,
+                Some(&account.id),
+                Some(&reason),
+                now,
+            )? {
+                return Err(ApplicationProblem::Decided.into());
+            }
+            let applicant = crate::accounts::repo::find_by_id(conn, &row.account_id)?
+                .ok_or_else(|| AppError::Internal("applicant without account".into()))?;
+            mail::enqueue(
+                conn,
+                &applicant.email,
+                mails::REJECTED,
+                Lang::De,
+                mails::params(&row.id),
+            )?;
+            audit::record(
+                conn,
+                &context,
+                AuditAction::ApplicationRejected,
+                Some(&account.id),
+                Some(&row.id),
+                None,
+            )?;
+            let decided = repo::find(conn, &row.id)?.ok_or_else(AppError::not_found)?;
+            employer_view(conn, decided)
+        })
+        .await?;
+    state.outbox.wake();
+    Ok(HttpResponse::Ok().json(item))
+}
+
+fn employer_view(
+    conn: &mut DbConnection,
+    row: ApplicationRow,
+) -> Result<ApplicationListItem, AppError> {
+    let mut names = repo::decider_names(conn, std::slice::from_ref(&row))?;
+    let decider = row.decided_by.as_ref().and_then(|id| names.remove(id));
+    ApplicationListItem::new(row, decider)
+}
+
+fn stored<E: std::str::FromStr>(value: &str) -> Result<E, AppError> {
+    value
+        .parse()
+        .map_err(|_| AppError::Internal(format!("stored choice {value:?}")))
+}

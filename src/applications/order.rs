@@ -1,0 +1,179 @@
+//! An approved order becomes a job ticket: the holder's customer record (an existing one
+//! when the identity matches) and a subscription under the company contract, with a
+//! contract number the portal allocates. Shared by the employer's approval of an
+//! application and by each valid row of a staff list (Massenupload).
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use crate::applications::types::OrderedHolder;
+use crate::customers::repo::{self as customers, ConsentSource, CustomerData};
+use crate::db::DbConnection;
+use crate::domain::fold::search_text;
+use crate::error::AppError;
+use crate::schema::number_sequences;
+use crate::subscriptions::repo::{self as subscriptions, SubscriptionData};
+
+/// The status of a ticket an order creates.
+pub const STATUS_ACTIVE: &str = "active";
+
+/// What is ordered, for whom and under which contract.
+pub struct Order<'a> {
+    pub contract_id: &'a str,
+    pub product: &'a str,
+    pub holder: &'a OrderedHolder,
+    pub start_month: NaiveDate,
+    pub personnel_number: Option<&'a str>,
+    pub marketing_consent: bool,
+    /// The account the ticket is linked to at once (an application's applicant).
+    pub account_id: Option<&'a str>,
+    pub consent_source: ConsentSource,
+}
+
+/// The ticket an order became.
+#[derive(Debug, Clone)]
+pub struct PlacedTicket {
+    pub subscription_id: String,
+    pub contract_number: String,
+    pub customer_id: String,
+}
+
+/// Places the order in the caller's transaction.
+pub fn place(
+    conn: &mut DbConnection,
+    order: &Order<'_>,
+    today: NaiveDate,
+    now: NaiveDateTime,
+) -> Result<PlacedTicket, AppError> {
+    let holder = order.holder;
+    let customer_id = match customers::find_by_identity(
+        conn,
+        &holder.last_name,
+        holder.birth_date,
+        &holder.address.postal_code,
+    )? {
+        Some(existing) => {
+            // The customer keeps its data; the consent given with the order is the
+            // latest word and goes into the history.
+            let mut data = existing.data.clone();
+            data.marketing_consent = order.marketing_consent;
+            data.updated_at = now;
+            if data.marketing_consent != existing.data.marketing_consent {
+                customers::update(
+                    conn,
+                    &existing.id,
+                    &existing.data,
+                    &data,
+                    order.consent_source,
+                )?;
+            } else {
+                customers::record_consent(
+                    conn,
+                    &existing.id,
+                    order.marketing_consent,
+                    order.consent_source,
+                    now,
+                )?;
+            }
+            existing.id
+        }
+        None => {
+            let customer_number = allocate_number(conn, CUSTOMER_NUMBERS, |conn, number| {
+                Ok(customers::find_by_number(conn, number)?.is_some())
+            })?;
+            let data = CustomerData {
+                search_text: search_text(&[
+                    &holder.first_name,
+                    &holder.last_name,
+                    &customer_number,
+                ]),
+                customer_number,
+                salutation: holder.salutation.as_ref().to_string(),
+                gender: holder.gender.as_ref().to_string(),
+                first_name: holder.first_name.clone(),
+                last_name: holder.last_name.clone(),
+                birth_date: holder.birth_date,
+                street: holder.address.street.clone(),
+                postal_code: holder.address.postal_code.clone(),
+                city: holder.address.city.clone(),
+                country: holder.address.country.clone(),
+                recipient: None,
+                phone: holder.phone.clone(),
+                phone_work: None,
+                marketing_consent: order.marketing_consent,
+                recorded_at: today,
+                updated_at: now,
+            };
+            let id = uuid::Uuid::now_v7().to_string();
+            customers::insert(conn, &id, &data, order.consent_source)?;
+            id
+        }
+    };
+    let contract_number = allocate_number(conn, CONTRACT_NUMBERS, |conn, number| {
+        Ok(subscriptions::find_by_contract_number(conn, number)?.is_some())
+    })?;
+    let subscription_id = uuid::Uuid::now_v7().to_string();
+    let data = SubscriptionData {
+        contract_number: contract_number.clone(),
+        subscription_number: None,
+        chip_card_number: None,
+        product: order.product.to_string(),
+        valid_from: order.start_month,
+        valid_to: None,
+        status: STATUS_ACTIVE.to_string(),
+        customer_id: customer_id.clone(),
+        company_contract_id: Some(order.contract_id.to_string()),
+        updated_at: now,
+    };
+    subscriptions::insert_ordered(
+        conn,
+        &subscription_id,
+        &data,
+        order.personnel_number,
+        order.account_id,
+    )?;
+    Ok(PlacedTicket {
+        subscription_id,
+        contract_number,
+        customer_id,
+    })
+}
+
+/// A kind of number the portal allocates: its sequence and how its numbers look.
+struct NumberKind {
+    sequence: &'static str,
+    prefix: &'static str,
+}
+
+const CONTRACT_NUMBERS: NumberKind = NumberKind {
+    sequence: "subscription_contract_number",
+    prefix: "JT-",
+};
+
+const CUSTOMER_NUMBERS: NumberKind = NumberKind {
+    sequence: "customer_number",
+    prefix: "KJ-",
+};
+
+/// The next free number of a kind, e.g. `JT-00000042`. The sequence row is updated
+/// first, which locks it until the transaction ends, so two transactions never take
+/// the same value; a value the operator gave a record by hand already is skipped.
+fn allocate_number(
+    conn: &mut DbConnection,
+    kind: NumberKind,
+    taken: impl Fn(&mut DbConnection, &str) -> Result<bool, AppError>,
+) -> Result<String, AppError> {
+    loop {
+        diesel::update(number_sequences::table.find(kind.sequence))
+            .set(number_sequences::last_value.eq(number_sequences::last_value + 1))
+            .execute(conn)?;
+        let value: i64 = number_sequences::table
+            .find(kind.sequence)
+            .select(number_sequences::last_value)
+            .first(conn)?;
+        let number = format!("{}{value:08}", kind.prefix);
+        if !taken(conn, &number)? {
+            return Ok(number);
+        }
+    }
+}

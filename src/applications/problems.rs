@@ -1,0 +1,65 @@
+//! Problems of applications.
+
+use actix_web::http::StatusCode;
+use strum::EnumIter;
+
+use crate::error::{AppError, ProblemSpec};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter)]
+pub enum ApplicationProblem {
+    /// The account has a pending application for this contract already.
+    Pending,
+    /// The account holds a ticket under this contract that has not expired.
+    AlreadySubscribed,
+    /// The application was approved, rejected or withdrawn already.
+    Decided,
+}
+
+impl ApplicationProblem {
+    pub const fn spec(self) -> ProblemSpec {
+        match self {
+            ApplicationProblem::Pending => ProblemSpec::new(
+                "application_pending",
+                StatusCode::CONFLICT,
+                (
+                    "Antrag liegt bereits vor",
+                    "Für diesen Vertrag liegt von Ihnen bereits ein Antrag vor, über den Ihr Arbeitgeber noch nicht entschieden hat.",
+                ),
+                (
+                    "Application pending",
+                    "You have an application for this contract already that your employer has not decided yet.",
+                ),
+            ),
+            ApplicationProblem::AlreadySubscribed => ProblemSpec::new(
+                "already_subscribed",
+                StatusCode::CONFLICT,
+                (
+                    "Ticket bereits vorhanden",
+                    "Sie haben unter diesem Vertrag bereits ein laufendes Deutschlandticket Job.",
+                ),
+                (
+                    "Already subscribed",
+                    "You already hold a current Deutschlandticket Job under this contract.",
+                ),
+            ),
+            ApplicationProblem::Decided => ProblemSpec::new(
+                "application_decided",
+                StatusCode::CONFLICT,
+                (
+                    "Antrag bereits entschieden",
+                    "Über diesen Antrag wurde bereits entschieden, oder er wurde zurückgezogen.",
+                ),
+                (
+                    "Application decided",
+                    "This application has been decided or withdrawn already.",
+                ),
+            ),
+        }
+    }
+}
+
+impl From<ApplicationProblem> for AppError {
+    fn from(problem: ApplicationProblem) -> Self {
+        AppError::Problem(problem.spec())
+    }
+}

@@ -1,0 +1,300 @@
+//! Queries of applications.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use crate::applications::types::{ApplicationFilter, ApplicationSort, ApplicationStatus};
+use crate::contracts::types::SortOrder;
+use crate::db::DbConnection;
+use crate::domain::fold::{fold_text, like_pattern, storable};
+use crate::error::AppError;
+use crate::http::Paging;
+use crate::schema::{accounts, applications, companies, company_contracts, subscriptions};
+
+/// An application's columns as stored.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = applications)]
+pub struct ApplicationRow {
+    pub id: String,
+    pub account_id: String,
+    pub contract_id: String,
+    pub status: String,
+    pub start_month: NaiveDate,
+    pub salutation: String,
+    pub gender: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub birth_date: NaiveDate,
+    pub street: String,
+    pub postal_code: String,
+    pub city: String,
+    pub country: String,
+    pub phone: Option<String>,
+    pub personnel_number: Option<String>,
+    pub marketing_consent: bool,
+    pub search_text: String,
+    pub created_at: NaiveDateTime,
+    pub decided_at: Option<NaiveDateTime>,
+    pub decided_by: Option<String>,
+    pub rejection_reason: Option<String>,
+    pub subscription_id: Option<String>,
+}
+
+/// The contract an application is for, as the employee sees it.
+#[derive(Debug, Clone, Queryable)]
+pub struct ContractOfApplication {
+    pub contract_number: String,
+    pub company_name: String,
+    pub product_offering: String,
+}
+
+/// First and last name of the account that decided.
+pub type DeciderName = (String, String);
+
+/// Whether an insert was refused by `applications_one_pending_key` (see the
+/// migration), the only unique index besides the random id: a second pending
+/// application of the account for the contract, e.g. from two orders sent at once.
+pub fn is_second_pending(error: &AppError) -> bool {
+    error.violated_unique_column().is_some()
+}
+
+pub fn insert(conn: &mut DbConnection, row: &ApplicationRow) -> Result<(), AppError> {
+    diesel::insert_into(applications::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<ApplicationRow>, AppError> {
+    if !storable(id) {
+        return Ok(None);
+    }
+    Ok(applications::table
+        .find(id)
+        .select(ApplicationRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// One of the account's applications; someone else's is `None` like an unknown one.
+pub fn find_of_account(
+    conn: &mut DbConnection,
+    account_id: &str,
+    id: &str,
+) -> Result<Option<ApplicationRow>, AppError> {
+    Ok(find(conn, id)?.filter(|row| row.account_id == account_id))
+}
+
+/// One of the contract's applications; another contract's is `None`.
+pub fn find_of_contract(
+    conn: &mut DbConnection,
+    contract_id: &str,
+    id: &str,
+) -> Result<Option<ApplicationRow>, AppError> {
+    Ok(find(conn, id)?.filter(|row| row.contract_id == contract_id))
+}
+
+/// Whether the account has a pending application for the contract.
+pub fn has_pending(
+    conn: &mut DbConnection,
+    account_id: &str,
+    contract_id: &str,
+) -> Result<bool, AppError> {
+    let pending: i64 = applications::table
+        .filter(applications::account_id.eq(account_id))
+        .filter(applications::contract_id.eq(contract_id))
+        .filter(applications::status.eq(ApplicationStatus::Pending.as_ref()))
+        .count()
+        .get_result(conn)?;
+    Ok(pending > 0)
+}
+
+/// Whether the account holds a subscription under the contract that has not expired.
+pub fn holds_current_subscription(
+    conn: &mut DbConnection,
+    account_id: &str,
+    contract_id: &str,
+    today: NaiveDate,
+) -> Result<bool, AppError> {
+    let held: i64 = subscriptions::table
+        .filter(subscriptions::account_id.eq(account_id))
+        .filter(subscriptions::company_contract_id.eq(contract_id))
+        .filter(subscriptions::status.ne("ended"))
+        .filter(
+            subscriptions::valid_to
+                .is_null()
+                .or(subscriptions::valid_to.ge(today).assume_not_null()),
+        )
+        .count()
+        .get_result(conn)?;
+    Ok(held > 0)
+}
+
+/// The contract's number, company and product, for the employee's view.
+pub fn contract_of(
+    conn: &mut DbConnection,
+    contract_id: &str,
+) -> Result<ContractOfApplication, AppError> {
+    Ok(company_contracts::table
+        .inner_join(companies::table)
+        .filter(company_contracts::id.eq(contract_id))
+        .select((
+            company_contracts::contract_number,
+            companies::name,
+            company_contracts::product_offering,
+        ))
+        .first(conn)?)
+}
+
+/// The names of the accounts that decided these applications, by account id.
+pub fn decider_names(
+    conn: &mut DbConnection,
+    rows: &[ApplicationRow],
+) -> Result<std::collections::HashMap<String, DeciderName>, AppError> {
+    let mut ids: Vec<&str> = rows
+        .iter()
+        .filter_map(|r| r.decided_by.as_deref())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let names: Vec<(String, String, String)> = accounts::table
+        .filter(accounts::id.eq_any(ids))
+        .select((accounts::id, accounts::first_name, accounts::last_name))
+        .load(conn)?;
+    Ok(names
+        .into_iter()
+        .map(|(id, first, last)| (id, (first, last)))
+        .collect())
+}
+
+/// The account's applications, newest first.
+pub fn list_of_account(
+    conn: &mut DbConnection,
+    account_id: &str,
+    paging: Paging,
+) -> Result<(Vec<ApplicationRow>, i64), AppError> {
+    let total = applications::table
+        .filter(applications::account_id.eq(account_id))
+        .count()
+        .get_result(conn)?;
+    let rows = applications::table
+        .filter(applications::account_id.eq(account_id))
+        .order((applications::created_at.desc(), applications::id.desc()))
+        .limit(paging.limit())
+        .offset(paging.offset())
+        .select(ApplicationRow::as_select())
+        .load(conn)?;
+    Ok((rows, total))
+}
+
+/// A contract's applications, filtered, searched, sorted and paged.
+pub fn list_of_contract(
+    conn: &mut DbConnection,
+    contract_id: &str,
+    filter: &ApplicationFilter,
+    paging: Paging,
+) -> Result<(Vec<ApplicationRow>, i64), AppError> {
+    let folded = filter.q.as_deref().map(fold_text);
+    if folded.as_deref().is_some_and(|q| !storable(q)) {
+        return Ok((Vec::new(), 0));
+    }
+    let query = || {
+        let mut query = applications::table
+            .filter(applications::contract_id.eq(contract_id.to_string()))
+            .into_boxed();
+        if let Some(status) = filter.status {
+            query = query.filter(applications::status.eq(status.as_ref().to_string()));
+        }
+        if let Some(q) = &folded {
+            query = query.filter(applications::search_text.like(like_pattern(q)).escape('\\'));
+        }
+        query
+    };
+    let total = query().count().get_result(conn)?;
+    let query = query();
+    let query = match (filter.sort, filter.order) {
+        (ApplicationSort::CreatedAt, SortOrder::Asc) => {
+            query.order((applications::created_at.asc(), applications::id.asc()))
+        }
+        (ApplicationSort::CreatedAt, SortOrder::Desc) => {
+            query.order((applications::created_at.desc(), applications::id.desc()))
+        }
+        (ApplicationSort::LastName, SortOrder::Asc) => {
+            query.order((applications::last_name.asc(), applications::id.asc()))
+        }
+        (ApplicationSort::LastName, SortOrder::Desc) => {
+            query.order((applications::last_name.desc(), applications::id.desc()))
+        }
+        (ApplicationSort::StartMonth, SortOrder::Asc) => {
+            query.order((applications::start_month.asc(), applications::id.asc()))
+        }
+        (ApplicationSort::StartMonth, SortOrder::Desc) => {
+            query.order((applications::start_month.desc(), applications::id.desc()))
+        }
+    };
+    let rows = query
+        .limit(paging.limit())
+        .offset(paging.offset())
+        .select(ApplicationRow::as_select())
+        .load(conn)?;
+    Ok((rows, total))
+}
+
+/// Ends a pending application as `status` if it is still pending; whether it was.
+/// The condition makes the decision atomic: of two at once, one changes the row.
+pub fn decide(
+    conn: &mut DbConnection,
+    id: &str,
+    status: ApplicationStatus,
+    decided_by: Option<&str>,
+    rejection_reason: Option<&str>,
+    now: NaiveDateTime,
+) -> Result<bool, AppError> {
+    let changed = diesel::update(
+        applications::table
+            .find(id)
+            .filter(applications::status.eq(ApplicationStatus::Pending.as_ref())),
+    )
+    .set((
+        applications::status.eq(status.as_ref()),
+        applications::decided_at.eq(now),
+        applications::decided_by.eq(decided_by),
+        applications::rejection_reason.eq(rejection_reason),
+    ))
+    .execute(conn)?;
+    Ok(changed == 1)
+}
+
+pub fn set_subscription(
+    conn: &mut DbConnection,
+    id: &str,
+    subscription_id: &str,
+) -> Result<(), AppError> {
+    diesel::update(applications::table.find(id))
+        .set(applications::subscription_id.eq(subscription_id))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Pending applications of these contracts (all when `None`), for the dashboard.
+pub fn count_pending(
+    conn: &mut DbConnection,
+    contract_ids_of_companies: Option<&[String]>,
+) -> Result<i64, AppError> {
+    let mut query = applications::table
+        .filter(applications::status.eq(ApplicationStatus::Pending.as_ref()))
+        .into_boxed();
+    if let Some(companies) = contract_ids_of_companies {
+        query = query.filter(
+            applications::contract_id.eq_any(
+                company_contracts::table
+                    .filter(company_contracts::company_id.eq_any(companies.to_vec()))
+                    .select(company_contracts::id),
+            ),
+        );
+    }
+    Ok(query.count().get_result(conn)?)
+}

@@ -1,0 +1,928 @@
+//! Anträge: an employee orders with the customer code, the employer approves or rejects,
+//! the ticket shows in the employee's Aboverwaltung; the deadline rule, the code's
+//! attempt limits, every conflict, the races and tenant isolation.
+
+use chrono::{Datelike, Days, Months, NaiveDate, NaiveTime};
+use firmenportal::clock::today_berlin;
+use reqwest::{Method, Response, StatusCode};
+use serde_json::{Value, json};
+
+use crate::fixtures::{
+    CompanyUser, InsertedAccount, company, company_user, contract, subscription,
+};
+use crate::helpers::{
+    TestApp, Tokens, assert_problem, count_where, pointers, release_together, retry_after,
+};
+
+/// A company with an active contract, its admin and the contract's current code.
+struct Employer {
+    contract_id: String,
+    admin: CompanyUser,
+    code: String,
+}
+
+async fn employer(app: &TestApp) -> Employer {
+    let company = company().insert(app).await;
+    let contract_id = contract(&company).insert(app).await;
+    let admin = company_user(app, &company, "admin").await;
+    let until = today_berlin() + Days::new(90);
+    let generated = app
+        .request(
+            Method::POST,
+            &format!("/api/v1/contracts/{contract_id}/customer-codes"),
+            Some(admin.access()),
+            Some(json!({ "valid_until": until.to_string() })),
+        )
+        .await;
+    assert_eq!(generated.status(), StatusCode::CREATED);
+    let code = generated.json::<Value>().await.unwrap()["code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    Employer {
+        contract_id,
+        admin,
+        code,
+    }
+}
+
+async fn employee(app: &TestApp) -> (InsertedAccount, Tokens) {
+    let account = crate::fixtures::account().insert(app).await;
+    let tokens = account.login(app).await;
+    (account, tokens)
+}
+
+/// The 1st of the month `months` after today's (Europe/Berlin), as `YYYY-MM`.
+fn month_ahead(months: u32) -> String {
+    let first = today_berlin().with_day(1).unwrap() + Months::new(months);
+    first.format("%Y-%m").to_string()
+}
+
+fn order(code: &str, start_month: &str) -> Value {
+    json!({
+        "customer_code": code,
+        "start_month": start_month,
+        "holder": {
+            "salutation": "mr",
+            "gender": "male",
+            "first_name": "Jörg",
+            "last_name": "Müller",
+            "birth_date": "05.10.1990",
+            "address": {"street": "Königsplatz 1", "postal_code": "34117", "city": "Kassel", "country": "de"},
+            "phone": "0561 1234567"
+        },
+        "personnel_number": "p 4711",
+        "marketing_consent": true
+    })
+}
+
+async fn submit(app: &TestApp, token: &str, body: Value) -> Response {
+    app.request(
+        Method::POST,
+        "/api/v1/me/applications",
+        Some(token),
+        Some(body),
+    )
+    .await
+}
+
+async fn submitted(app: &TestApp, token: &str, body: Value) -> Value {
+    let response = submit(app, token, body).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    response.json().await.unwrap()
+}
+
+async fn decide(
+    app: &TestApp,
+    token: &str,
+    contract_id: &str,
+    application_id: &str,
+    decision: &str,
+    body: Option<Value>,
+) -> Response {
+    app.request(
+        Method::POST,
+        &format!("/api/v1/contracts/{contract_id}/applications/{application_id}/{decision}"),
+        Some(token),
+        body,
+    )
+    .await
+}
+
+async fn approve(app: &TestApp, token: &str, contract_id: &str, application_id: &str) -> Response {
+    decide(app, token, contract_id, application_id, "approve", None).await
+}
+
+async fn withdraw(app: &TestApp, token: &str, application_id: &str) -> Response {
+    app.request(
+        Method::DELETE,
+        &format!("/api/v1/me/applications/{application_id}"),
+        Some(token),
+        None,
+    )
+    .await
+}
+
+async fn json_of(app: &TestApp, path: &str, token: &str) -> Value {
+    let response = app.get(path, Some(token)).await;
+    assert_eq!(response.status(), StatusCode::OK, "{path}");
+    response.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn an_order_with_the_code_approved_by_the_admin_shows_in_the_employees_aboverwaltung() {
+    let app = TestApp::spawn().await;
+    let employer = employer(&app).await;
+    let (account, tokens) = employee(&app).await;
+    let start = month_ahead(2);
+    // The code as an employee types it: lower case, spaces instead of dashes.
+    let typed = employer.code.to_lowercase().replace('-', " ");
+    let response = submit(&app, &tokens.access, order(&typed, &start)).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let location = response.headers()["location"].to_str().unwrap().to_string();
+    let created: Value = response.json().await.unwrap();
+    let id = created["id"].as_str().unwrap().to_string();
+    assert_eq!(location, format!("/api/v1/me/applications/{id}"));
+    assert_eq!(created["status"], "pending");
+    assert_eq!(created["start_month"], start);
+    assert_eq!(created["contract"]["id"], employer.contract_id);
+    assert_eq!(created["contract"]["company_name"], "Musterfirma GmbH");
+    assert_eq!(created["holder"]["last_name"], "Müller");
+    assert_eq!(created["holder"]["birth_date"], "1990-10-05");
+    assert_eq!(created["holder"]["address"]["country"], "DE");
+    assert_eq!(created["holder"]["phone"], "+495611234567");
+    assert_eq!(created["personnel_number"], "P4711");
+    assert_eq!(created["marketing_consent"], true);
+    for field in [
+        "decided_at",
+        "decided_by",
+        "rejection_reason",
+        "subscription_id",
+    ] {
+        assert_eq!(created[field], Value::Null, "{field}");
+    }
+
+    // The admin hears of it, in German, and sees it without private data.
+    let notice = app.mail.wait_for(&employer.admin.account.email, 1).await;
+    assert!(
+        notice.subject.contains("Neuer Antrag"),
+        "{}",
+        notice.subject
+    );
+    assert!(notice.text.contains("Jörg Müller"));
+    let list = json_of(
+        &app,
+        &format!("/api/v1/contracts/{}/applications", employer.contract_id),
+        employer.admin.access(),
+    )
+    .await;
+    assert_eq!(list["total"], 1);
+    let item = &list["items"][0];
+    let mut keys: Vec<&str> = item
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        [
+            "created_at",
+            "decided_at",
+            "decided_by",
+            "first_name",
+            "id",
+            "last_name",
+            "personnel_number",
+            "rejection_reason",
+            "start_month",
+            "status",
+            "subscription_id"
+        ]
+    );
+
+    let approved = approve(&app, employer.admin.access(), &employer.contract_id, &id).await;
+    assert_eq!(approved.status(), StatusCode::OK);
+    let approved: Value = approved.json().await.unwrap();
+    assert_eq!(approved["status"], "approved");
+    assert_eq!(approved["decided_by"]["id"], employer.admin.account.id);
+    let subscription_id = approved["subscription_id"].as_str().unwrap().to_string();
+
+    // At once in the employee's Aboverwaltung, under the contract, from the 1st.
+    let linked = json_of(
+        &app,
+        "/api/v1/me/subscriptions?state=linked",
+        &tokens.access,
+    )
+    .await;
+    assert_eq!(linked["total"], 1);
+    let ticket = &linked["items"][0];
+    assert_eq!(ticket["id"], subscription_id);
+    assert_eq!(ticket["status"], "active");
+    assert_eq!(ticket["valid_from"], format!("{start}-01"));
+    assert_eq!(ticket["valid_to"], Value::Null);
+    let contract_number = ticket["contract_number"].as_str().unwrap().to_string();
+    assert!(contract_number.starts_with("JT-"), "{contract_number}");
+    let customer = json_of(
+        &app,
+        &format!("/api/v1/me/subscriptions/{subscription_id}/customer"),
+        &tokens.access,
+    )
+    .await;
+    assert_eq!(customer["last_name"], "Müller");
+    assert_eq!(customer["marketing_consent"], true);
+    assert_eq!(
+        count_where(&app, "consent_changes", "source = 'application'").await,
+        1
+    );
+    assert_eq!(
+        count_where(
+            &app,
+            "subscriptions",
+            &format!("personnel_number = 'P4711' AND id = '{subscription_id}'")
+        )
+        .await,
+        1
+    );
+
+    // The applicant's e-mail names the contract number and the subscriptions page.
+    let mail = app.mail.wait_for(&account.email, 1).await;
+    assert!(mail.text.contains(&contract_number), "{}", mail.text);
+    assert!(mail.text.contains("https://portal.test/subscriptions"));
+    let mine = json_of(
+        &app,
+        &format!("/api/v1/me/applications/{id}"),
+        &tokens.access,
+    )
+    .await;
+    assert_eq!(mine["status"], "approved");
+    assert_eq!(mine["subscription_id"], subscription_id);
+    let listed = json_of(&app, "/api/v1/me/applications", &tokens.access).await;
+    assert_eq!(listed["total"], 1);
+    assert_eq!(listed["items"][0]["id"], id);
+    assert_eq!(
+        app.audit_actions(&id).await,
+        ["application.submitted", "application.approved"]
+    );
+}
+
+#[tokio::test]
+async fn an_approval_reuses_the_customer_with_the_same_identity() {
+    let app = TestApp::spawn().await;
+    let known = subscription().insert(&app).await; // Musterjobber, 2000-10-05, 34117
+    let employer = employer(&app).await;
+    let (_, tokens) = employee(&app).await;
+    let mut body = order(&employer.code, &month_ahead(2));
+    body["holder"]["last_name"] = json!("  MUSTERJOBBER ");
+    body["holder"]["birth_date"] = json!("2000-10-05");
+    let created = submitted(&app, &tokens.access, body).await;
+    let approved = approve(
+        &app,
+        employer.admin.access(),
+        &employer.contract_id,
+        created["id"].as_str().unwrap(),
+    )
+    .await;
+    assert_eq!(approved.status(), StatusCode::OK);
+    let approved: Value = approved.json().await.unwrap();
+    let subscription_id = approved["subscription_id"].as_str().unwrap();
+    assert_eq!(
+        count_where(
+            &app,
+            "subscriptions",
+            &format!(
+                "id = '{subscription_id}' AND customer_id = '{}'",
+                known.customer_id
+            )
+        )
+        .await,
+        1
+    );
+    assert_eq!(count_where(&app, "customers", "1 = 1").await, 1);
+}
+
+/// 12:00 Berlin on `day` of next month (after any code's creation, before its expiry).
+fn next_month_day(day: u32) -> chrono::NaiveDateTime {
+    let date = today_berlin().with_day(1).unwrap() + Months::new(1);
+    let date = NaiveDate::from_ymd_opt(date.year(), date.month(), day).unwrap();
+    // 12:00 in Berlin is 10:00 or 11:00 UTC; 10:30 UTC is the same Berlin day either way.
+    date.and_time(NaiveTime::from_hms_opt(10, 30, 0).unwrap())
+}
+
+#[tokio::test]
+async fn an_order_on_the_10th_can_start_next_month_and_one_on_the_11th_the_month_after() {
+    let app = TestApp::spawn().await;
+    let employer = employer(&app).await;
+    let (_, tokens) = employee(&app).await;
+    let month = |at: chrono::NaiveDateTime, ahead: u32| {
+        (at.date().with_day(1).unwrap() + Months::new(ahead))
+            .format("%Y-%m")
+            .to_string()
+    };
+
+    let tenth = next_month_day(10);
+    app.state.clock.set(tenth);
+    let created = submitted(
+        &app,
+        &tokens.access,
+        order(&employer.code, &month(tenth, 1)),
+    )
+    .await;
+    assert_eq!(
+        withdraw(&app, &tokens.access, created["id"].as_str().unwrap())
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+
+    let eleventh = next_month_day(11);
+    app.state.clock.set(eleventh);
+    let late = submit(
+        &app,
+        &tokens.access,
+        order(&employer.code, &month(eleventh, 1)),
+    )
+    .await;
+    let problem = assert_problem(late, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert_eq!(
+        pointers(&problem),
+        [("/start_month".to_string(), "month_too_early".to_string())]
+    );
+    submitted(
+        &app,
+        &tokens.access,
+        order(&employer.code, &month(eleventh, 2)),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn start_months_beyond_twelve_months_malformed_ones_and_bad_holders_are_field_errors() {
+    let app = TestApp::spawn().await;
+    let employer = employer(&app).await;
+    let (_, tokens) = employee(&app).await;
+    let far = submit(
+        &app,
+        &tokens.access,
+        order(&employer.code, &month_ahead(13)),
+    )
+    .await;
+    let problem = assert_problem(far, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert_eq!(
+        pointers(&problem),
+        [("/start_month".to_string(), "too_far_ahead".to_string())]
+    );
+    let mut body = order(&employer.code, "2027-1");
+    body["holder"]["address"]["postal_code"] = json!("3411");
+    body["holder"]["phone"] = json!("call me");
+    body["holder"]["first_name"] = json!("");
+    body.as_object_mut().unwrap().remove("marketing_consent");
+    let bad = submit(&app, &tokens.access, body).await;
+    let problem = assert_problem(bad, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    let mut found = pointers(&problem);
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            (
+                "/holder/address/postal_code".to_string(),
+                "invalid_postal_code".to_string()
+            ),
+            ("/holder/first_name".to_string(), "required".to_string()),
+            ("/holder/phone".to_string(), "invalid_phone".to_string()),
+            ("/marketing_consent".to_string(), "required".to_string()),
+            ("/start_month".to_string(), "invalid_month".to_string()),
+        ]
+    );
+    // Field errors are not code attempts, and nothing was stored.
+    assert_eq!(count_where(&app, "applications", "1 = 1").await, 0);
+    assert_eq!(
+        count_where(&app, "rate_limits", "key LIKE 'code_check%'").await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn invalid_and_expired_codes_answer_one_problem_and_count_towards_the_limit() {
+    let app = TestApp::builder()
+        .set("RATE_LIMIT_CODE_CHECK_PER_ACCOUNT", "2")
+        .spawn()
+        .await;
+    let employer = employer(&app).await;
+    let (_, tokens) = employee(&app).await;
+    let start = month_ahead(2);
+    let unknown = submit(&app, &tokens.access, order("AAAA-BBBB-CCCC", &start)).await;
+    assert_problem(
+        unknown,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "customer_code_invalid",
+    )
+    .await;
+    // The code expires: its last day lies before today.
+    let contract_id = employer.contract_id.clone();
+    app.with_db(move |conn| {
+        use diesel::prelude::*;
+        use firmenportal::schema::customer_codes;
+        diesel::update(customer_codes::table.filter(customer_codes::contract_id.eq(contract_id)))
+            .set(customer_codes::valid_until.eq(today_berlin() - Days::new(1)))
+            .execute(conn)
+            .unwrap();
+    })
+    .await;
+    let expired = submit(&app, &tokens.access, order(&employer.code, &start)).await;
+    assert_problem(
+        expired,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "customer_code_invalid",
+    )
+    .await;
+    let limited = submit(&app, &tokens.access, order(&employer.code, &start)).await;
+    assert!(retry_after(&limited) > 0);
+    assert_problem(
+        limited,
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_code_attempts",
+    )
+    .await;
+    // The check endpoint shares the counter.
+    let check = app
+        .request(
+            Method::POST,
+            "/api/v1/customer-codes/check",
+            Some(&tokens.access),
+            Some(json!({"code": employer.code})),
+        )
+        .await;
+    assert_problem(
+        check,
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_code_attempts",
+    )
+    .await;
+    assert_eq!(count_where(&app, "applications", "1 = 1").await, 0);
+    assert_eq!(
+        count_where(&app, "audit_log", "action = 'customer_code.check_failed'").await,
+        2
+    );
+}
+
+#[tokio::test]
+async fn a_second_pending_order_and_an_order_beside_a_current_ticket_conflict() {
+    let app = TestApp::spawn().await;
+    let employer = employer(&app).await;
+    let (_, tokens) = employee(&app).await;
+    let first = submitted(&app, &tokens.access, order(&employer.code, &month_ahead(2))).await;
+    let again = submit(&app, &tokens.access, order(&employer.code, &month_ahead(3))).await;
+    assert_problem(again, StatusCode::CONFLICT, "application_pending").await;
+    let id = first["id"].as_str().unwrap();
+    assert_eq!(
+        approve(&app, employer.admin.access(), &employer.contract_id, id)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let beside = submit(&app, &tokens.access, order(&employer.code, &month_ahead(3))).await;
+    assert_problem(beside, StatusCode::CONFLICT, "already_subscribed").await;
+    // Decided: neither withdrawn, nor decided again.
+    assert_problem(
+        withdraw(&app, &tokens.access, id).await,
+        StatusCode::CONFLICT,
+        "application_decided",
+    )
+    .await;
+    assert_problem(
+        decide(
+            &app,
+            employer.admin.access(),
+            &employer.contract_id,
+            id,
+            "reject",
+            Some(json!({"reason": "Zu spät"})),
+        )
+        .await,
+        StatusCode::CONFLICT,
+        "application_decided",
+    )
+    .await;
+    assert_problem(
+        approve(&app, employer.admin.access(), &employer.contract_id, id).await,
+        StatusCode::CONFLICT,
+        "application_decided",
+    )
+    .await;
+    assert_eq!(count_where(&app, "subscriptions", "1 = 1").await, 1);
+}
+
+#[tokio::test]
+async fn a_rejection_needs_a_reason_which_the_applicant_reads() {
+    let app = TestApp::spawn().await;
+    let employer = employer(&app).await;
+    let (account, tokens) = employee(&app).await;
+    let created = submitted(&app, &tokens.access, order(&employer.code, &month_ahead(2))).await;
+    let id = created["id"].as_str().unwrap();
+    for body in [
+        json!({}),
+        json!({"reason": "  "}),
+        json!({"reason": "x".repeat(501)}),
+    ] {
+        let response = decide(
+            &app,
+            employer.admin.access(),
+            &employer.contract_id,
+            id,
+            "reject",
+            Some(body),
+        )
+        .await;
+        let problem = assert_problem(
+            response,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        )
+        .await;
+        assert_eq!(pointers(&problem)[0].0, "/reason");
+    }
+    let rejected = decide(
+        &app,
+        employer.admin.access(),
+        &employer.contract_id,
+        id,
+        "reject",
+        Some(json!({"reason": "Beschäftigung endet vor dem Startmonat."})),
+    )
+    .await;
+    assert_eq!(rejected.status(), StatusCode::OK);
+    let rejected: Value = rejected.json().await.unwrap();
+    assert_eq!(rejected["status"], "rejected");
+    assert_eq!(rejected["subscription_id"], Value::Null);
+    let mine = json_of(
+        &app,
+        &format!("/api/v1/me/applications/{id}"),
+        &tokens.access,
+    )
+    .await;
+    assert_eq!(
+        mine["rejection_reason"],
+        "Beschäftigung endet vor dem Startmonat."
+    );
+    let mail = app.mail.wait_for(&account.email, 1).await;
+    assert!(
+        mail.text
+            .contains("Begründung: Beschäftigung endet vor dem Startmonat.")
+    );
+    assert_problem(
+        withdraw(&app, &tokens.access, id).await,
+        StatusCode::CONFLICT,
+        "application_decided",
+    )
+    .await;
+    assert_eq!(count_where(&app, "subscriptions", "1 = 1").await, 0);
+    // After a decision the employee may order again.
+    submitted(&app, &tokens.access, order(&employer.code, &month_ahead(2))).await;
+}
+
+#[tokio::test]
+async fn approving_under_a_contract_that_ended_conflicts_and_creates_nothing() {
+    let app = TestApp::spawn().await;
+    let employer = employer(&app).await;
+    let (_, tokens) = employee(&app).await;
+    let created = submitted(&app, &tokens.access, order(&employer.code, &month_ahead(2))).await;
+    let contract_id = employer.contract_id.clone();
+    app.with_db(move |conn| {
+        use diesel::prelude::*;
+        use firmenportal::schema::company_contracts;
+        diesel::update(company_contracts::table.find(contract_id))
+            .set(company_contracts::status.eq("ended"))
+            .execute(conn)
+            .unwrap();
+    })
+    .await;
+    let id = created["id"].as_str().unwrap();
+    assert_problem(
+        approve(&app, employer.admin.access(), &employer.contract_id, id).await,
+        StatusCode::CONFLICT,
+        "contract_not_active",
+    )
+    .await;
+    let mine = json_of(
+        &app,
+        &format!("/api/v1/me/applications/{id}"),
+        &tokens.access,
+    )
+    .await;
+    assert_eq!(mine["status"], "pending");
+    assert_eq!(count_where(&app, "subscriptions", "1 = 1").await, 0);
+}
+
+#[tokio::test]
+async fn two_admins_approving_at_once_create_one_ticket() {
+    let app = TestApp::spawn().await;
+    let employer = employer(&app).await;
+    let company_id = {
+        let contract_id = employer.contract_id.clone();
+        app.with_db(move |conn| {
+            use diesel::prelude::*;
+            use firmenportal::schema::company_contracts;
+            company_contracts::table
+                .find(contract_id)
+                .select(company_contracts::company_id)
+                .first::<String>(conn)
+                .unwrap()
+        })
+        .await
+    };
+    let second = company_user(
+        &app,
+        &crate::fixtures::InsertedCompany {
+            id: company_id,
+            customer_number: String::new(),
+        },
+        "admin",
+    )
+    .await;
+    let (_, tokens) = employee(&app).await;
+    let created = submitted(&app, &tokens.access, order(&employer.code, &month_ahead(2))).await;
+    let id = created["id"].as_str().unwrap().to_string();
+    let admins = [
+        employer.admin.access().to_string(),
+        second.access().to_string(),
+    ];
+    let answers = release_together(&app, 2, |i| {
+        let request = app
+            .client
+            .post(app.url(&format!(
+                "/api/v1/contracts/{}/applications/{id}/approve",
+                employer.contract_id
+            )))
+            .bearer_auth(&admins[i]);
+        async move { request.send().await.unwrap() }
+    })
+    .await;
+    let mut statuses: Vec<u16> = answers.iter().map(|r| r.status().as_u16()).collect();
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 409]);
+    assert_eq!(count_where(&app, "subscriptions", "1 = 1").await, 1);
+    assert_eq!(count_where(&app, "customers", "1 = 1").await, 1);
+}
+
+#[tokio::test]
+async fn an_approval_racing_the_withdrawal_has_one_winner() {
+    let app = TestApp::spawn().await;
+    let employer = employer(&app).await;
+    let (_, tokens) = employee(&app).await;
+    let created = submitted(&app, &tokens.access, order(&employer.code, &month_ahead(2))).await;
+    let id = created["id"].as_str().unwrap().to_string();
+    let answers = release_together(&app, 2, |i| {
+        let request = match i {
+            0 => app
+                .client
+                .post(app.url(&format!(
+                    "/api/v1/contracts/{}/applications/{id}/approve",
+                    employer.contract_id
+                )))
+                .bearer_auth(employer.admin.access()),
+            _ => app
+                .client
+                .delete(app.url(&format!("/api/v1/me/applications/{id}")))
+                .bearer_auth(&tokens.access),
+        };
+        async move { request.send().await.unwrap() }
+    })
+    .await;
+    let approved = answers[0].status() == StatusCode::OK;
+    let withdrawn = answers[1].status() == StatusCode::NO_CONTENT;
+    assert!(approved != withdrawn, "exactly one wins: {answers:?}");
+    let loser = if approved { &answers[1] } else { &answers[0] };
+    assert_eq!(loser.status(), StatusCode::CONFLICT);
+    let mine = json_of(
+        &app,
+        &format!("/api/v1/me/applications/{id}"),
+        &tokens.access,
+    )
+    .await;
+    assert_eq!(
+        mine["status"],
+        if approved { "approved" } else { "withdrawn" }
+    );
+    assert_eq!(
+        count_where(&app, "subscriptions", "1 = 1").await,
+        i64::from(approved)
+    );
+}
+
+#[tokio::test]
+async fn two_orders_sent_at_once_leave_one_pending_application() {
+    let app = TestApp::spawn().await;
+    let employer = employer(&app).await;
+    let (_, tokens) = employee(&app).await;
+    let body = order(&employer.code, &month_ahead(2));
+    let answers = release_together(&app, 3, |_| {
+        let request = app
+            .client
+            .post(app.url("/api/v1/me/applications"))
+            .bearer_auth(&tokens.access)
+            .json(&body);
+        async move { request.send().await.unwrap() }
+    })
+    .await;
+    let mut statuses: Vec<u16> = answers.iter().map(|r| r.status().as_u16()).collect();
+    statuses.sort_unstable();
+    assert_eq!(statuses, [201, 409, 409]);
+    assert_eq!(count_where(&app, "applications", "1 = 1").await, 1);
+}
+
+#[tokio::test]
+async fn another_company_and_another_employee_see_nothing_and_members_only_read() {
+    let app = TestApp::spawn().await;
+    let employer = employer(&app).await;
+    let (_, tokens) = employee(&app).await;
+    let created = submitted(&app, &tokens.access, order(&employer.code, &month_ahead(2))).await;
+    let id = created["id"].as_str().unwrap();
+    let contract_id = &employer.contract_id;
+
+    let other = company().insert(&app).await;
+    let stranger = company_user(&app, &other, "admin").await;
+    let (_, nosy) = employee(&app).await;
+    for path in [
+        format!("/api/v1/contracts/{contract_id}/applications"),
+        format!("/api/v1/contracts/{contract_id}/applications/{id}"),
+    ] {
+        assert_problem(
+            app.get(&path, Some(stranger.access())).await,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        )
+        .await;
+    }
+    for decision in ["approve", "reject"] {
+        let body = (decision == "reject").then(|| json!({"reason": "Nein"}));
+        let response = decide(&app, stranger.access(), contract_id, id, decision, body).await;
+        assert_problem(response, StatusCode::NOT_FOUND, "not_found").await;
+    }
+    // The application under another of the company's contracts is not this contract's.
+    let own_company_other_contract = {
+        let other_contract = contract(&other).insert(&app).await;
+        format!("/api/v1/contracts/{other_contract}/applications/{id}")
+    };
+    let operator = crate::fixtures::operator(&app).await.1;
+    assert_problem(
+        app.get(&own_company_other_contract, Some(&operator.access))
+            .await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    assert_problem(
+        app.get(&format!("/api/v1/me/applications/{id}"), Some(&nosy.access))
+            .await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    assert_problem(
+        withdraw(&app, &nosy.access, id).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    let listed = json_of(&app, "/api/v1/me/applications", &nosy.access).await;
+    assert_eq!(listed["total"], 0);
+
+    // A member of the company reads, but does not decide.
+    let company_id = {
+        let contract_id = contract_id.clone();
+        app.with_db(move |conn| {
+            use diesel::prelude::*;
+            use firmenportal::schema::company_contracts;
+            company_contracts::table
+                .find(contract_id)
+                .select(company_contracts::company_id)
+                .first::<String>(conn)
+                .unwrap()
+        })
+        .await
+    };
+    let member = company_user(
+        &app,
+        &crate::fixtures::InsertedCompany {
+            id: company_id,
+            customer_number: String::new(),
+        },
+        "member",
+    )
+    .await;
+    let read = json_of(
+        &app,
+        &format!("/api/v1/contracts/{contract_id}/applications/{id}"),
+        member.access(),
+    )
+    .await;
+    assert_eq!(read["status"], "pending");
+    assert_problem(
+        approve(&app, member.access(), contract_id, id).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    // The operator decides for any company.
+    assert_eq!(
+        approve(&app, &operator.access, contract_id, id)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn the_employers_list_filters_searches_and_sorts() {
+    let app = TestApp::spawn().await;
+    let employer = employer(&app).await;
+    let names = [
+        ("Zoë", "Ähren", "B-2"),
+        ("Anna", "Müller", "A-1"),
+        ("Emil", "Becker", "C-3"),
+    ];
+    let mut ids = Vec::new();
+    for (first, last, personnel) in names {
+        let (_, tokens) = employee(&app).await;
+        let mut body = order(&employer.code, &month_ahead(2));
+        body["holder"]["first_name"] = json!(first);
+        body["holder"]["last_name"] = json!(last);
+        body["personnel_number"] = json!(personnel);
+        ids.push(submitted(&app, &tokens.access, body).await["id"].clone());
+    }
+    let reject = decide(
+        &app,
+        employer.admin.access(),
+        &employer.contract_id,
+        ids[2].as_str().unwrap(),
+        "reject",
+        Some(json!({"reason": "Kein Anspruch"})),
+    )
+    .await;
+    assert_eq!(reject.status(), StatusCode::OK);
+    let list = |query: &str| {
+        let path = format!(
+            "/api/v1/contracts/{}/applications?{query}",
+            employer.contract_id
+        );
+        let token = employer.admin.access().to_string();
+        let app = &app;
+        async move { json_of(app, &path, &token).await }
+    };
+    let last_names = |page: &Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["last_name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // Newest first by default.
+    assert_eq!(last_names(&list("").await), ["Becker", "Müller", "Ähren"]);
+    assert_eq!(
+        last_names(&list("sort=last_name").await),
+        ["Becker", "Müller", "Ähren"]
+    );
+    assert_eq!(
+        last_names(&list("sort=last_name&order=desc").await),
+        ["Ähren", "Müller", "Becker"]
+    );
+    let pending = list("status=pending").await;
+    assert_eq!(pending["total"], 2);
+    assert_eq!(last_names(&list("q=MUELLER").await), ["Müller"]);
+    assert_eq!(last_names(&list("q=aehren").await), ["Ähren"]);
+    assert_eq!(last_names(&list("q=%C3%A4hren").await), ["Ähren"]);
+    assert_eq!(last_names(&list("q=a-1").await), ["Müller"]);
+    let paged = list("per_page=1&page=2").await;
+    assert_eq!(
+        (
+            paged["total"].as_i64(),
+            paged["items"].as_array().unwrap().len()
+        ),
+        (Some(3), 1)
+    );
+    for (query, pointer) in [
+        ("status=open", "/status"),
+        ("sort=birth_date", "/sort"),
+        ("order=up", "/order"),
+    ] {
+        let response = app
+            .get(
+                &format!(
+                    "/api/v1/contracts/{}/applications?{query}",
+                    employer.contract_id
+                ),
+                Some(employer.admin.access()),
+            )
+            .await;
+        let problem = assert_problem(
+            response,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        )
+        .await;
+        assert_eq!(pointers(&problem)[0].0, pointer);
+    }
+}
