@@ -23,6 +23,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .configure(crate::memberships::configure)
             .configure(crate::customer_codes::configure)
             .configure(crate::applications::configure)
+            .configure(crate::tickets::configure)
             .configure(crate::dashboard::configure)
             .configure(crate::subscriptions::configure),
     );
@@ -50,6 +51,7 @@ pub fn problem_catalogue() -> Vec<ProblemSpec> {
             crate::applications::ApplicationProblem::iter()
                 .map(crate::applications::ApplicationProblem::spec),
         )
+        .chain(crate::tickets::TicketProblem::iter().map(crate::tickets::TicketProblem::spec))
         .chain(
             crate::memberships::MembershipProblem::iter()
                 .map(crate::memberships::MembershipProblem::spec),
@@ -66,6 +68,7 @@ pub fn compose_mail(
     match mail.template.split_once('.').map(|(owner, _)| owner) {
         Some("account") => accounts::mails::compose_mail(conn, mail, links),
         Some("membership") => crate::memberships::mails::compose_mail(conn, mail, links),
+        Some("ticket") => crate::tickets::mails::compose_mail(conn, mail, links),
         Some("application") => crate::applications::mails::compose_mail(conn, mail, links),
         _ => Err(AppError::Internal(format!(
             "no composer for template {:?}",

@@ -102,6 +102,8 @@ pub enum AuditAction {
     /// An application approved: its customer and ticket were created.
     ApplicationApproved,
     ApplicationRejected,
+    /// A ticket cancelled (Kündigung) by its holder or the employer.
+    SubscriptionCancelled,
 }
 
 impl AuditAction {
@@ -149,6 +151,7 @@ impl AuditAction {
             AuditAction::ApplicationWithdrawn => "application.withdrawn",
             AuditAction::ApplicationApproved => "application.approved",
             AuditAction::ApplicationRejected => "application.rejected",
+            AuditAction::SubscriptionCancelled => "subscription.cancelled",
         }
     }
 }

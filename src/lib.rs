@@ -32,3 +32,4 @@ pub mod state;
 pub mod subscriptions;
 pub mod system;
 pub mod telemetry;
+pub mod tickets;

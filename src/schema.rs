@@ -223,6 +223,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         personnel_number -> Nullable<Text>,
+        cancelled_at -> Nullable<Timestamp>,
     }
 }
 

@@ -279,15 +279,16 @@ pub fn set_subscription(
     Ok(())
 }
 
-/// Pending applications of these contracts (all when `None`), for the dashboard.
+/// Pending applications under the contracts of these companies (all when `None`), for
+/// the dashboard.
 pub fn count_pending(
     conn: &mut DbConnection,
-    contract_ids_of_companies: Option<&[String]>,
+    companies: Option<&[String]>,
 ) -> Result<i64, AppError> {
     let mut query = applications::table
         .filter(applications::status.eq(ApplicationStatus::Pending.as_ref()))
         .into_boxed();
-    if let Some(companies) = contract_ids_of_companies {
+    if let Some(companies) = companies {
         query = query.filter(
             applications::contract_id.eq_any(
                 company_contracts::table

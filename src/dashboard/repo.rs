@@ -6,18 +6,21 @@ use diesel::prelude::*;
 
 use crate::contracts::repo::{STATUS_ACTIVE, is_active_on};
 use crate::contracts::types::ContractStatus;
-use crate::dashboard::types::{CodeCounts, ContractCounts, Dashboard, UserCounts};
+use crate::dashboard::types::{
+    ApplicationCounts, CodeCounts, ContractCounts, Dashboard, SubscriptionCounts, UserCounts,
+};
 use crate::db::DbConnection;
 use crate::error::AppError;
 use crate::memberships::types::CompanyRole;
 use crate::schema::{company_contracts, company_memberships, customer_codes, subscriptions};
 
-/// The counts over `companies` (`None`: every company).
+/// The counts over `companies` (`None`: every company), `now` being UTC.
 pub fn counts(
     conn: &mut DbConnection,
     companies: Option<&[String]>,
-    today: NaiveDate,
+    now: chrono::NaiveDateTime,
 ) -> Result<Dashboard, AppError> {
+    let today = crate::clock::berlin_date_of(now);
     // Every count runs over the contracts of the companies in scope.
     let ids = companies.map(<[String]>::to_vec);
     // The contracts grouped by status and validity: for every company, the groups the
@@ -78,6 +81,21 @@ pub fn counts(
             .select(count_star())
             .get_result(conn)?
     };
+    let cancelled_this_month: i64 = {
+        let (from, until) = berlin_month_in_utc(today);
+        let mut query = subscriptions::table
+            .inner_join(company_contracts::table)
+            .into_boxed();
+        if let Some(ids) = ids.clone() {
+            query = query.filter(company_contracts::company_id.eq_any(ids));
+        }
+        query
+            .filter(subscriptions::cancelled_at.ge(from))
+            .filter(subscriptions::cancelled_at.lt(until))
+            .select(count_star())
+            .get_result(conn)?
+    };
+    let pending = crate::applications::repo::count_pending(conn, ids.as_deref())?;
     let valid_codes = || {
         let mut query = customer_codes::table
             .inner_join(company_contracts::table)
@@ -131,10 +149,33 @@ pub fn counts(
             ended,
         },
         active_subscriptions,
+        subscriptions: SubscriptionCounts {
+            active: active_subscriptions,
+            cancelled_this_month,
+        },
+        applications: ApplicationCounts { pending },
         customer_codes: CodeCounts {
             valid,
             expiring_within_30_days: expiring,
         },
         users,
     })
+}
+
+/// The UTC bounds `[from, until)` of the Europe/Berlin calendar month holding `today`.
+fn berlin_month_in_utc(today: NaiveDate) -> (chrono::NaiveDateTime, chrono::NaiveDateTime) {
+    use chrono::TimeZone;
+    use chrono_tz::Europe::Berlin;
+    let start_of = |date: NaiveDate| {
+        let midnight = date.and_time(chrono::NaiveTime::MIN);
+        Berlin
+            .from_local_datetime(&midnight)
+            .earliest()
+            .map_or(midnight, |at| at.naive_utc())
+    };
+    let first = crate::domain::month::first_of_month(today);
+    (
+        start_of(first),
+        start_of(crate::domain::month::months_after(first, 1)),
+    )
 }

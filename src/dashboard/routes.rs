@@ -3,7 +3,6 @@
 use actix_web::{HttpResponse, get, web};
 
 use crate::auth::Subscriber;
-use crate::clock;
 use crate::dashboard::repo;
 use crate::dashboard::types::{Dashboard, DashboardQuery};
 use crate::error::{AppError, Problem};
@@ -13,8 +12,9 @@ use crate::state::AppState;
 
 /// The dashboard.
 ///
-/// Contracts by state, subscriptions active today, customer codes valid and expiring
-/// within 30 days, and portal users by role — for one company (`company_id`) or, without
+/// Contracts by state, subscriptions active today and cancelled this month, pending
+/// applications, customer codes valid and expiring within 30 days, and portal users by
+/// role — for one company (`company_id`) or, without
 /// it, all of the account's companies (operators: all companies).
 #[utoipa::path(
     tag = "company",
@@ -31,6 +31,7 @@ pub async fn get_dashboard(
     subscriber: Subscriber,
     ApiQuery(query): ApiQuery<DashboardQuery>,
 ) -> Result<HttpResponse, AppError> {
+    let now = state.clock.now();
     let dashboard = state
         .db
         .read(move |conn| {
@@ -44,7 +45,7 @@ pub async fn get_dashboard(
                 }
                 None => visible_companies(conn, account)?,
             };
-            repo::counts(conn, scope.as_deref(), clock::today_berlin())
+            repo::counts(conn, scope.as_deref(), now)
         })
         .await?;
     Ok(HttpResponse::Ok().json(dashboard))

@@ -45,20 +45,49 @@ pub struct UserCounts {
     pub invited: i64,
 }
 
+/// Applications (Anträge) by state.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"pending": 4}))]
+pub struct ApplicationCounts {
+    /// Applications waiting for the employer's decision.
+    #[schema(example = 4)]
+    pub pending: i64,
+}
+
+/// Tickets under the contracts.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"active": 128, "cancelled_this_month": 3}))]
+pub struct SubscriptionCounts {
+    /// Status `active` and today (Europe/Berlin) within the validity, as the contract
+    /// list counts "active".
+    #[schema(example = 128)]
+    pub active: i64,
+    /// Cancellations made in the current calendar month (Europe/Berlin).
+    #[schema(example = 3)]
+    pub cancelled_this_month: i64,
+}
+
 /// The dashboard's counts.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({
     "contracts": {"active": 3, "cancelled": 1, "ended": 2},
     "active_subscriptions": 128,
+    "subscriptions": {"active": 128, "cancelled_this_month": 3},
+    "applications": {"pending": 4},
     "customer_codes": {"valid": 3, "expiring_within_30_days": 1},
     "users": {"admins": 1, "members": 2, "invited": 1}
 }))]
 pub struct Dashboard {
     /// Contracts by state.
     pub contracts: ContractCounts,
-    /// Subscriptions under these contracts that are active today.
+    /// Subscriptions under these contracts that are active today (the same number as
+    /// `subscriptions.active`, kept for earlier clients).
     #[schema(example = 128)]
     pub active_subscriptions: i64,
+    /// Tickets under these contracts.
+    pub subscriptions: SubscriptionCounts,
+    /// Applications under these contracts.
+    pub applications: ApplicationCounts,
     /// Customer codes by state.
     pub customer_codes: CodeCounts,
     /// Portal users by role and state.

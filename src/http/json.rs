@@ -116,6 +116,31 @@ fn to_pointer(path: &str) -> String {
     pointer
 }
 
+/// A JSON body that may be left out: a request without `Content-Type` and without a body
+/// is `None`; anything else is read exactly as [`ApiJson`] reads it.
+pub struct OptionalApiJson<T>(pub Option<T>);
+
+impl<T: DeserializeOwned + 'static> FromRequest for OptionalApiJson<T> {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let no_body = req.headers().get(header::CONTENT_TYPE).is_none()
+            && req
+                .headers()
+                .get(header::CONTENT_LENGTH)
+                .is_none_or(|length| length.as_bytes() == b"0");
+        if no_body {
+            return Box::pin(async { Ok(OptionalApiJson(None)) });
+        }
+        let body = ApiJson::<T>::from_request(req, payload);
+        Box::pin(async move {
+            body.await
+                .map(|ApiJson(value)| OptionalApiJson(Some(value)))
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,7 +13,7 @@ pub mod problems;
 pub mod query;
 
 pub use context::{ClientIp, RequestId};
-pub use json::ApiJson;
+pub use json::{ApiJson, OptionalApiJson};
 pub use page::{Page, PageQuery, Paging};
 pub use patch::Patch;
 pub use path::{NestedIds, RecordId};

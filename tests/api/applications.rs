@@ -202,10 +202,15 @@ async fn an_order_with_the_code_approved_by_the_admin_shows_in_the_employees_abo
         ]
     );
 
+    let dashboard = json_of(&app, "/api/v1/dashboard", employer.admin.access()).await;
+    assert_eq!(dashboard["applications"]["pending"], 1);
+
     let approved = approve(&app, employer.admin.access(), &employer.contract_id, &id).await;
     assert_eq!(approved.status(), StatusCode::OK);
     let approved: Value = approved.json().await.unwrap();
     assert_eq!(approved["status"], "approved");
+    let dashboard = json_of(&app, "/api/v1/dashboard", employer.admin.access()).await;
+    assert_eq!(dashboard["applications"]["pending"], 0);
     assert_eq!(approved["decided_by"]["id"], employer.admin.account.id);
     let subscription_id = approved["subscription_id"].as_str().unwrap().to_string();
 

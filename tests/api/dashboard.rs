@@ -64,6 +64,8 @@ async fn the_dashboard_counts_contracts_subscriptions_codes_and_users() {
     let expected = json!({
         "contracts": {"active": 2, "cancelled": 1, "ended": 1},
         "active_subscriptions": 1,
+        "subscriptions": {"active": 1, "cancelled_this_month": 0},
+        "applications": {"pending": 0},
         "customer_codes": {"valid": 2, "expiring_within_30_days": 1},
         "users": {"admins": 1, "members": 1, "invited": 1}
     });

@@ -231,7 +231,10 @@ impl SubscriptionFixture {
                     customers::country.eq("DE"),
                     customers::marketing_consent.eq(false),
                     customers::recorded_at.eq(date("2024-10-22")),
-                    customers::search_text.eq("max musterjobber"),
+                    customers::search_text.eq(firmenportal::domain::fold::search_text(&[
+                        "Max",
+                        &self.last_name,
+                    ])),
                     customers::created_at.eq(now),
                     customers::updated_at.eq(now),
                 ))

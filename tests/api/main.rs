@@ -24,3 +24,4 @@ mod rate_limit;
 mod retention;
 mod subscriptions;
 mod system;
+mod tickets;
