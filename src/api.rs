@@ -24,6 +24,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .configure(crate::customer_codes::configure)
             .configure(crate::applications::configure)
             .configure(crate::tickets::configure)
+            .configure(crate::bulk_uploads::configure)
             .configure(crate::dashboard::configure)
             .configure(crate::subscriptions::configure),
     );
@@ -53,6 +54,10 @@ pub fn problem_catalogue() -> Vec<ProblemSpec> {
         )
         .chain(crate::tickets::TicketProblem::iter().map(crate::tickets::TicketProblem::spec))
         .chain(
+            crate::bulk_uploads::BulkUploadProblem::iter()
+                .map(crate::bulk_uploads::BulkUploadProblem::spec),
+        )
+        .chain(
             crate::memberships::MembershipProblem::iter()
                 .map(crate::memberships::MembershipProblem::spec),
         )
@@ -68,6 +73,7 @@ pub fn compose_mail(
     match mail.template.split_once('.').map(|(owner, _)| owner) {
         Some("account") => accounts::mails::compose_mail(conn, mail, links),
         Some("membership") => crate::memberships::mails::compose_mail(conn, mail, links),
+        Some("bulk_upload") => crate::bulk_uploads::mails::compose_mail(conn, mail, links),
         Some("ticket") => crate::tickets::mails::compose_mail(conn, mail, links),
         Some("application") => crate::applications::mails::compose_mail(conn, mail, links),
         _ => Err(AppError::Internal(format!(

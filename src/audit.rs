@@ -104,6 +104,8 @@ pub enum AuditAction {
     ApplicationRejected,
     /// A ticket cancelled (Kündigung) by its holder or the employer.
     SubscriptionCancelled,
+    /// A staff list uploaded (Massenupload), with its counts.
+    BulkUploaded,
 }
 
 impl AuditAction {
@@ -152,6 +154,7 @@ impl AuditAction {
             AuditAction::ApplicationApproved => "application.approved",
             AuditAction::ApplicationRejected => "application.rejected",
             AuditAction::SubscriptionCancelled => "subscription.cancelled",
+            AuditAction::BulkUploaded => "bulk_upload.uploaded",
         }
     }
 }

@@ -33,6 +33,16 @@ pub struct Config {
     pub limits: LimitsConfig,
     pub retention: RetentionConfig,
     pub ordering: OrderingConfig,
+    pub bulk_upload: BulkUploadConfig,
+}
+
+/// Limits of a staff list (Massenupload).
+#[derive(Debug, Clone, Copy)]
+pub struct BulkUploadConfig {
+    /// Largest file accepted (`413 payload_too_large` beyond).
+    pub max_bytes: usize,
+    /// Most data rows accepted (`422 too_many_rows` beyond).
+    pub max_rows: usize,
 }
 
 /// The calendar rules of job tickets, which run by calendar month.
@@ -350,6 +360,10 @@ impl Config {
             ordering: OrderingConfig {
                 order_deadline_day: day_of_month("ORDER_DEADLINE_DAY")?,
                 cancellation_deadline_day: day_of_month("CANCELLATION_DEADLINE_DAY")?,
+            },
+            bulk_upload: BulkUploadConfig {
+                max_bytes: parse_or(&get, "BULK_UPLOAD_MAX_BYTES", 5 * 1024 * 1024)?,
+                max_rows: parse_or(&get, "BULK_UPLOAD_MAX_ROWS", 10_000)?,
             },
         })
     }

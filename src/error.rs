@@ -243,6 +243,8 @@ pub enum FieldErrorCode {
     /// A month before the earliest one the deadline allows (a ticket's start, or the
     /// end of a cancellation).
     MonthTooEarly,
+    /// A column a file must have (the pointer names it, e.g. `/file/last_name`).
+    MissingColumn,
 }
 
 impl FieldErrorCode {
@@ -376,6 +378,11 @@ impl FieldErrorCode {
                 "month_too_early",
                 "Dieser Monat ist nach dem Stichtag nicht mehr möglich; bitte wählen Sie einen späteren.".into(),
                 "This month is no longer possible after the deadline; please choose a later one.".into(),
+            ),
+            MissingColumn => (
+                "missing_column",
+                "Diese Spalte fehlt in der Datei.".into(),
+                "The file lacks this column.".into(),
             ),
         };
         (code, de, en)
@@ -719,7 +726,8 @@ pub struct ProblemFieldError {
     /// `invalid_type`, `unknown_field`, `invalid_country`, `invalid_phone`,
     /// `invalid_choice`, `duplicate` (the key of a `duplicate_key`),
     /// `unknown_reference`, `field_read_only`, `ends_before_start`, `date_in_past`,
-    /// `after_contract_end` or `too_far_ahead`.
+    /// `after_contract_end`, `too_far_ahead`, `invalid_month`, `month_too_early` or
+    /// `missing_column` (at `/file/{column}` of a `missing_columns`).
     #[schema(example = "invalid_email")]
     pub code: String,
     /// Human-readable explanation.

@@ -6,6 +6,7 @@ pub mod api;
 pub mod applications;
 pub mod audit;
 pub mod auth;
+pub mod bulk_uploads;
 pub mod clock;
 pub mod companies;
 pub mod config;

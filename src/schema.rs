@@ -256,6 +256,22 @@ diesel::table! {
 }
 
 diesel::table! {
+    bulk_uploads (id) {
+        id -> Text,
+        contract_id -> Text,
+        file_name -> Text,
+        dry_run -> Bool,
+        total -> Integer,
+        created -> Integer,
+        unchanged -> Integer,
+        rejected -> Integer,
+        errors -> Text,
+        created_at -> Timestamp,
+        created_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     number_sequences (name) {
         name -> Text,
         last_value -> BigInt,
@@ -293,4 +309,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     subscriptions,
     applications,
     number_sequences,
+    bulk_uploads,
 );

@@ -78,53 +78,20 @@ pub fn place(
             existing.id
         }
         None => {
-            let customer_number = allocate_number(conn, CUSTOMER_NUMBERS, |conn, number| {
+            let customer_number = allocate_number(conn, &CUSTOMER_NUMBERS, |conn, number| {
                 Ok(customers::find_by_number(conn, number)?.is_some())
             })?;
-            let data = CustomerData {
-                search_text: search_text(&[
-                    &holder.first_name,
-                    &holder.last_name,
-                    &customer_number,
-                ]),
-                customer_number,
-                salutation: holder.salutation.as_ref().to_string(),
-                gender: holder.gender.as_ref().to_string(),
-                first_name: holder.first_name.clone(),
-                last_name: holder.last_name.clone(),
-                birth_date: holder.birth_date,
-                street: holder.address.street.clone(),
-                postal_code: holder.address.postal_code.clone(),
-                city: holder.address.city.clone(),
-                country: holder.address.country.clone(),
-                recipient: None,
-                phone: holder.phone.clone(),
-                phone_work: None,
-                marketing_consent: order.marketing_consent,
-                recorded_at: today,
-                updated_at: now,
-            };
+            let data = new_customer(holder, customer_number, order.marketing_consent, today, now);
             let id = uuid::Uuid::now_v7().to_string();
             customers::insert(conn, &id, &data, order.consent_source)?;
             id
         }
     };
-    let contract_number = allocate_number(conn, CONTRACT_NUMBERS, |conn, number| {
+    let contract_number = allocate_number(conn, &CONTRACT_NUMBERS, |conn, number| {
         Ok(subscriptions::find_by_contract_number(conn, number)?.is_some())
     })?;
     let subscription_id = uuid::Uuid::now_v7().to_string();
-    let data = SubscriptionData {
-        contract_number: contract_number.clone(),
-        subscription_number: None,
-        chip_card_number: None,
-        product: order.product.to_string(),
-        valid_from: order.start_month,
-        valid_to: None,
-        status: STATUS_ACTIVE.to_string(),
-        customer_id: customer_id.clone(),
-        company_contract_id: Some(order.contract_id.to_string()),
-        updated_at: now,
-    };
+    let data = new_ticket(order, &customer_id, contract_number.clone(), now);
     subscriptions::insert_ordered(
         conn,
         &subscription_id,
@@ -139,18 +106,69 @@ pub fn place(
     })
 }
 
+/// The customer record of a new holder.
+pub fn new_customer(
+    holder: &OrderedHolder,
+    customer_number: String,
+    marketing_consent: bool,
+    today: NaiveDate,
+    now: NaiveDateTime,
+) -> CustomerData {
+    CustomerData {
+        search_text: search_text(&[&holder.first_name, &holder.last_name, &customer_number]),
+        customer_number,
+        salutation: holder.salutation.as_ref().to_string(),
+        gender: holder.gender.as_ref().to_string(),
+        first_name: holder.first_name.clone(),
+        last_name: holder.last_name.clone(),
+        birth_date: holder.birth_date,
+        street: holder.address.street.clone(),
+        postal_code: holder.address.postal_code.clone(),
+        city: holder.address.city.clone(),
+        country: holder.address.country.clone(),
+        recipient: None,
+        phone: holder.phone.clone(),
+        phone_work: None,
+        marketing_consent,
+        recorded_at: today,
+        updated_at: now,
+    }
+}
+
+/// The subscription an order creates: `active` from the 1st of the start month,
+/// unbefristet, under the contract.
+pub fn new_ticket(
+    order: &Order<'_>,
+    customer_id: &str,
+    contract_number: String,
+    now: NaiveDateTime,
+) -> SubscriptionData {
+    SubscriptionData {
+        contract_number,
+        subscription_number: None,
+        chip_card_number: None,
+        product: order.product.to_string(),
+        valid_from: order.start_month,
+        valid_to: None,
+        status: STATUS_ACTIVE.to_string(),
+        customer_id: customer_id.to_string(),
+        company_contract_id: Some(order.contract_id.to_string()),
+        updated_at: now,
+    }
+}
+
 /// A kind of number the portal allocates: its sequence and how its numbers look.
-struct NumberKind {
+pub struct NumberKind {
     sequence: &'static str,
     prefix: &'static str,
 }
 
-const CONTRACT_NUMBERS: NumberKind = NumberKind {
+pub const CONTRACT_NUMBERS: NumberKind = NumberKind {
     sequence: "subscription_contract_number",
     prefix: "JT-",
 };
 
-const CUSTOMER_NUMBERS: NumberKind = NumberKind {
+pub const CUSTOMER_NUMBERS: NumberKind = NumberKind {
     sequence: "customer_number",
     prefix: "KJ-",
 };
@@ -160,20 +178,36 @@ const CUSTOMER_NUMBERS: NumberKind = NumberKind {
 /// the same value; a value the operator gave a record by hand already is skipped.
 fn allocate_number(
     conn: &mut DbConnection,
-    kind: NumberKind,
+    kind: &NumberKind,
     taken: impl Fn(&mut DbConnection, &str) -> Result<bool, AppError>,
 ) -> Result<String, AppError> {
     loop {
-        diesel::update(number_sequences::table.find(kind.sequence))
-            .set(number_sequences::last_value.eq(number_sequences::last_value + 1))
-            .execute(conn)?;
-        let value: i64 = number_sequences::table
-            .find(kind.sequence)
-            .select(number_sequences::last_value)
-            .first(conn)?;
-        let number = format!("{}{value:08}", kind.prefix);
+        let number = allocate_block(conn, kind, 1)?.remove(0);
         if !taken(conn, &number)? {
             return Ok(number);
         }
     }
+}
+
+/// `count` consecutive numbers of a kind, reserved in one update of the sequence (the
+/// caller skips those the operator gave a record by hand already).
+pub fn allocate_block(
+    conn: &mut DbConnection,
+    kind: &NumberKind,
+    count: usize,
+) -> Result<Vec<String>, AppError> {
+    if count == 0 {
+        return Ok(Vec::new());
+    }
+    let count = i64::try_from(count).map_err(|e| AppError::Internal(e.to_string()))?;
+    diesel::update(number_sequences::table.find(kind.sequence))
+        .set(number_sequences::last_value.eq(number_sequences::last_value + count))
+        .execute(conn)?;
+    let last: i64 = number_sequences::table
+        .find(kind.sequence)
+        .select(number_sequences::last_value)
+        .first(conn)?;
+    Ok((last - count + 1..=last)
+        .map(|value| format!("{}{value:08}", kind.prefix))
+        .collect())
 }

@@ -57,10 +57,10 @@ pub struct HolderInput {
     #[schema(value_type = Gender, required = true)]
     pub gender: Option<String>,
     /// First name: 1 to 100 letters, spaces and `'-.`.
-    #[schema(value_type = String, required = true, min_length = 1, max_length = 100, example = "Max")]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 100, pattern = r"^[ '.A-Za-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u024F\u0386\u0388-\u03CE\u0400-\u0481\u048A-\u04FF\u1E00-\u1EFF\u0300-\u036F-]*[A-Za-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u024F\u0386\u0388-\u03CE\u0400-\u0481\u048A-\u04FF\u1E00-\u1EFF][ '.A-Za-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u024F\u0386\u0388-\u03CE\u0400-\u0481\u048A-\u04FF\u1E00-\u1EFF\u0300-\u036F-]*$", example = "Max")]
     pub first_name: Option<String>,
     /// Last name, the same rules.
-    #[schema(value_type = String, required = true, min_length = 1, max_length = 100, example = "Musterjobber")]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 100, pattern = r"^[ '.A-Za-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u024F\u0386\u0388-\u03CE\u0400-\u0481\u048A-\u04FF\u1E00-\u1EFF\u0300-\u036F-]*[A-Za-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u024F\u0386\u0388-\u03CE\u0400-\u0481\u048A-\u04FF\u1E00-\u1EFF][ '.A-Za-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u024F\u0386\u0388-\u03CE\u0400-\u0481\u048A-\u04FF\u1E00-\u1EFF\u0300-\u036F-]*$", example = "Musterjobber")]
     pub last_name: Option<String>,
     /// Birth date, `YYYY-MM-DD` or `TT.MM.JJJJ`, from 1900 to today.
     #[schema(value_type = String, required = true, pattern = r"^ *([0-9]{4}-[0-9]{1,2}-[0-9]{1,2}|[0-9]{1,2}\.[0-9]{1,2}\.[0-9]{4}) *$", example = "2000-10-05")]
@@ -97,7 +97,7 @@ pub struct NewApplicationRequest {
     /// (`ORDER_DEADLINE_DAY`, default the 10th, Europe/Berlin) it can start next month,
     /// later the month after (`month_too_early`); at most 12 months after the current
     /// one (`too_far_ahead`).
-    #[schema(value_type = String, required = true, pattern = r"^[0-9]{4}-[0-9]{2}$", example = "2027-01")]
+    #[schema(value_type = String, required = true, pattern = r"^(19|20|21)[0-9]{2}-(0[1-9]|1[0-2])$", example = "2027-01")]
     pub start_month: Option<String>,
     /// The future holder.
     #[schema(value_type = HolderInput, required = true)]
@@ -450,7 +450,7 @@ pub struct ApplicationListItem {
 #[schema(example = json!({"reason": "Beschäftigung endet vor dem Startmonat."}))]
 pub struct RejectRequest {
     /// Why, for the applicant (1 to 500 characters); it is e-mailed to them.
-    #[schema(value_type = String, required = true, min_length = 1, max_length = 500, example = "Beschäftigung endet vor dem Startmonat.")]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 500, pattern = r"^[^\u0000-\u001F\u007F-\u009F\u200B-\u200F\u202A-\u202E\u2060-\u206F\uFEFF]*[^\s\u0000-\u001F\u007F-\u009F\u200B-\u200F\u202A-\u202E\u2060-\u206F\uFEFF][^\u0000-\u001F\u007F-\u009F\u200B-\u200F\u202A-\u202E\u2060-\u206F\uFEFF]*$", example = "Beschäftigung endet vor dem Startmonat.")]
     pub reason: Option<String>,
 }
 

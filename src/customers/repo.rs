@@ -106,6 +106,126 @@ pub fn insert(
     record_consent(conn, id, data.marketing_consent, source, data.updated_at)
 }
 
+/// Inserts many new customers, each with the first entry of its consent history: on
+/// PostgreSQL as binary `COPY`s (no statements of thousands of parameters to parse and
+/// plan), on SQLite, which runs in-process, row by row.
+pub fn insert_many(
+    conn: &mut DbConnection,
+    rows: &[(String, &CustomerData)],
+    source: ConsentSource,
+) -> Result<(), AppError> {
+    let consent_ids: Vec<String> = rows
+        .iter()
+        .map(|_| uuid::Uuid::now_v7().to_string())
+        .collect();
+    let source = source.as_ref();
+    match conn {
+        DbConnection::Postgres(pg) => {
+            let copied: Vec<_> = rows
+                .iter()
+                .map(|(id, data)| CopiedCustomer::new(id, data))
+                .collect();
+            diesel::copy_from(customers::table)
+                .from_insertable(copied)
+                .execute(pg)?;
+            let consents: Vec<_> = rows
+                .iter()
+                .zip(&consent_ids)
+                .map(|((customer_id, data), id)| CopiedConsent {
+                    id,
+                    customer_id,
+                    marketing_consent: data.marketing_consent,
+                    source,
+                    changed_at: data.updated_at,
+                })
+                .collect();
+            diesel::copy_from(consent_changes::table)
+                .from_insertable(consents)
+                .execute(pg)?;
+        }
+        DbConnection::Sqlite(sqlite) => {
+            for ((id, data), consent_id) in rows.iter().zip(&consent_ids) {
+                diesel::insert_into(customers::table)
+                    .values(CopiedCustomer::new(id, data))
+                    .execute(sqlite)?;
+                diesel::insert_into(consent_changes::table)
+                    .values(CopiedConsent {
+                        id: consent_id,
+                        customer_id: id,
+                        marketing_consent: data.marketing_consent,
+                        source,
+                        changed_at: data.updated_at,
+                    })
+                    .execute(sqlite)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A new customer as `COPY` writes it: every column it sets, none left to a default
+/// (`COPY` names its columns once for all rows).
+#[derive(Insertable)]
+#[diesel(table_name = customers, treat_none_as_default_value = false)]
+struct CopiedCustomer<'a> {
+    id: &'a str,
+    customer_number: &'a str,
+    salutation: &'a str,
+    gender: &'a str,
+    first_name: &'a str,
+    last_name: &'a str,
+    birth_date: chrono::NaiveDate,
+    street: &'a str,
+    postal_code: &'a str,
+    city: &'a str,
+    country: &'a str,
+    recipient: Option<&'a str>,
+    phone: Option<&'a str>,
+    phone_work: Option<&'a str>,
+    marketing_consent: bool,
+    recorded_at: chrono::NaiveDate,
+    search_text: &'a str,
+    created_at: chrono::NaiveDateTime,
+    updated_at: chrono::NaiveDateTime,
+}
+
+impl<'a> CopiedCustomer<'a> {
+    fn new(id: &'a str, data: &'a CustomerData) -> Self {
+        CopiedCustomer {
+            id,
+            customer_number: &data.customer_number,
+            salutation: &data.salutation,
+            gender: &data.gender,
+            first_name: &data.first_name,
+            last_name: &data.last_name,
+            birth_date: data.birth_date,
+            street: &data.street,
+            postal_code: &data.postal_code,
+            city: &data.city,
+            country: &data.country,
+            recipient: data.recipient.as_deref(),
+            phone: data.phone.as_deref(),
+            phone_work: data.phone_work.as_deref(),
+            marketing_consent: data.marketing_consent,
+            recorded_at: data.recorded_at,
+            search_text: &data.search_text,
+            created_at: data.updated_at,
+            updated_at: data.updated_at,
+        }
+    }
+}
+
+/// The first entry of an imported customer's consent history, as `COPY` writes it.
+#[derive(Insertable)]
+#[diesel(table_name = consent_changes, treat_none_as_default_value = false)]
+struct CopiedConsent<'a> {
+    id: &'a str,
+    customer_id: &'a str,
+    marketing_consent: bool,
+    source: &'a str,
+    changed_at: chrono::NaiveDateTime,
+}
+
 /// Writes the new data; a changed consent goes into the history.
 pub fn update(
     conn: &mut DbConnection,

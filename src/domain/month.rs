@@ -6,9 +6,6 @@ use chrono::{Datelike, Months, NaiveDate};
 
 use crate::error::{FieldError, FieldErrorCode};
 
-/// The schema's pattern of a month as the API takes it.
-pub const MONTH_PATTERN: &str = r"^[0-9]{4}-[0-9]{2}$";
-
 /// How many months ahead of the current one a ticket may be ordered to start.
 pub const MAX_MONTHS_AHEAD: u32 = 12;
 

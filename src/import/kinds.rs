@@ -18,7 +18,7 @@ use crate::domain::fold::fold_number;
 use crate::error::{AppError, Problem};
 use crate::i18n::Lang;
 use crate::import::{ImportKind, ImportReport, RejectedRow, Row, savepoint};
-use crate::schema::{companies, company_contracts, consent_changes, customers, subscriptions};
+use crate::schema::{companies, company_contracts, customers, subscriptions};
 use crate::subscriptions::repo::SubscriptionData;
 use crate::subscriptions::types::NewSubscriptionRequest;
 
@@ -634,61 +634,7 @@ impl Records for Customers {
         conn: &mut DbConnection,
         rows: &[(String, &CustomerData)],
     ) -> Result<(), AppError> {
-        // Each customer's consent history starts with the imported value.
-        let consent_ids: Vec<String> = rows
-            .iter()
-            .map(|_| uuid::Uuid::now_v7().to_string())
-            .collect();
-        let source = ConsentSource::Import.as_ref();
-        match conn {
-            // PostgreSQL takes the batch as binary `COPY`s: no statements of thousands
-            // of parameters to parse and plan. SQLite runs in-process and takes the rows
-            // one by one.
-            DbConnection::Postgres(pg) => {
-                let copied: Vec<_> = rows
-                    .iter()
-                    .map(|(id, data)| CopiedCustomer::new(id, data))
-                    .collect();
-                diesel::copy_from(customers::table)
-                    .from_insertable(copied)
-                    .execute(pg)?;
-                let consents: Vec<_> = rows
-                    .iter()
-                    .zip(&consent_ids)
-                    .map(|((customer_id, data), id)| CopiedConsent {
-                        id,
-                        customer_id,
-                        marketing_consent: data.marketing_consent,
-                        source,
-                        changed_at: data.updated_at,
-                    })
-                    .collect();
-                diesel::copy_from(consent_changes::table)
-                    .from_insertable(consents)
-                    .execute(pg)?;
-            }
-            DbConnection::Sqlite(sqlite) => {
-                for ((id, data), consent_id) in rows.iter().zip(&consent_ids) {
-                    diesel::insert_into(customers::table)
-                        .values((
-                            customers::id.eq(id),
-                            customers::created_at.eq(data.updated_at),
-                            *data,
-                        ))
-                        .execute(sqlite)?;
-                    diesel::insert_into(consent_changes::table)
-                        .values((
-                            consent_changes::id.eq(consent_id),
-                            consent_changes::customer_id.eq(id),
-                            consent_changes::marketing_consent.eq(data.marketing_consent),
-                            consent_changes::source.eq(source),
-                            consent_changes::changed_at.eq(data.updated_at),
-                        ))
-                        .execute(sqlite)?;
-                }
-            }
-        }
-        Ok(())
+        crate::customers::repo::insert_many(conn, rows, ConsentSource::Import)
     }
     fn update(
         &self,
@@ -727,32 +673,11 @@ impl Records for Subscriptions {
         conn: &mut DbConnection,
         rows: &[(String, &SubscriptionData)],
     ) -> Result<(), AppError> {
-        match conn {
-            // PostgreSQL takes the batch as one binary `COPY`: no statement of 12,000
-            // parameters to parse and plan. SQLite runs in-process and takes the rows
-            // one by one.
-            DbConnection::Postgres(pg) => {
-                let copied: Vec<_> = rows
-                    .iter()
-                    .map(|(id, data)| CopiedSubscription::new(id, data))
-                    .collect();
-                diesel::copy_from(subscriptions::table)
-                    .from_insertable(copied)
-                    .execute(pg)?;
-            }
-            DbConnection::Sqlite(sqlite) => {
-                for (id, data) in rows {
-                    diesel::insert_into(subscriptions::table)
-                        .values((
-                            subscriptions::id.eq(id),
-                            subscriptions::created_at.eq(data.updated_at),
-                            *data,
-                        ))
-                        .execute(sqlite)?;
-                }
-            }
-        }
-        Ok(())
+        let rows: Vec<_> = rows
+            .iter()
+            .map(|(id, data)| (id.as_str(), *data, None))
+            .collect();
+        crate::subscriptions::repo::insert_many(conn, &rows)
     }
     fn update(
         &self,
@@ -763,104 +688,4 @@ impl Records for Subscriptions {
     ) -> Result<(), AppError> {
         crate::subscriptions::repo::update(conn, id, new)
     }
-}
-
-/// A new subscription as `COPY` writes it: every column it sets, none left to a default
-/// (`COPY` names its columns once for all rows).
-#[derive(Insertable)]
-#[diesel(table_name = subscriptions, treat_none_as_default_value = false)]
-struct CopiedSubscription<'a> {
-    id: &'a str,
-    contract_number: &'a str,
-    subscription_number: Option<&'a str>,
-    chip_card_number: Option<&'a str>,
-    product: &'a str,
-    valid_from: chrono::NaiveDate,
-    valid_to: Option<chrono::NaiveDate>,
-    status: &'a str,
-    customer_id: &'a str,
-    company_contract_id: Option<&'a str>,
-    created_at: chrono::NaiveDateTime,
-    updated_at: chrono::NaiveDateTime,
-}
-
-impl<'a> CopiedSubscription<'a> {
-    fn new(id: &'a str, data: &'a SubscriptionData) -> Self {
-        CopiedSubscription {
-            id,
-            contract_number: &data.contract_number,
-            subscription_number: data.subscription_number.as_deref(),
-            chip_card_number: data.chip_card_number.as_deref(),
-            product: &data.product,
-            valid_from: data.valid_from,
-            valid_to: data.valid_to,
-            status: &data.status,
-            customer_id: &data.customer_id,
-            company_contract_id: data.company_contract_id.as_deref(),
-            created_at: data.updated_at,
-            updated_at: data.updated_at,
-        }
-    }
-}
-
-/// A new customer as `COPY` writes it (see [`CopiedSubscription`]).
-#[derive(Insertable)]
-#[diesel(table_name = customers, treat_none_as_default_value = false)]
-struct CopiedCustomer<'a> {
-    id: &'a str,
-    customer_number: &'a str,
-    salutation: &'a str,
-    gender: &'a str,
-    first_name: &'a str,
-    last_name: &'a str,
-    birth_date: chrono::NaiveDate,
-    street: &'a str,
-    postal_code: &'a str,
-    city: &'a str,
-    country: &'a str,
-    recipient: Option<&'a str>,
-    phone: Option<&'a str>,
-    phone_work: Option<&'a str>,
-    marketing_consent: bool,
-    recorded_at: chrono::NaiveDate,
-    search_text: &'a str,
-    created_at: chrono::NaiveDateTime,
-    updated_at: chrono::NaiveDateTime,
-}
-
-impl<'a> CopiedCustomer<'a> {
-    fn new(id: &'a str, data: &'a CustomerData) -> Self {
-        CopiedCustomer {
-            id,
-            customer_number: &data.customer_number,
-            salutation: &data.salutation,
-            gender: &data.gender,
-            first_name: &data.first_name,
-            last_name: &data.last_name,
-            birth_date: data.birth_date,
-            street: &data.street,
-            postal_code: &data.postal_code,
-            city: &data.city,
-            country: &data.country,
-            recipient: data.recipient.as_deref(),
-            phone: data.phone.as_deref(),
-            phone_work: data.phone_work.as_deref(),
-            marketing_consent: data.marketing_consent,
-            recorded_at: data.recorded_at,
-            search_text: &data.search_text,
-            created_at: data.updated_at,
-            updated_at: data.updated_at,
-        }
-    }
-}
-
-/// The first entry of an imported customer's consent history, as `COPY` writes it.
-#[derive(Insertable)]
-#[diesel(table_name = consent_changes, treat_none_as_default_value = false)]
-struct CopiedConsent<'a> {
-    id: &'a str,
-    customer_id: &'a str,
-    marketing_consent: bool,
-    source: &'a str,
-    changed_at: chrono::NaiveDateTime,
 }

@@ -78,6 +78,7 @@ pub async fn import(
     // refuses the file rather than half of it; then it is read again batch by batch,
     // so memory holds one batch of rows and not the operator's full data set.
     let headers = check_file(bytes, kinds::columns(kind))?;
+    let lines = LineIndex::new(strip_bom(bytes));
     let mut records = reader(bytes).into_records();
     let mut report = ImportReport::default();
     // While one batch is written, the next is read and parsed: the parsing runs on this
@@ -90,7 +91,7 @@ pub async fn import(
         let mut batch = Vec::with_capacity(BATCH_ROWS);
         for record in records.by_ref().take(BATCH_ROWS) {
             let record = record.map_err(unreadable)?;
-            let line = record.position().map_or(0, |p| p.line());
+            let line = lines.line_of(record.position());
             let cells = headers
                 .iter()
                 .cloned()
@@ -169,7 +170,7 @@ async fn write_batch(
 
 /// A CSV reader over the file: BOM dropped, `;` or `,` as the header line uses.
 fn reader(bytes: &[u8]) -> csv::Reader<&[u8]> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let bytes = strip_bom(bytes);
     let header_line = bytes.split(|b| *b == b'\n').next().unwrap_or_default();
     let semicolons = header_line.iter().filter(|b| **b == b';').count();
     let commas = header_line.iter().filter(|b| **b == b',').count();
@@ -179,6 +180,10 @@ fn reader(bytes: &[u8]) -> csv::Reader<&[u8]> {
         .has_headers(true)
         .trim(csv::Trim::All)
         .from_reader(bytes)
+}
+
+fn strip_bom(bytes: &[u8]) -> &[u8] {
+    bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)
 }
 
 fn unreadable(error: csv::Error) -> ImportError {
@@ -209,6 +214,34 @@ fn check_file(bytes: &[u8], allowed: &[&str]) -> Result<Vec<String>, ImportError
     Ok(headers)
 }
 
+/// The line (from 1) that a byte of a CSV file lies on. The `csv` crate's own line count
+/// misses the header's `\r\n` (it numbers a CRLF file's data lines one too low), so
+/// lines are counted here from the byte offset every record carries.
+pub struct LineIndex {
+    /// Byte offsets of every `\n`.
+    newlines: Vec<u64>,
+}
+
+impl LineIndex {
+    pub fn new(bytes: &[u8]) -> Self {
+        LineIndex {
+            newlines: bytes
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| **b == b'\n')
+                .map(|(i, _)| i as u64)
+                .collect(),
+        }
+    }
+
+    /// The line of a record or error position (its byte offset). In a CRLF file a
+    /// record's offset is the `\n` ending the line before it, which counts.
+    pub fn line_of(&self, position: Option<&csv::Position>) -> u64 {
+        let byte = position.map_or(0, csv::Position::byte);
+        self.newlines.partition_point(|newline| *newline <= byte) as u64 + 1
+    }
+}
+
 /// Runs `work` under a savepoint: its writes stay only if it succeeds.
 fn savepoint<R>(
     conn: &mut DbConnection,
@@ -216,4 +249,21 @@ fn savepoint<R>(
 ) -> Result<R, AppError> {
     use diesel::Connection;
     conn.transaction(work)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_are_numbered_by_their_line_with_lf_and_with_crlf() {
+        for text in ["a;b\n1;2\n3;4\n", "a;b\r\n1;2\r\n3;4\r\n"] {
+            let lines = LineIndex::new(text.as_bytes());
+            let found: Vec<u64> = reader(text.as_bytes())
+                .into_records()
+                .map(|record| lines.line_of(record.unwrap().position()))
+                .collect();
+            assert_eq!(found, [2, 3], "{text:?}");
+        }
+    }
 }

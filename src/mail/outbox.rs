@@ -86,6 +86,43 @@ pub fn enqueue(
     Ok(())
 }
 
+/// Queues one e-mail of a template per `(recipient, params)` in the caller's
+/// transaction, as multi-row inserts (a staff list's thousands of confirmations).
+pub fn enqueue_many(
+    conn: &mut DbConnection,
+    template: &str,
+    lang: Lang,
+    mails: &[(String, serde_json::Value)],
+) -> Result<(), AppError> {
+    let now = clock::now();
+    for chunk in mails.chunks(500) {
+        let rows: Vec<NewOutboxMail> = chunk
+            .iter()
+            .map(|(recipient, params)| NewOutboxMail {
+                id: uuid::Uuid::now_v7().to_string(),
+                recipient,
+                template,
+                lang: lang.as_str(),
+                params: params.to_string(),
+                subject: "",
+                status: STATUS_PENDING,
+                attempts: 0,
+                next_attempt_at: now,
+                created_at: now,
+            })
+            .collect();
+        match conn {
+            DbConnection::Postgres(pg) => diesel::insert_into(email_outbox::table)
+                .values(&rows)
+                .execute(pg)?,
+            DbConnection::Sqlite(sqlite) => diesel::insert_into(email_outbox::table)
+                .values(&rows)
+                .execute(sqlite)?,
+        };
+    }
+    Ok(())
+}
+
 /// Removes every e-mail to an address (account deletion removes personal data).
 pub fn forget_recipient(conn: &mut DbConnection, recipient: &str) -> Result<(), AppError> {
     diesel::delete(email_outbox::table.filter(email_outbox::recipient.eq(recipient)))

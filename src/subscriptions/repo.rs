@@ -101,6 +101,74 @@ pub fn insert_ordered(
     Ok(())
 }
 
+/// Inserts many new subscriptions `(id, data, personnel number)`: on PostgreSQL as one
+/// binary `COPY` (no statement of thousands of parameters to parse and plan), on
+/// SQLite, which runs in-process, row by row.
+pub fn insert_many(
+    conn: &mut DbConnection,
+    rows: &[(&str, &SubscriptionData, Option<&str>)],
+) -> Result<(), AppError> {
+    let copied: Vec<_> = rows
+        .iter()
+        .map(|(id, data, personnel_number)| CopiedSubscription::new(id, data, *personnel_number))
+        .collect();
+    match conn {
+        DbConnection::Postgres(pg) => {
+            diesel::copy_from(subscriptions::table)
+                .from_insertable(copied)
+                .execute(pg)?;
+        }
+        DbConnection::Sqlite(sqlite) => {
+            for row in copied {
+                diesel::insert_into(subscriptions::table)
+                    .values(row)
+                    .execute(sqlite)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A new subscription as `COPY` writes it: every column it sets, none left to a default
+/// (`COPY` names its columns once for all rows).
+#[derive(Insertable)]
+#[diesel(table_name = subscriptions, treat_none_as_default_value = false)]
+struct CopiedSubscription<'a> {
+    id: &'a str,
+    contract_number: &'a str,
+    subscription_number: Option<&'a str>,
+    chip_card_number: Option<&'a str>,
+    product: &'a str,
+    valid_from: chrono::NaiveDate,
+    valid_to: Option<chrono::NaiveDate>,
+    status: &'a str,
+    customer_id: &'a str,
+    company_contract_id: Option<&'a str>,
+    personnel_number: Option<&'a str>,
+    created_at: chrono::NaiveDateTime,
+    updated_at: chrono::NaiveDateTime,
+}
+
+impl<'a> CopiedSubscription<'a> {
+    fn new(id: &'a str, data: &'a SubscriptionData, personnel_number: Option<&'a str>) -> Self {
+        CopiedSubscription {
+            id,
+            contract_number: &data.contract_number,
+            subscription_number: data.subscription_number.as_deref(),
+            chip_card_number: data.chip_card_number.as_deref(),
+            product: &data.product,
+            valid_from: data.valid_from,
+            valid_to: data.valid_to,
+            status: &data.status,
+            customer_id: &data.customer_id,
+            company_contract_id: data.company_contract_id.as_deref(),
+            personnel_number,
+            created_at: data.updated_at,
+            updated_at: data.updated_at,
+        }
+    }
+}
+
 pub fn update(conn: &mut DbConnection, id: &str, data: &SubscriptionData) -> Result<(), AppError> {
     diesel::update(subscriptions::table.find(id))
         .set(data)

@@ -150,7 +150,7 @@ pub struct CancellationRequest {
     /// Absent: the earliest the deadline allows (this month when cancelled on or
     /// before the 10th, Europe/Berlin, else next month); an earlier one is
     /// `month_too_early`.
-    #[schema(value_type = Option<String>, pattern = r"^[0-9]{4}-[0-9]{2}$", example = "2027-03")]
+    #[schema(value_type = Option<String>, pattern = r"^(19|20|21)[0-9]{2}-(0[1-9]|1[0-2])$", example = "2027-03")]
     pub effective_month: Option<String>,
 }
 

@@ -10,6 +10,7 @@ mod accounts;
 mod admin;
 mod applications;
 mod auth;
+mod bulk_uploads;
 mod contracts;
 mod customer_codes;
 mod dashboard;

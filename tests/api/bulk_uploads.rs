@@ -1,0 +1,611 @@
+//! Massenupload: staff lists as CSV (BOM, `;`, German headers and values) and Excel
+//! (real date cells), the row report with lines and columns, the second upload of the
+//! same file, dry runs, the limits, access, and the templates.
+
+use chrono::{Datelike, Months, NaiveDate};
+use firmenportal::clock::today_berlin;
+use reqwest::{Response, StatusCode};
+use serde_json::Value;
+
+use crate::fixtures::{CompanyUser, InsertedCompany, company, company_user, contract};
+use crate::helpers::{TestApp, assert_problem, count_where, pointers};
+
+struct Employer {
+    company: InsertedCompany,
+    contract_id: String,
+    admin: CompanyUser,
+}
+
+async fn employer(app: &TestApp) -> Employer {
+    let company = company().insert(app).await;
+    let contract_id = contract(&company).insert(app).await;
+    let admin = company_user(app, &company, "admin").await;
+    Employer {
+        company,
+        contract_id,
+        admin,
+    }
+}
+
+/// A start month every deadline allows: two months ahead, as `MM.JJJJ`.
+fn start_month_german() -> String {
+    let first = today_berlin().with_day(1).unwrap() + Months::new(2);
+    first.format("%m.%Y").to_string()
+}
+
+fn start_month_first_day() -> NaiveDate {
+    today_berlin().with_day(1).unwrap() + Months::new(2)
+}
+
+/// A staff list as a German spreadsheet program saves it: BOM, `;`, German headers and
+/// values; line 5 has a bad postal code and birth date.
+fn german_csv() -> Vec<u8> {
+    let month = start_month_german();
+    format!(
+        "\u{feff}Personalnummer;Anrede;Geschlecht;Vorname;Nachname;Geburtsdatum;Straße;PLZ;Ort;Land;E-Mail;Startmonat\r\n\
+         P-100;Herr;männlich;Jörg;Müller;05.10.1990;Königsplatz 1;34117;Kassel;DE;joerg.mueller@example.de;{month}\r\n\
+         P-101;Frau;weiblich;Anna;Schmidt;14.02.1994;Wilhelmsstr. 2;34117;Kassel;;anna.schmidt@example.de;{month}\r\n\
+         ;Frau;;Lena;Weiß;01.01.1985;Friedrichsplatz 8;34117;Kassel;DE;lena.weiss@example.de;{month}\r\n\
+         P-103;Herr;divers;Kim;Falsch;31.02.1990;Irgendwo 1;3411;Kassel;DE;kim@example.de;{month}\r\n"
+    )
+    .into_bytes()
+}
+
+async fn upload(
+    app: &TestApp,
+    token: &str,
+    contract_id: &str,
+    file_name: &str,
+    bytes: Vec<u8>,
+    query: &str,
+) -> Response {
+    let part = reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_string());
+    let form = reqwest::multipart::Form::new().part("file", part);
+    app.client
+        .post(app.url(&format!(
+            "/api/v1/contracts/{contract_id}/bulk-uploads{query}"
+        )))
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn report(response: Response) -> Value {
+    assert_eq!(response.status(), StatusCode::CREATED);
+    response.json().await.unwrap()
+}
+
+async fn tickets(app: &TestApp, employer: &Employer) -> Value {
+    let response = app
+        .get(
+            &format!(
+                "/api/v1/contracts/{}/subscriptions?sort=last_name",
+                employer.contract_id
+            ),
+            Some(employer.admin.access()),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_german_csv_becomes_tickets_with_a_row_report_and_the_same_file_twice_creates_nothing() {
+    let app = TestApp::spawn().await;
+    let employer = employer(&app).await;
+    let first = report(
+        upload(
+            &app,
+            employer.admin.access(),
+            &employer.contract_id,
+            "mitarbeitende.csv",
+            german_csv(),
+            "",
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(first["file_name"], "mitarbeitende.csv");
+    assert_eq!(first["dry_run"], false);
+    assert_eq!(
+        first["rows"],
+        serde_json::json!({"total": 4, "created": 3, "unchanged": 0, "rejected": 1})
+    );
+    let mut errors: Vec<(u64, String, String)> = first["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["row"].as_u64().unwrap(),
+                e["column"].as_str().unwrap().to_string(),
+                e["code"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    errors.sort();
+    assert_eq!(
+        errors,
+        [
+            (5, "birth_date".to_string(), "invalid_date".to_string()),
+            (
+                5,
+                "postal_code".to_string(),
+                "invalid_postal_code".to_string()
+            ),
+        ]
+    );
+    assert_eq!(first["created_by"]["id"], employer.admin.account.id);
+
+    let list = tickets(&app, &employer).await;
+    assert_eq!(list["total"], 3);
+    let names: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["last_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Müller", "Schmidt", "Weiß"]);
+    let muller = &list["items"][0];
+    assert_eq!(muller["personnel_number"], "P-100");
+    assert_eq!(muller["status"], "active");
+    assert_eq!(muller["linked"], false);
+    assert_eq!(muller["valid_from"], start_month_first_day().to_string());
+    // Each employee hears of their ticket, with its number and the way to link it.
+    let mail = app.mail.wait_for("joerg.mueller@example.de", 1).await;
+    assert!(
+        mail.text
+            .contains(muller["contract_number"].as_str().unwrap())
+    );
+    assert!(mail.text.contains("https://portal.test/register"));
+    app.mail.wait_for("lena.weiss@example.de", 1).await;
+    assert_eq!(
+        count_where(&app, "consent_changes", "source = 'bulk_upload'").await,
+        3
+    );
+
+    let second = report(
+        upload(
+            &app,
+            employer.admin.access(),
+            &employer.contract_id,
+            "mitarbeitende.csv",
+            german_csv(),
+            "",
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        second["rows"],
+        serde_json::json!({"total": 4, "created": 0, "unchanged": 3, "rejected": 1})
+    );
+    assert_eq!(tickets(&app, &employer).await["total"], 3);
+    assert_eq!(count_where(&app, "customers", "1 = 1").await, 3);
+    app.mail
+        .assert_count_settles("joerg.mueller@example.de", 1)
+        .await;
+
+    // Both reports are kept, newest first, and readable one by one.
+    let reports = app
+        .get(
+            &format!("/api/v1/contracts/{}/bulk-uploads", employer.contract_id),
+            Some(employer.admin.access()),
+        )
+        .await
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(reports["total"], 2);
+    assert_eq!(reports["items"][0]["id"], second["id"]);
+    let one = app
+        .get(
+            &format!(
+                "/api/v1/contracts/{}/bulk-uploads/{}",
+                employer.contract_id,
+                first["id"].as_str().unwrap()
+            ),
+            Some(employer.admin.access()),
+        )
+        .await
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(one["rows"]["created"], 3);
+    assert_eq!(one["errors"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn an_excel_list_with_english_headers_and_real_date_cells_is_read_by_its_content() {
+    let app = TestApp::spawn().await;
+    let employer = employer(&app).await;
+    let mut workbook = rust_xlsxwriter::Workbook::new();
+    let sheet = workbook.add_worksheet();
+    let date_format = rust_xlsxwriter::Format::new().set_num_format("dd.mm.yyyy");
+    let headers = [
+        "first_name",
+        "last_name",
+        "salutation",
+        "birth_date",
+        "street",
+        "postal_code",
+        "city",
+        "email",
+        "start_month",
+        "personnel_number",
+    ];
+    for (col, header) in headers.iter().enumerate() {
+        sheet.write_string(0, col as u16, *header).unwrap();
+    }
+    let start = start_month_first_day();
+    let excel_date = |date: NaiveDate| {
+        rust_xlsxwriter::ExcelDateTime::from_ymd(
+            date.year() as u16,
+            date.month() as u8,
+            date.day() as u8,
+        )
+        .unwrap()
+    };
+    for (row, (first, last, personnel)) in [("Max", "Excel", 4711.0), ("Erika", "Tabelle", 4712.0)]
+        .iter()
+        .enumerate()
+    {
+        let row = row as u32 + 1;
+        sheet.write_string(row, 0, *first).unwrap();
+        sheet.write_string(row, 1, *last).unwrap();
+        sheet.write_string(row, 2, "mr").unwrap();
+        sheet
+            .write_datetime_with_format(
+                row,
+                3,
+                excel_date(NaiveDate::from_ymd_opt(1988, 3, 9).unwrap()),
+                &date_format,
+            )
+            .unwrap();
+        sheet.write_string(row, 4, "Königsplatz 1").unwrap();
+        sheet.write_number(row, 5, 34117.0).unwrap();
+        sheet.write_string(row, 6, "Kassel").unwrap();
+        sheet
+            .write_string(row, 7, format!("{}@example.de", first.to_lowercase()))
+            .unwrap();
+        sheet
+            .write_datetime_with_format(row, 8, excel_date(start), &date_format)
+            .unwrap();
+        sheet.write_number(row, 9, *personnel).unwrap();
+    }
+    // A row with an unknown salutation: sheet row 4.
+    sheet.write_string(3, 0, "Ohne").unwrap();
+    sheet.write_string(3, 1, "Anrede").unwrap();
+    sheet.write_string(3, 2, "Dr.").unwrap();
+    let bytes = workbook.save_to_buffer().unwrap();
+    // The name says CSV; the content is Excel.
+    let report = report(
+        upload(
+            &app,
+            employer.admin.access(),
+            &employer.contract_id,
+            "liste.csv",
+            bytes,
+            "",
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(report["rows"]["created"], 2, "{report}");
+    assert_eq!(report["rows"]["rejected"], 1);
+    let rejected: Vec<(u64, &str)> = report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["row"].as_u64().unwrap(), e["column"].as_str().unwrap()))
+        .collect();
+    assert!(rejected.contains(&(4, "salutation")), "{rejected:?}");
+    let list = tickets(&app, &employer).await;
+    let first = &list["items"][0];
+    assert_eq!(first["last_name"], "Excel");
+    assert_eq!(first["personnel_number"], "4711");
+    assert_eq!(first["valid_from"], start.to_string());
+}
+
+#[tokio::test]
+async fn a_dry_run_reports_the_same_and_changes_and_sends_nothing() {
+    let app = TestApp::spawn().await;
+    let employer = employer(&app).await;
+    let dry = report(
+        upload(
+            &app,
+            employer.admin.access(),
+            &employer.contract_id,
+            "mitarbeitende.csv",
+            german_csv(),
+            "?dry_run=true",
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(dry["dry_run"], true);
+    assert_eq!(
+        dry["rows"],
+        serde_json::json!({"total": 4, "created": 3, "unchanged": 0, "rejected": 1})
+    );
+    assert_eq!(count_where(&app, "subscriptions", "1 = 1").await, 0);
+    assert_eq!(count_where(&app, "customers", "1 = 1").await, 0);
+    assert_eq!(count_where(&app, "email_outbox", "1 = 1").await, 0);
+    app.mail
+        .assert_count_settles("joerg.mueller@example.de", 0)
+        .await;
+}
+
+#[tokio::test]
+async fn an_order_for_a_known_holder_reuses_the_customer_and_a_too_early_month_is_a_row_error() {
+    let app = TestApp::spawn().await;
+    let employer = employer(&app).await;
+    let known = crate::fixtures::subscription().insert(&app).await; // Musterjobber 2000-10-05 34117
+    let too_early = today_berlin().format("%m.%Y").to_string();
+    let csv = format!(
+        "first_name,last_name,salutation,birth_date,street,postal_code,city,email,start_month\n\
+         Max,MUSTERJOBBER,mr,2000-10-05,Artilleriestr. 39,34117,Kassel,max@example.de,{}\n\
+         Eva,Früh,ms,1999-01-01,Weg 1,34117,Kassel,eva@example.de,{too_early}\n",
+        start_month_german()
+    );
+    let report = report(
+        upload(
+            &app,
+            employer.admin.access(),
+            &employer.contract_id,
+            "a.csv",
+            csv.into_bytes(),
+            "",
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(report["rows"]["created"], 1);
+    assert_eq!(report["errors"][0]["row"], 3);
+    assert_eq!(report["errors"][0]["column"], "start_month");
+    assert_eq!(report["errors"][0]["code"], "month_too_early");
+    assert_eq!(
+        count_where(
+            &app,
+            "subscriptions",
+            &format!(
+                "customer_id = '{}' AND company_contract_id = '{}'",
+                known.customer_id, employer.contract_id
+            )
+        )
+        .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn size_row_type_and_column_limits_answer_their_problems_and_store_nothing() {
+    let app = TestApp::builder()
+        .set("BULK_UPLOAD_MAX_BYTES", "2000")
+        .set("BULK_UPLOAD_MAX_ROWS", "3")
+        .spawn()
+        .await;
+    let employer = employer(&app).await;
+    let token = employer.admin.access();
+    let contract_id = &employer.contract_id;
+
+    let mut big = german_csv();
+    big.extend(std::iter::repeat_n(b' ', 2000));
+    let response = upload(&app, token, contract_id, "big.csv", big, "").await;
+    assert_problem(response, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
+
+    let response = upload(&app, token, contract_id, "many.csv", german_csv(), "").await;
+    assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "too_many_rows").await;
+
+    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01".to_vec();
+    let response = upload(&app, token, contract_id, "list.xlsx", png, "").await;
+    assert_problem(
+        response,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+    )
+    .await;
+
+    let response = upload(
+        &app,
+        token,
+        contract_id,
+        "short.csv",
+        b"Vorname;Nachname;E-Mail\nMax;Muster;max@example.de\n".to_vec(),
+        "",
+    )
+    .await;
+    let problem = assert_problem(
+        response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "missing_columns",
+    )
+    .await;
+    let mut missing: Vec<String> = pointers(&problem).into_iter().map(|(p, _)| p).collect();
+    missing.sort();
+    assert_eq!(
+        missing,
+        [
+            "/file/birth_date",
+            "/file/city",
+            "/file/postal_code",
+            "/file/salutation",
+            "/file/start_month",
+            "/file/street"
+        ]
+    );
+
+    // Not a form at all, and a form without its file.
+    let response = app
+        .request(
+            reqwest::Method::POST,
+            &format!("/api/v1/contracts/{contract_id}/bulk-uploads"),
+            Some(token),
+            Some(serde_json::json!({"file": "x"})),
+        )
+        .await;
+    assert_problem(
+        response,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+    )
+    .await;
+    let form = reqwest::multipart::Form::new().text("note", "no file");
+    let response = app
+        .client
+        .post(app.url(&format!("/api/v1/contracts/{contract_id}/bulk-uploads")))
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let problem = assert_problem(
+        response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(
+        pointers(&problem),
+        [("/file".to_string(), "required".to_string())]
+    );
+    assert_eq!(count_where(&app, "bulk_uploads", "1 = 1").await, 0);
+    assert_eq!(count_where(&app, "subscriptions", "1 = 1").await, 0);
+}
+
+#[tokio::test]
+async fn members_read_reports_only_and_other_companies_see_nothing() {
+    let app = TestApp::spawn().await;
+    let employer = employer(&app).await;
+    let uploaded = report(
+        upload(
+            &app,
+            employer.admin.access(),
+            &employer.contract_id,
+            "a.csv",
+            german_csv(),
+            "?dry_run=true",
+        )
+        .await,
+    )
+    .await;
+    let member = company_user(&app, &employer.company, "member").await;
+    let response = upload(
+        &app,
+        member.access(),
+        &employer.contract_id,
+        "a.csv",
+        german_csv(),
+        "",
+    )
+    .await;
+    assert_problem(response, StatusCode::FORBIDDEN, "forbidden").await;
+    let read = app
+        .get(
+            &format!("/api/v1/contracts/{}/bulk-uploads", employer.contract_id),
+            Some(member.access()),
+        )
+        .await;
+    assert_eq!(read.status(), StatusCode::OK);
+
+    let stranger = company_user(&app, &company().insert(&app).await, "admin").await;
+    let response = upload(
+        &app,
+        stranger.access(),
+        &employer.contract_id,
+        "a.csv",
+        german_csv(),
+        "",
+    )
+    .await;
+    assert_problem(response, StatusCode::NOT_FOUND, "not_found").await;
+    for path in [
+        format!("/api/v1/contracts/{}/bulk-uploads", employer.contract_id),
+        format!(
+            "/api/v1/contracts/{}/bulk-uploads/{}",
+            employer.contract_id,
+            uploaded["id"].as_str().unwrap()
+        ),
+    ] {
+        let response = app.get(&path, Some(stranger.access())).await;
+        assert_problem(response, StatusCode::NOT_FOUND, "not_found").await;
+    }
+    // The report under another contract of the same company is not found either.
+    let other_contract = contract(&employer.company).insert(&app).await;
+    let response = app
+        .get(
+            &format!(
+                "/api/v1/contracts/{other_contract}/bulk-uploads/{}",
+                uploaded["id"].as_str().unwrap()
+            ),
+            Some(employer.admin.access()),
+        )
+        .await;
+    assert_problem(response, StatusCode::NOT_FOUND, "not_found").await;
+}
+
+#[tokio::test]
+async fn the_templates_carry_every_column_and_the_filled_csv_template_uploads() {
+    let app = TestApp::spawn().await;
+    let employer = employer(&app).await;
+    let csv = app.get("/api/v1/bulk-uploads/template.csv", None).await;
+    assert_eq!(csv.status(), StatusCode::OK);
+    assert!(
+        csv.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("attachment")
+    );
+    let mut template = csv.bytes().await.unwrap().to_vec();
+    let text = String::from_utf8(template.clone()).unwrap();
+    assert_eq!(
+        text.trim_start_matches('\u{feff}').trim_end(),
+        "Personalnummer;Anrede;Geschlecht;Vorname;Nachname;Geburtsdatum;Straße;PLZ;Ort;Land;E-Mail;Startmonat"
+    );
+    let month = start_month_german();
+    for (i, name) in ["Eins", "Zwei", "Drei"].iter().enumerate() {
+        template.extend(
+            format!(
+                "T-{i};Frau;weiblich;Ida;{name};0{}.03.1990;Ring {i};34119;Kassel;DE;ida.{i}@example.de;{month}\r\n",
+                i + 1
+            )
+            .into_bytes(),
+        );
+    }
+    let filled = report(
+        upload(
+            &app,
+            employer.admin.access(),
+            &employer.contract_id,
+            "vorlage.csv",
+            template,
+            "",
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(filled["rows"]["created"], 3, "{filled}");
+
+    let xlsx = app.get("/api/v1/bulk-uploads/template.xlsx", None).await;
+    assert_eq!(xlsx.status(), StatusCode::OK);
+    let bytes = xlsx.bytes().await.unwrap().to_vec();
+    // The empty Excel template is a valid list of no rows.
+    let empty = report(
+        upload(
+            &app,
+            employer.admin.access(),
+            &employer.contract_id,
+            "vorlage.xlsx",
+            bytes,
+            "",
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        empty["rows"],
+        serde_json::json!({"total": 0, "created": 0, "unchanged": 0, "rejected": 0})
+    );
+}
