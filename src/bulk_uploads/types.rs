@@ -117,8 +117,9 @@ impl BulkUploadReport {
     }
 }
 
-/// The form of an upload.
-#[derive(Debug, ToSchema)]
+/// The form of an upload: the one part `file`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct BulkUploadForm {
     /// The staff list: CSV (UTF-8, `,` or `;`, a header row) or Excel `.xlsx` (first

@@ -1,0 +1,196 @@
+#!/usr/bin/env bash
+# Orders benchmark (issue 10), on SQLite and on PostgreSQL, release build:
+# - a staff list of BENCH_ROWS employees (default 10,000) uploaded once as CSV and once
+#   as Excel (POST /api/v1/contracts/{id}/bulk-uploads, each under its own contract),
+#   in rows per second against `firmenportal import` of the very same people (customers,
+#   then subscriptions; target: the upload at ≥ 50 % of the subscription import's rate);
+# - GET /api/v1/contracts/{id}/applications over BENCH_APPLICATIONS applications
+#   (default 100,000) under one contract, at 8 connections (target p99 ≤ 25 ms).
+#
+#   bench/orders.sh   (BENCH_DATABASE_URL, BENCH_SECONDS, BENCH_PORT, BENCH_ROWS,
+#                      BENCH_APPLICATIONS to override)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ADMIN_URL=${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
+SECONDS_PER_RUN=${BENCH_SECONDS:-5}
+PORT=${BENCH_PORT:-18083}
+ROWS=${BENCH_ROWS:-10000}
+APPLICATIONS=${BENCH_APPLICATIONS:-100000}
+BASE="http://127.0.0.1:$PORT"
+PASSWORD="Benchmark-Passwort-2026"
+CONNECTIONS=8
+
+if ! command -v wrk >/dev/null; then
+  echo "installing wrk (Debian package)" >&2
+  apt-get install -y -qq wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+fi
+for tool in psql python3 curl; do
+  command -v "$tool" >/dev/null || { echo "$tool is needed" >&2; exit 1; }
+done
+
+cargo build --release --quiet
+BIN=$PWD/target/release/firmenportal
+WORK=$(mktemp -d)
+SERVER_PID=""
+DATABASES=()
+cleanup() {
+  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+  for db in "${DATABASES[@]}"; do
+    psql "$ADMIN_URL" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
+  done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# Two months ahead is a start month every deadline allows.
+START=$(python3 -c 'import datetime as d; t = d.date.today(); m = t.month + 1; print(f"{t.year + m // 12}-{m % 12 + 1:02d}")')
+cargo bench --quiet --bench staff_list -- "$WORK" "$ROWS" "$START"
+printf 'customer_number,name,address_street,address_postal_code,address_city,address_country\nK-BENCH,Bench GmbH,Ständeplatz 1,34117,Kassel,DE\n' >"$WORK/companies.csv"
+{
+  echo "contract_number,company_customer_number,product_offering,status,valid_from"
+  for number in FV-CSV FV-XLSX FV-IMPORT FV-APPS; do
+    echo "$number,K-BENCH,D-Ticket Job (Rechnung),active,2023-01-01"
+  done
+} >"$WORK/contracts.csv"
+
+seconds() { python3 -c 'import time; print(f"{time.monotonic():.3f}")'; }
+timed() { # command…: prints the seconds it took
+  local from to
+  from=$(seconds); "$@" >/dev/null; to=$(seconds)
+  awk -v a="$from" -v b="$to" 'BEGIN { printf "%.2f", b - a }'
+}
+per_second() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", n / s }'; }
+share() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", 100 * a / b }'; }
+
+# wrk output → "requests/s p50_ms p99_ms", counting only successful answers.
+summarise() {
+  awk '
+    function ms(v) { if (v ~ /us$/) return v/1000; if (v ~ /ms$/) return v+0; if (v ~ /s$/) return v*1000; return v }
+    /^ +50%/ { p50 = ms($2) } /^ +99%/ { p99 = ms($2) }
+    / requests in / { n = $1; secs = $4; sub(/s,?$/, "", secs) }
+    /Non-2xx or 3xx responses/ { bad = $NF }
+    END { printf "%.1f %.2f %.2f\n", (n - bad) / secs, p50, p99 }'
+}
+
+# APPLICATIONS applications under FV-APPS from 1,000 accounts (each with one pending, the
+# others decided), four last names, created a second apart.
+applications_sql() { # backend
+  local at date
+  if [ "$1" = postgres ]; then
+    at="TIMESTAMP '2026-01-01 00:00:00' + i * INTERVAL '1 second'"; date="DATE '$START-01'"
+  else
+    at="datetime('2026-01-01 00:00:00', '+' || i || ' seconds')"; date="'$START-01'"
+  fi
+  cat <<SQL
+INSERT INTO accounts (id, email, password_hash, first_name, last_name, operator,
+  email_verified_at, tokens_valid_after, created_at, updated_at)
+WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 999)
+SELECT 'applicant-' || i, 'applicant' || i || '@example.de', 'x', 'Max', 'Muster', false,
+  $at, $at, $at, $at FROM n;
+INSERT INTO applications (id, account_id, contract_id, status, start_month, salutation, gender,
+  first_name, last_name, birth_date, street, postal_code, city, country, phone, personnel_number,
+  marketing_consent, search_text, created_at)
+WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < $((APPLICATIONS - 1)))
+SELECT 'app-' || i, 'applicant-' || (i % 1000), (SELECT id FROM company_contracts WHERE contract_number = 'FV-APPS'),
+  CASE WHEN i < 1000 THEN 'pending' WHEN i % 3 = 0 THEN 'approved' WHEN i % 3 = 1 THEN 'rejected' ELSE 'withdrawn' END,
+  $date, 'mr', 'male', 'Max',
+  CASE i % 4 WHEN 0 THEN 'Müller' || i WHEN 1 THEN 'Schmidt' || i WHEN 2 THEN 'Weiß' || i ELSE 'Becker' || i END,
+  $date, 'Ständeplatz 1', '34117', 'Kassel', 'DE', NULL, 'P-' || i, false,
+  'max ' || CASE i % 4 WHEN 0 THEN 'mueller' WHEN 1 THEN 'schmidt' WHEN 2 THEN 'weiss' ELSE 'becker' END || i || ' p-' || i,
+  $at FROM n;
+SQL
+}
+
+APP_CASES=(
+  "first page (newest)|"
+  "page near the end|page=END"
+  "status=pending|status=pending"
+  "q=mueller (folded: Müller)|q=mueller"
+  "sort=last_name|sort=last_name"
+  "sort=start_month desc|sort=start_month&order=desc"
+)
+
+declare -A RESULT
+for backend in sqlite postgres; do
+  dir="$WORK/$backend"; mkdir -p "$dir"
+  if [ "$backend" = postgres ]; then
+    db="fp_bench_orders_$(date +%s)"
+    psql "$ADMIN_URL" -qc "CREATE DATABASE $db" >/dev/null
+    DATABASES+=("$db")
+    url="${ADMIN_URL%/*}/$db"
+  else
+    url="sqlite://$dir/bench.db"
+  fi
+  run() { DATABASE_URL="$url" DATA_DIR="$dir" RUST_LOG=warn "$BIN" "$@"; }
+  run migrate >/dev/null
+  run import companies "$WORK/companies.csv" >/dev/null
+  run import contracts "$WORK/contracts.csv" >/dev/null
+  printf '%s\n' "$PASSWORD" | run create-operator --email operator@example.de \
+    --first-name Olga --last-name Operator >/dev/null
+  RESULT[$backend,import_customers]=$(timed run import customers "$WORK/customers.csv")
+  RESULT[$backend,import_subscriptions]=$(timed run import subscriptions "$WORK/subscriptions.csv")
+  if [ "$backend" = postgres ]; then
+    applications_sql postgres | psql -q "$url" >/dev/null
+    psql "$url" -qc "VACUUM ANALYZE" -c "CHECKPOINT" >/dev/null
+  else
+    applications_sql sqlite | python3 -c 'import sqlite3, sys; db = sqlite3.connect(sys.argv[1]); db.executescript(sys.stdin.read()); db.close()' "$dir/bench.db"
+  fi
+
+  env DATABASE_URL="$url" DATA_DIR="$dir" BIND_ADDR="127.0.0.1:$PORT" RUST_LOG=warn \
+    RATE_LIMIT_LOGIN_PER_IP=1000000 setsid "$BIN" serve >"$dir/server.log" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 1 100); do curl -fs "$BASE/health/ready" >/dev/null && break; sleep 0.1; done
+  TOKEN=$(curl -fs -X POST "$BASE/api/v1/auth/login" -H 'content-type: application/json' \
+    -d "{\"email\":\"operator@example.de\",\"password\":\"$PASSWORD\"}" | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
+  contract_id() {
+    curl -fs "$BASE/api/v1/contracts?q=$1" -H "Authorization: Bearer $TOKEN" \
+      | sed -E 's/.*"items":\[\{"id":"([^"]+)".*/\1/'
+  }
+  for kind in csv xlsx; do
+    id=$(contract_id "fv-$kind")
+    out="$dir/upload-$kind.json"
+    took=$(curl -fs -o "$out" -w '%{time_total}' -X POST "$BASE/api/v1/contracts/$id/bulk-uploads" \
+      -H "Authorization: Bearer $TOKEN" -F "file=@$WORK/staff.$kind")
+    grep -q "\"created\":$ROWS" "$out" || { echo "upload of staff.$kind did not create $ROWS:" >&2; head -c 600 "$out" >&2; exit 1; }
+    RESULT[$backend,upload_$kind]=$took
+  done
+
+  apps=$(contract_id fv-apps)
+  total=$(curl -fs "$BASE/api/v1/contracts/$apps/applications?per_page=1" -H "Authorization: Bearer $TOKEN" \
+    | sed -E 's/.*"total":([0-9]+).*/\1/')
+  [ "$total" = "$APPLICATIONS" ] || { echo "expected $APPLICATIONS applications, the list has $total" >&2; exit 1; }
+  last=$(( (total + 24) / 25 - 1 ))
+  for entry in "${APP_CASES[@]}"; do
+    query=${entry#*|}; query=${query//END/$last}
+    path="$BASE/api/v1/contracts/$apps/applications?$query"
+    wrk -t2 -c"$CONNECTIONS" -d1s -H "Authorization: Bearer $TOKEN" "$path" >/dev/null
+    RESULT[$backend,${entry%%|*}]=$(wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" --latency \
+      --timeout 10s -H "Authorization: Bearer $TOKEN" "$path" | summarise)
+  done
+  kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
+  SERVER_PID=""
+done
+
+echo
+echo "Staff list of $ROWS rows, $(nproc) cores (seconds, rows/s, share of the subscription import's rows/s; target ≥ 50 %)"
+printf '%-38s | %8s %8s %6s | %8s %8s %6s\n' "" "sqlite s" "rows/s" "share" "pg s" "rows/s" "share"
+for what in import_customers import_subscriptions upload_csv upload_xlsx; do
+  line=$(printf '%-38s' "$what")
+  for backend in sqlite postgres; do
+    s=${RESULT[$backend,$what]}
+    rps=$(per_second "$ROWS" "$s")
+    base=$(per_second "$ROWS" "${RESULT[$backend,import_subscriptions]}")
+    line+=$(printf ' | %8s %8s %5s%%' "$s" "$rps" "$(share "$rps" "$base")")
+  done
+  echo "$line"
+done
+echo
+echo "GET /api/v1/contracts/{id}/applications, $APPLICATIONS applications under the contract, $CONNECTIONS connections (target p99 ≤ 25 ms)"
+printf '%-28s | %8s %8s %9s | %8s %8s %9s\n' "case" "sq p50" "sq p99" "sq req/s" "pg p50" "pg p99" "pg req/s"
+for entry in "${APP_CASES[@]}"; do
+  name=${entry%%|*}
+  read -r srps sp50 sp99 <<<"${RESULT[sqlite,$name]}"
+  read -r prps pp50 pp99 <<<"${RESULT[postgres,$name]}"
+  printf '%-28s | %8s %8s %9s | %8s %8s %9s\n' "$name" "$sp50" "$sp99" "$srps" "$pp50" "$pp99" "$prps"
+done
