@@ -117,6 +117,8 @@ pub async fn upload_staff_list(
             let account = &subscriber.account;
             let (contract, access) = visible_contract(conn, account, &contract_id)?;
             access.require_admin()?;
+            // Two uploads of one list at once: the second sees the first's tickets.
+            crate::contracts::repo::lock(conn, &contract.id)?;
             if !crate::contracts::repo::is_active(&contract.data, today) {
                 return Err(CustomerCodeProblem::ContractNotActive.into());
             }

@@ -43,6 +43,22 @@ pub fn duplicate_pointer(error: &AppError) -> Option<&'static str> {
         .map(|_| "/contract_number")
 }
 
+/// Serialises the writes that must see each other per contract: generating a customer
+/// code (revoking the current one and inserting the next) and applying a staff list
+/// (which decides "unchanged" by the tickets there are). PostgreSQL locks the contract's
+/// row until the transaction ends; SQLite's write transactions already run one at a time.
+pub fn lock(conn: &mut DbConnection, contract_id: &str) -> Result<(), AppError> {
+    if let DbConnection::Postgres(pg) = conn {
+        company_contracts::table
+            .find(contract_id)
+            .select(company_contracts::id)
+            .for_update()
+            .first::<String>(pg)
+            .optional()?;
+    }
+    Ok(())
+}
+
 pub fn insert(conn: &mut DbConnection, id: &str, data: &ContractData) -> Result<(), AppError> {
     diesel::insert_into(company_contracts::table)
         .values((

@@ -23,23 +23,7 @@ pub struct CodeRow {
 /// A code with the names of the account that generated it (`None` once deleted).
 pub type CodeWithCreator = (CodeRow, Option<(String, String)>);
 
-/// Serialises code generation per contract: revoking the current code and inserting the
-/// next must not interleave with another admin's. PostgreSQL locks the contract's row
-/// until the transaction ends; SQLite's write transactions already run one at a time.
-/// The unique index on the unrevoked code of a contract backs this up.
-pub fn lock_contract(conn: &mut DbConnection, contract_id: &str) -> Result<(), AppError> {
-    if let DbConnection::Postgres(pg) = conn {
-        company_contracts::table
-            .find(contract_id)
-            .select(company_contracts::id)
-            .for_update()
-            .first::<String>(pg)
-            .optional()?;
-    }
-    Ok(())
-}
-
-/// Revokes the contract's unrevoked code, if any. Call under [`lock_contract`].
+/// Revokes the contract's unrevoked code, if any. Call under [`crate::contracts::repo::lock`].
 pub fn revoke_current(
     conn: &mut DbConnection,
     contract_id: &str,

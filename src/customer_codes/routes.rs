@@ -47,7 +47,7 @@ pub async fn generate_customer_code(
             let account = &subscriber.account;
             let (_, access) = visible_contract(conn, account, &id)?;
             access.require_admin()?;
-            repo::lock_contract(conn, &id)?;
+            crate::contracts::repo::lock(conn, &id)?;
             // Read under the lock: an operator may have just ended the contract.
             let contract =
                 crate::contracts::repo::find(conn, &id)?.ok_or_else(AppError::not_found)?;

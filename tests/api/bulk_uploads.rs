@@ -310,6 +310,32 @@ async fn an_excel_list_with_english_headers_and_real_date_cells_is_read_by_its_c
 }
 
 #[tokio::test]
+async fn the_same_list_uploaded_twice_at_once_creates_its_tickets_once() {
+    let app = TestApp::spawn().await;
+    let employer = employer(&app).await;
+    let answers = crate::helpers::release_together(&app, 2, |_| {
+        let part = reqwest::multipart::Part::bytes(german_csv()).file_name("a.csv");
+        let request = app
+            .client
+            .post(app.url(&format!(
+                "/api/v1/contracts/{}/bulk-uploads",
+                employer.contract_id
+            )))
+            .bearer_auth(employer.admin.access())
+            .multipart(reqwest::multipart::Form::new().part("file", part));
+        async move { request.send().await.unwrap() }
+    })
+    .await;
+    let mut created = Vec::new();
+    for answer in answers {
+        created.push(report(answer).await["rows"]["created"].as_i64().unwrap());
+    }
+    created.sort_unstable();
+    assert_eq!(created, [0, 3]);
+    assert_eq!(count_where(&app, "subscriptions", "1 = 1").await, 3);
+}
+
+#[tokio::test]
 async fn a_dry_run_reports_the_same_and_changes_and_sends_nothing() {
     let app = TestApp::spawn().await;
     let employer = employer(&app).await;
