@@ -336,6 +336,34 @@ async fn the_same_list_uploaded_twice_at_once_creates_its_tickets_once() {
 }
 
 #[tokio::test]
+async fn a_list_for_a_contract_that_ended_conflicts_and_creates_nothing() {
+    let app = TestApp::spawn().await;
+    let employer = employer(&app).await;
+    let contract_id = employer.contract_id.clone();
+    app.with_db(move |conn| {
+        use diesel::prelude::*;
+        use firmenportal::schema::company_contracts;
+        diesel::update(company_contracts::table.find(contract_id))
+            .set(company_contracts::status.eq("ended"))
+            .execute(conn)
+            .unwrap();
+    })
+    .await;
+    let response = upload(
+        &app,
+        employer.admin.access(),
+        &employer.contract_id,
+        "a.csv",
+        german_csv(),
+        "",
+    )
+    .await;
+    assert_problem(response, StatusCode::CONFLICT, "contract_not_active").await;
+    assert_eq!(count_where(&app, "bulk_uploads", "1 = 1").await, 0);
+    assert_eq!(count_where(&app, "subscriptions", "1 = 1").await, 0);
+}
+
+#[tokio::test]
 async fn a_dry_run_reports_the_same_and_changes_and_sends_nothing() {
     let app = TestApp::spawn().await;
     let employer = employer(&app).await;
