@@ -130,6 +130,13 @@ for backend in sqlite postgres; do
     --first-name Olga --last-name Operator >/dev/null
   RESULT[$backend,import_customers]=$(timed run import customers "$WORK/customers.csv")
   RESULT[$backend,import_subscriptions]=$(timed run import subscriptions "$WORK/subscriptions.csv")
+  count_sql="SELECT count(*) FROM subscriptions WHERE contract_number LIKE 'IMP-T-%'"
+  if [ "$backend" = postgres ]; then
+    imported=$(psql "$url" -Atc "$count_sql")
+  else
+    imported=$(python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()[0])' "$dir/bench.db" "$count_sql")
+  fi
+  [ "$imported" = "$ROWS" ] || { echo "the import stored $imported of $ROWS subscriptions" >&2; exit 1; }
   if [ "$backend" = postgres ]; then
     applications_sql postgres | psql -q "$url" >/dev/null
     psql "$url" -qc "VACUUM ANALYZE" -c "CHECKPOINT" >/dev/null

@@ -27,6 +27,18 @@ const FIRST: [&str; 8] = [
     "Max", "Erika", "Jürgen", "Aylin", "Lena", "Paul", "Mia", "Jonas",
 ];
 
+/// A name part for every index, since names hold no digits: 0 → "Aaa", 1 → "Aab", ….
+fn letters(mut i: usize) -> String {
+    let mut word = Vec::new();
+    for _ in 0..4 {
+        word.push(b'a' + (i % 26) as u8);
+        i /= 26;
+    }
+    word[3] = word[3].to_ascii_uppercase();
+    word.reverse();
+    String::from_utf8(word).unwrap()
+}
+
 fn main() {
     let args: Vec<String> = std::env::args()
         .skip(1)
@@ -44,7 +56,7 @@ fn main() {
             + chrono::Days::new((i * 7 % 15000) as u64);
         (
             FIRST[i % FIRST.len()],
-            format!("{}{}", LAST[i % LAST.len()], i / LAST.len()),
+            format!("{}-{}", LAST[i % LAST.len()], letters(i)),
             birth,
         )
     };

@@ -256,6 +256,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    application_counts (contract_id, status) {
+        contract_id -> Text,
+        status -> Text,
+        applications -> BigInt,
+    }
+}
+
+diesel::table! {
     bulk_uploads (id) {
         id -> Text,
         contract_id -> Text,
@@ -310,4 +318,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     applications,
     number_sequences,
     bulk_uploads,
+    application_counts,
 );

@@ -9,7 +9,9 @@ use crate::db::DbConnection;
 use crate::domain::fold::{fold_text, like_pattern, storable};
 use crate::error::AppError;
 use crate::http::Paging;
-use crate::schema::{accounts, applications, companies, company_contracts, subscriptions};
+use crate::schema::{
+    accounts, application_counts, applications, companies, company_contracts, subscriptions,
+};
 
 /// An application's columns as stored.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -191,6 +193,10 @@ pub fn list_of_account(
 }
 
 /// A contract's applications, filtered, searched, sorted and paged.
+///
+/// Without `q` the total is the sum of the kept counts (`application_counts`), and a page
+/// in the list's second half is read from its other end (the order reversed, the rows
+/// turned back), so that no page skips more than half the list.
 pub fn list_of_contract(
     conn: &mut DbConnection,
     contract_id: &str,
@@ -213,9 +219,40 @@ pub fn list_of_contract(
         }
         query
     };
-    let total = query().count().get_result(conn)?;
+    let total: i64 = match &folded {
+        Some(_) => query().count().get_result(conn)?,
+        None => {
+            let mut counts = application_counts::table
+                .filter(application_counts::contract_id.eq(contract_id.to_string()))
+                .into_boxed();
+            if let Some(status) = filter.status {
+                counts = counts.filter(application_counts::status.eq(status.as_ref().to_string()));
+            }
+            counts
+                .select(application_counts::applications)
+                .load::<i64>(conn)?
+                .into_iter()
+                .sum()
+        }
+    };
+    let (offset, limit) = (paging.offset(), paging.limit());
+    if offset >= total {
+        return Ok((Vec::new(), total));
+    }
+    let from_the_end = folded.is_none() && offset + limit / 2 > total / 2;
+    let (order, offset, limit) = match from_the_end {
+        false => (filter.order, offset, limit),
+        true => {
+            let rows = limit.min(total - offset);
+            let order = match filter.order {
+                SortOrder::Asc => SortOrder::Desc,
+                SortOrder::Desc => SortOrder::Asc,
+            };
+            (order, total - offset - rows, rows)
+        }
+    };
     let query = query();
-    let query = match (filter.sort, filter.order) {
+    let query = match (filter.sort, order) {
         (ApplicationSort::CreatedAt, SortOrder::Asc) => {
             query.order((applications::created_at.asc(), applications::id.asc()))
         }
@@ -235,11 +272,14 @@ pub fn list_of_contract(
             query.order((applications::start_month.desc(), applications::id.desc()))
         }
     };
-    let rows = query
-        .limit(paging.limit())
-        .offset(paging.offset())
+    let mut rows = query
+        .limit(limit)
+        .offset(offset)
         .select(ApplicationRow::as_select())
         .load(conn)?;
+    if from_the_end {
+        rows.reverse();
+    }
     Ok((rows, total))
 }
 

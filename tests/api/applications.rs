@@ -900,6 +900,25 @@ async fn the_employers_list_filters_searches_and_sorts() {
     assert_eq!(last_names(&list("q=aehren").await), ["Ähren"]);
     assert_eq!(last_names(&list("q=%C3%A4hren").await), ["Ähren"]);
     assert_eq!(last_names(&list("q=a-1").await), ["Müller"]);
+    // Paged one by one (the later pages are read from the list's other end), every
+    // order gives the same sequence as one full page.
+    for order in [
+        "",
+        "sort=last_name",
+        "sort=last_name&order=desc",
+        "sort=start_month",
+        "order=asc",
+        "status=pending",
+    ] {
+        let full = last_names(&list(order).await);
+        let mut one_by_one = Vec::new();
+        for page in 1..=full.len() + 1 {
+            one_by_one.extend(last_names(
+                &list(&format!("{order}&per_page=1&page={page}")).await,
+            ));
+        }
+        assert_eq!(one_by_one, full, "{order}");
+    }
     let paged = list("per_page=1&page=2").await;
     assert_eq!(
         (
