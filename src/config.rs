@@ -34,6 +34,15 @@ pub struct Config {
     pub retention: RetentionConfig,
     pub ordering: OrderingConfig,
     pub bulk_upload: BulkUploadConfig,
+    pub lists: ListConfig,
+}
+
+/// Lists and their searches.
+#[derive(Debug, Clone, Copy)]
+pub struct ListConfig {
+    /// A free-text search (`q`) counts its matches up to this many; above it the page
+    /// answers this number as a lower bound (`total_relation: gte`).
+    pub search_count_limit: i64,
 }
 
 /// Limits of a staff list (Massenupload).
@@ -43,6 +52,13 @@ pub struct BulkUploadConfig {
     pub max_bytes: usize,
     /// Most data rows accepted (`422 too_many_rows` beyond).
     pub max_rows: usize,
+    /// Most bytes an Excel file's zip entries may unpack to, together (`413
+    /// payload_too_large` beyond): a zip bomb stops here, however small its file.
+    pub max_uncompressed_bytes: u64,
+    /// Files read at once; each holds a file of up to `max_bytes` and its rows.
+    pub concurrency: usize,
+    /// Uploads that may wait for a reader; beyond them `503 service_busy`.
+    pub queue: usize,
 }
 
 /// The calendar rules of job tickets, which run by calendar month.
@@ -131,6 +147,8 @@ pub struct LimitsConfig {
     pub code_check_per_account: RateLimit,
     /// Failed customer-code checks per client IP.
     pub code_check_per_ip: RateLimit,
+    /// Applications (orders) an account may submit; each e-mails the company's admins.
+    pub applications_per_account: RateLimit,
 }
 
 /// How long records are kept after they stop mattering; a background job deletes older
@@ -272,6 +290,12 @@ impl Config {
             };
 
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let at_least_one = |name: &'static str, default: usize| -> Result<usize, ConfigError> {
+            match parse_or(&get, name, default)? {
+                0 => Err(invalid(name, "0", "must be at least 1")),
+                n => Ok(n),
+            }
+        };
         // Every core hashes: a login flood is what the cores are there for, and the
         // hashing threads run at a lower priority, so other requests still come first.
         let hashing_threads: usize = parse_or(&get, "PASSWORD_HASHING_THREADS", cores)?;
@@ -348,6 +372,11 @@ impl Config {
                 link_per_number: limit("RATE_LIMIT_LINK_PER_NUMBER", 5, 900)?,
                 code_check_per_account: limit("RATE_LIMIT_CODE_CHECK_PER_ACCOUNT", 10, 900)?,
                 code_check_per_ip: limit("RATE_LIMIT_CODE_CHECK_PER_IP", 50, 900)?,
+                applications_per_account: limit(
+                    "RATE_LIMIT_APPLICATIONS_PER_ACCOUNT",
+                    5,
+                    24 * 3600,
+                )?,
             },
             retention: RetentionConfig {
                 interval: secs("RETENTION_INTERVAL_SECS", 3600)?,
@@ -364,6 +393,16 @@ impl Config {
             bulk_upload: BulkUploadConfig {
                 max_bytes: parse_or(&get, "BULK_UPLOAD_MAX_BYTES", 5 * 1024 * 1024)?,
                 max_rows: parse_or(&get, "BULK_UPLOAD_MAX_ROWS", 10_000)?,
+                max_uncompressed_bytes: parse_or(
+                    &get,
+                    "BULK_UPLOAD_MAX_UNCOMPRESSED_BYTES",
+                    50 * 1024 * 1024,
+                )?,
+                concurrency: at_least_one("BULK_UPLOAD_CONCURRENCY", cores)?,
+                queue: parse_or(&get, "BULK_UPLOAD_QUEUE", 4)?,
+            },
+            lists: ListConfig {
+                search_count_limit: search_count_limit(&get)?,
             },
         })
     }
@@ -380,6 +419,19 @@ impl Config {
         }
         warnings
     }
+}
+
+/// `SEARCH_COUNT_LIMIT`: at least 1.
+fn search_count_limit(get: &impl Fn(&str) -> Option<String>) -> Result<i64, ConfigError> {
+    let limit: i64 = parse_or(get, "SEARCH_COUNT_LIMIT", 1000)?;
+    if limit < 1 {
+        return Err(invalid(
+            "SEARCH_COUNT_LIMIT",
+            &limit.to_string(),
+            "must be at least 1",
+        ));
+    }
+    Ok(limit)
 }
 
 /// `DATABASE_URL`, refusing a scheme neither backend speaks: a typo such as

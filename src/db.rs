@@ -246,13 +246,18 @@ impl DbPool {
         run_on(self.readers.as_ref().unwrap_or(&self.pool).clone(), work).await
     }
 
-    /// Runs work in one write transaction (see [`write_transaction`]).
-    pub async fn transaction<F, R>(&self, work: F) -> Result<R, AppError>
+    /// Runs work in one write transaction (see [`write_transaction`]). A transaction the
+    /// database aborts for contention (a deadlock, a serialization failure, a lock that
+    /// could not be had in time) has changed nothing, so it runs again, a bounded number
+    /// of times after a short random pause: see [`retry_on_contention`]. `work` may
+    /// therefore run more than once, and must do nothing outside the transaction.
+    pub async fn transaction<F, R>(&self, mut work: F) -> Result<R, AppError>
     where
-        F: FnOnce(&mut DbConnection) -> Result<R, AppError> + Send + 'static,
+        F: FnMut(&mut DbConnection) -> Result<R, AppError> + Send + 'static,
         R: Send + 'static,
     {
-        self.run(move |conn| write_transaction(conn, work)).await
+        self.run(move |conn| retry_on_contention(|| write_transaction(conn, &mut work)))
+            .await
     }
 
     /// Applies pending migrations; returns how many ran.
@@ -281,6 +286,38 @@ where
     })
     .await
     .map_err(|join| AppError::Internal(format!("database task failed: {join}")))?
+}
+
+/// How often a transaction is tried before contention answers `503 service_busy`.
+const CONTENTION_ATTEMPTS: u32 = 5;
+
+/// Runs `attempt` until it ends in anything but contention ([`AppError::is_contention`]),
+/// at most [`CONTENTION_ATTEMPTS`] times. Between tries it sleeps a random time that
+/// doubles each try (up to 5, 10, 20, 40 ms), so that transactions that collided do not
+/// collide again in lockstep. Each try must be a whole transaction: contention aborts
+/// it, and only then is a new try clean. The last contention answers `503
+/// service_busy` with `Retry-After`, never `500`.
+pub fn retry_on_contention<R>(
+    mut attempt: impl FnMut() -> Result<R, AppError>,
+) -> Result<R, AppError> {
+    use rand::Rng;
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match attempt() {
+            Err(error) if error.is_contention() => {
+                if tries == CONTENTION_ATTEMPTS {
+                    tracing::warn!(%error, tries, "transaction lost to contention every time");
+                    return Err(AppError::busy(Duration::from_secs(1)));
+                }
+                tracing::debug!(%error, tries, "transaction lost to contention; retrying");
+                let ceiling = 5u64 << (tries - 1);
+                let pause = rand::thread_rng().gen_range(0..=ceiling * 1000);
+                std::thread::sleep(Duration::from_micros(pause));
+            }
+            outcome => return outcome,
+        }
+    }
 }
 
 /// Runs `work` in a transaction that may write. On SQLite it begins `IMMEDIATE`, taking

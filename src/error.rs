@@ -155,11 +155,11 @@ impl GeneralProblem {
                 StatusCode::SERVICE_UNAVAILABLE,
                 (
                     "Dienst ausgelastet",
-                    "Gerade werden sehr viele Anmeldungen geprüft. Bitte versuchen Sie es in wenigen Sekunden erneut.",
+                    "Der Dienst ist gerade stark ausgelastet. Bitte versuchen Sie es in wenigen Sekunden erneut.",
                 ),
                 (
                     "Service busy",
-                    "Very many logins are being checked right now. Please try again in a few seconds.",
+                    "The service is very busy right now. Please try again in a few seconds.",
                 ),
             ),
             GeneralProblem::InternalError => ProblemSpec::new(
@@ -558,6 +558,9 @@ impl AppError {
             AppError::Database(e) if is_connection_failure(e) => {
                 GeneralProblem::ServiceUnavailable.spec()
             }
+            // Retried where it can be (`db::write_transaction`'s callers); what is left
+            // is the database being busy, never a fault of the request or the server.
+            AppError::Database(e) if is_contention(e) => GeneralProblem::ServiceBusy.spec(),
             AppError::Database(diesel::result::Error::NotFound) => GeneralProblem::NotFound.spec(),
             AppError::Database(_) | AppError::Internal(_) => GeneralProblem::InternalError.spec(),
         }
@@ -572,6 +575,12 @@ impl AppError {
     /// hand it out again).
     pub fn is_connection_failure(&self) -> bool {
         matches!(self, AppError::Database(e) if is_connection_failure(e))
+    }
+
+    /// Whether the database aborted the work only because concurrent work got in its
+    /// way (see [`is_contention`]): running the whole transaction again is safe.
+    pub fn is_contention(&self) -> bool {
+        matches!(self, AppError::Database(e) if is_contention(e))
     }
 
     /// The error a documentation example shows for a problem: a field error for
@@ -631,7 +640,8 @@ impl AppError {
         }
         let retry_after = match self {
             AppError::RetryLater { after, .. } => Some(*after),
-            // A lost connection answers 503 like an exhausted pool, and both may retry.
+            // A lost connection answers 503 like an exhausted pool, and both may retry;
+            // so may a transaction that lost to contention every time it was tried.
             _ if status == StatusCode::SERVICE_UNAVAILABLE => Some(UNAVAILABLE_RETRY_AFTER),
             _ => None,
         };
@@ -668,6 +678,25 @@ fn is_connection_failure(error: &diesel::result::Error) -> bool {
             | Error::DatabaseError(DatabaseErrorKind::UnableToSendCommand, _)
             | Error::BrokenTransactionManager
     )
+}
+
+/// A transaction aborted for contention: on PostgreSQL a serialization failure
+/// (SQLSTATE 40001, which diesel names) or a deadlock (40P01, which diesel reports as
+/// unknown: its message, "deadlock detected", names it, as its German translation
+/// "Verklemmung (Deadlock) entdeckt" does; diesel exposes no SQLSTATE beyond the ones
+/// it names); on SQLite a lock that the busy timeout could not wait out.
+fn is_contention(error: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match error {
+        Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => true,
+        Error::DatabaseError(DatabaseErrorKind::Unknown, info) => {
+            let message = info.message().to_ascii_lowercase();
+            message.contains("deadlock")
+                || message.starts_with("database is locked")
+                || message.starts_with("database table is locked")
+        }
+        _ => false,
+    }
 }
 
 impl ResponseError for AppError {

@@ -72,10 +72,16 @@ pub fn acquire_all(
 /// counted, to be run alone or inside a larger statement (a PostgreSQL `WITH`). A window
 /// that has ended starts afresh; a running one counts up only while under its key's
 /// limit; a key at its limit returns no row.
+///
+/// The rows go in sorted by key: PostgreSQL locks them in that order, as every other
+/// statement here does, so two requests counting the same keys wait for each other
+/// instead of deadlocking.
 pub fn acquire_statement(limits: &[(String, RateLimit)], now: NaiveDateTime) -> PreparedSql<'_> {
+    let mut sorted: Vec<&(String, RateLimit)> = limits.iter().collect();
+    sorted.sort_by(|a, b| a.0.cmp(&b.0));
     let mut statement =
         PreparedSql::new("INSERT INTO rate_limits (key, window_start, expires_at, hits) VALUES ");
-    for (index, (key, limit)) in limits.iter().enumerate() {
+    for (index, (key, limit)) in sorted.iter().enumerate() {
         if index > 0 {
             statement = statement.sql(", ");
         }
@@ -127,7 +133,10 @@ pub fn permits_or_refusal(
     else {
         return Ok(permits);
     };
-    for permit in &permits {
+    // In key order, as they were taken.
+    let mut given_back: Vec<&Permit> = permits.iter().collect();
+    given_back.sort_by(|a, b| a.key.cmp(&b.key));
+    for permit in given_back {
         release(conn, permit)?;
     }
     let ends: NaiveDateTime = rate_limits::table
@@ -151,23 +160,27 @@ pub fn release(conn: &mut DbConnection, permit: &Permit) -> Result<(), AppError>
     Ok(())
 }
 
-/// After a success: gives `permit` back and forgets every attempt under `clear`, in
-/// one statement.
+/// After a success: gives `permit` back and forgets every attempt under `clear`. One
+/// statement per key, in key order: a single `UPDATE … WHERE key = a OR key = b` would
+/// lock the two rows in whatever order its plan visits them, against the sorted order
+/// in which [`acquire_all`] takes them, and two requests could deadlock.
 pub fn settle(conn: &mut DbConnection, permit: &Permit, clear: &str) -> Result<(), AppError> {
-    let statement = PreparedSql::new("UPDATE rate_limits SET hits = CASE WHEN key = ")
-        .text(clear)
-        .sql(" THEN 0 ELSE hits - 1 END WHERE key = ")
-        .text(clear)
-        .sql(" OR (key = ")
-        .text(&permit.key)
-        .sql(" AND window_start = ")
-        .timestamp(permit.window_start)
-        .sql(" AND hits > 0)");
-    match conn {
-        DbConnection::Postgres(pg) => statement.execute(pg)?,
-        DbConnection::Sqlite(sqlite) => statement.execute(sqlite)?,
+    let give_back = |conn: &mut DbConnection| release(conn, permit);
+    let forget = |conn: &mut DbConnection| -> Result<(), AppError> {
+        diesel::update(rate_limits::table.find(clear))
+            .set(rate_limits::hits.eq(0))
+            .execute(conn)?;
+        Ok(())
     };
-    Ok(())
+    if permit.key.as_str() < clear {
+        give_back(conn)?;
+        forget(conn)
+    } else if permit.key.as_str() > clear {
+        forget(conn)?;
+        give_back(conn)
+    } else {
+        forget(conn)
+    }
 }
 
 /// Deletes counters whose window has ended (retention).

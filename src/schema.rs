@@ -224,6 +224,7 @@ diesel::table! {
         updated_at -> Timestamp,
         personnel_number -> Nullable<Text>,
         cancelled_at -> Nullable<Timestamp>,
+        bulk_upload_id -> Nullable<Text>,
     }
 }
 

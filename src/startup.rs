@@ -31,7 +31,11 @@ pub const SWAGGER_UI_PATH: &str = "/swagger-ui/";
 #[error("{0}")]
 pub struct StartupError(pub String);
 
-/// Browsers on the configured frontend origins may call the API with a bearer token.
+/// Browsers on the configured frontend origins may call the API with a bearer token,
+/// send every header the contract asks them to send (DESIGN §6) and read every header
+/// it asks them to read: without `ETag` and `If-Match`, a browser could not use the
+/// optimistic locking of `PATCH …/customer`; without `Content-Disposition`, it could not
+/// name a download.
 fn cors(origins: &[String]) -> Cors {
     origins
         .iter()
@@ -42,9 +46,15 @@ fn cors(origins: &[String]) -> Cors {
             header::CONTENT_TYPE,
             header::ACCEPT,
             header::ACCEPT_LANGUAGE,
+            header::IF_MATCH,
+            header::IF_NONE_MATCH,
+            header::HeaderName::from_static(IDEMPOTENCY_KEY_HEADER),
             REQUEST_ID_HEADER,
         ])
         .expose_headers([
+            header::ETAG,
+            header::LOCATION,
+            header::CONTENT_DISPOSITION,
             header::RETRY_AFTER,
             header::WWW_AUTHENTICATE,
             header::CONTENT_LANGUAGE,
@@ -52,6 +62,9 @@ fn cors(origins: &[String]) -> Cors {
         ])
         .max_age(3600)
 }
+
+/// The header with which a client marks a request it may retry (DESIGN §6).
+const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
 
 pub struct Application {
     port: u16,
@@ -147,6 +160,10 @@ impl Application {
             db,
             keys: Arc::new(keys),
             hasher,
+            uploads: crate::bulk_uploads::slots::UploadSlots::new(
+                config.bulk_upload.concurrency,
+                config.bulk_upload.queue,
+            ),
             outbox,
             clock: crate::clock::Clock::default(),
         });

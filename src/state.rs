@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use crate::auth::jwt::KeyRing;
 use crate::auth::password::PasswordHasher;
+use crate::bulk_uploads::slots::UploadSlots;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::DbPool;
@@ -14,6 +15,8 @@ pub struct AppState {
     pub db: DbPool,
     pub keys: Arc<KeyRing>,
     pub hasher: PasswordHasher,
+    /// Staff lists read at once, and waiting.
+    pub uploads: UploadSlots,
     pub outbox: OutboxWaker,
     /// The time of calendar rules; tests move it.
     pub clock: Clock,

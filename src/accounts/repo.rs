@@ -434,7 +434,8 @@ struct Written {
     id: String,
 }
 
-/// Opens the session; false when the password changed since it was verified.
+/// Opens the session; false when the password changed since it was verified. Call in a
+/// write transaction (`DbPool::transaction`).
 ///
 /// PostgreSQL does it in one statement: a login is worth one round trip, not seven
 /// (under a login flood the database's share of the cores is the logins' shortfall).
@@ -445,24 +446,20 @@ pub fn open_session(conn: &mut DbConnection, opening: &SessionOpening) -> Result
     let now = clock::now();
     let expires_at = now + clock::duration(opening.ttl);
     let DbConnection::Postgres(pg) = conn else {
-        return crate::db::write_transaction(conn, |conn| {
-            if lock_password_hash(conn, opening.account_id)?.as_deref()
-                != Some(opening.verified_hash)
-            {
-                return Ok(false);
-            }
-            create_session(
-                conn,
-                opening.session_id,
-                opening.account_id,
-                now,
-                expires_at,
-            )?;
-            insert_refresh_token(conn, opening.session_id, opening.refresh_hash)?;
-            opening.audit.insert(conn)?;
-            rate_limit::settle(conn, opening.attempt, opening.failures_key)?;
-            Ok(true)
-        });
+        if lock_password_hash(conn, opening.account_id)?.as_deref() != Some(opening.verified_hash) {
+            return Ok(false);
+        }
+        create_session(
+            conn,
+            opening.session_id,
+            opening.account_id,
+            now,
+            expires_at,
+        )?;
+        insert_refresh_token(conn, opening.session_id, opening.refresh_hash)?;
+        opening.audit.insert(conn)?;
+        rate_limit::settle(conn, opening.attempt, opening.failures_key)?;
+        return Ok(true);
     };
     let audit = opening.audit;
     let refresh_id = uuid::Uuid::new_v4().to_string();
@@ -489,16 +486,27 @@ pub fn open_session(conn: &mut DbConnection, opening: &SessionOpening) -> Result
             .text(opening.refresh_hash)
             .sql(", ")
             .timestamp(now)
-            .sql(" FROM session), settled AS (UPDATE rate_limits SET hits = CASE WHEN key = ")
+            // The two counters are locked in key order, as `rate_limit::acquire_all`
+            // takes them; an `UPDATE … WHERE key = a OR key = b` would lock them in
+            // whatever order its plan visits them, and deadlock with a login counting.
+            .sql(
+                " FROM session), locked AS (SELECT key FROM rate_limits \
+                 WHERE EXISTS (SELECT 1 FROM session) AND key IN (",
+            )
             .text(opening.failures_key)
-            .sql(" THEN 0 ELSE hits - 1 END WHERE EXISTS (SELECT 1 FROM session) AND (key = ")
-            .text(opening.failures_key)
-            .sql(" OR (key = ")
+            .sql(", ")
             .text(opening.attempt.key())
-            .sql(" AND window_start = ")
+            .sql(
+                ") ORDER BY key FOR UPDATE), settled AS (UPDATE rate_limits \
+                 SET hits = CASE WHEN rate_limits.key = ",
+            )
+            .text(opening.failures_key)
+            .sql(" THEN 0 ELSE rate_limits.hits - 1 END FROM locked WHERE rate_limits.key = locked.key AND (rate_limits.key = ")
+            .text(opening.failures_key)
+            .sql(" OR (rate_limits.window_start = ")
             .timestamp(opening.attempt.window_start())
             .sql(
-                " AND hits > 0))) INSERT INTO audit_log \
+                " AND rate_limits.hits > 0))) INSERT INTO audit_log \
                  (id, occurred_at, actor_id, action, subject_id, client_ip, request_id, details) \
                  SELECT ",
             )

@@ -60,7 +60,7 @@ pub async fn login(
         let limits = limits::login_limits(state.config.limits, &email, &context);
         state
             .db
-            .run(move |conn| {
+            .transaction(move |conn| {
                 // Counted before the hash, so a burst cannot pass a check all at once.
                 let (permits, account) = repo::begin_login(conn, &limits, &email)?;
                 Ok((LoginPermits::from_counted(&limits, permits)?, account))
@@ -109,7 +109,7 @@ fn record_failed_login(
 async fn give_back(state: &AppState, permits: LoginPermits) -> Result<(), AppError> {
     state
         .db
-        .run(move |conn| rate_limit::settle(conn, &permits.ip, &permits.account_key))
+        .transaction(move |conn| rate_limit::settle(conn, &permits.ip, &permits.account_key))
         .await
 }
 
@@ -134,7 +134,7 @@ async fn open_session(
         let session_id = session_id.clone();
         state
             .db
-            .run(move |conn| {
+            .transaction(move |conn| {
                 let audit = AuditEntry::new(
                     &context,
                     AuditAction::LoginSucceeded,

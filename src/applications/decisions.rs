@@ -5,7 +5,7 @@
 
 use actix_web::{HttpResponse, get, post, web};
 
-use crate::applications::order::{self, Order};
+use crate::applications::order::{self, HolderRecord, Order};
 use crate::applications::repo::{self, ApplicationRow};
 use crate::applications::types::*;
 use crate::applications::{ApplicationProblem, mails};
@@ -13,8 +13,9 @@ use crate::audit::{self, AuditAction, AuditContext};
 use crate::auth::Subscriber;
 use crate::contracts::portal::visible_contract;
 use crate::customer_codes::CustomerCodeProblem;
-use crate::customers::repo::ConsentSource;
+use crate::customers::repo::{self as customers, ConsentSource};
 use crate::db::DbConnection;
+use crate::domain::month::earliest_start;
 use crate::error::{AppError, Problem};
 use crate::http::{ApiJson, ApiQuery, NestedIds, Page, RecordId};
 use crate::i18n::Lang;
@@ -46,11 +47,13 @@ pub async fn list_contract_applications(
 ) -> Result<HttpResponse, AppError> {
     let (filter, paging) = query.parse()?;
     let id = id.into_inner();
+    let search_count_limit = state.config.lists.search_count_limit;
     let page = state
         .db
         .read(move |conn| {
             visible_contract(conn, &subscriber.account, &id)?;
-            let (rows, total) = repo::list_of_contract(conn, &id, &filter, paging)?;
+            let (rows, total) =
+                repo::list_of_contract(conn, &id, &filter, paging, search_count_limit)?;
             let names = repo::decider_names(conn, &rows)?;
             let items = rows
                 .into_iter()
@@ -103,12 +106,17 @@ pub async fn get_contract_application(
 
 /// Approve an application (company admin or operator).
 ///
-/// In one transaction the application becomes `approved`, the holder's customer record
-/// is created (or an existing one with the same last name, birth date and postal code
-/// reused) and a ticket is created under the contract: a new contract number, `active`
-/// from the 1st of the start month, linked to the applicant's account, so it shows in
-/// their Aboverwaltung at once. The consent is recorded with source `application`; the
-/// applicant gets an e-mail with the contract number.
+/// In one transaction the application becomes `approved` and a ticket is created under
+/// the contract: a new contract number, `active` from the 1st of the start month, linked
+/// to the applicant's account, so it shows in their Aboverwaltung at once. The ticket
+/// goes onto the applicant's own customer record when their account already holds one
+/// with the same last name and birth date (through a linked subscription); its data is
+/// left as it is, and a different consent choice is added to its history (source
+/// `application`). Otherwise a new record is made from the holder data: last name,
+/// birth date and postal code are no secret, so nobody else's record is ever reused.
+/// A start month whose order deadline has passed by now moves to the earliest month
+/// still open (the application keeps what was asked; the ticket's `valid_from` and the
+/// e-mail say the real start). The applicant gets an e-mail with the contract number.
 #[utoipa::path(
     tag = "company",
     security(("bearer_auth" = [])),
@@ -120,7 +128,7 @@ pub async fn get_contract_application(
         (status = 200, description = "Approved; `subscription_id` names the new ticket", body = ApplicationListItem),
         (status = 403, description = "A member, not an admin (`forbidden`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such contract or application, or another company's (`not_found`)", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Approved, rejected or withdrawn already (`application_decided`), or the contract is not active today (`contract_not_active`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Approved, rejected or withdrawn already (`application_decided`), the contract is not active today (`contract_not_active`), or the applicant holds a current ticket under the contract by now: linked to their account, or made by a staff list for the same personnel number (or name and birth date) (`already_subscribed`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/contracts/{id}/applications/{app_id}/approve")]
@@ -132,12 +140,17 @@ pub async fn approve_application(
 ) -> Result<HttpResponse, AppError> {
     let now = state.clock.now();
     let today = crate::clock::berlin_date_of(now);
+    let deadline_day = state.config.ordering.order_deadline_day;
     let item = state
         .db
         .transaction(move |conn| {
             let account = &subscriber.account;
             let (contract, access) = visible_contract(conn, account, &ids.parent)?;
             access.require_admin()?;
+            // The lock staff lists take: a list applied meanwhile may have given the
+            // applicant a ticket (found by the list's own rule: personnel number, or
+            // name and birth date), which the check below then sees.
+            crate::contracts::repo::lock(conn, &contract.id)?;
             let row = repo::find_of_contract(conn, &ids.parent, &ids.item)?
                 .ok_or_else(AppError::not_found)?;
             if row.status != ApplicationStatus::Pending.as_ref() {
@@ -145,6 +158,18 @@ pub async fn approve_application(
             }
             if !crate::contracts::repo::is_active(&contract.data, today) {
                 return Err(CustomerCodeProblem::ContractNotActive.into());
+            }
+            if repo::holds_current_subscription(conn, &row.account_id, &contract.id, today)?
+                || crate::bulk_uploads::apply::holds_current_ticket(
+                    conn,
+                    &contract.id,
+                    row.personnel_number.as_deref(),
+                    (&row.first_name, &row.last_name),
+                    row.birth_date,
+                    today,
+                )?
+            {
+                return Err(ApplicationProblem::AlreadySubscribed.into());
             }
             // The conditional update is the one winner's ticket.
             if !repo::decide(
@@ -171,18 +196,35 @@ pub async fn approve_application(
                 },
                 phone: row.phone.clone(),
             };
+            // A month whose order deadline has passed since the order cannot start any
+            // more: the ticket starts with the earliest month still open. The
+            // application keeps the month that was asked for.
+            let start_month = row.start_month.max(earliest_start(today, deadline_day));
+            let record = match customers::held_by_account(
+                conn,
+                &row.account_id,
+                &row.last_name,
+                row.birth_date,
+            )? {
+                Some(own) => HolderRecord::Own {
+                    customer_id: own.id,
+                    marketing_consent: own.data.marketing_consent,
+                },
+                None => HolderRecord::New,
+            };
             let ticket = order::place(
                 conn,
                 &Order {
                     contract_id: &contract.id,
                     product: &contract.data.product_offering,
                     holder: &holder,
-                    start_month: row.start_month,
+                    start_month,
                     personnel_number: row.personnel_number.as_deref(),
                     marketing_consent: row.marketing_consent,
                     account_id: Some(&row.account_id),
                     consent_source: ConsentSource::Application,
                 },
+                record,
                 today,
                 now,
             )?;
@@ -205,6 +247,8 @@ pub async fn approve_application(
                 Some(serde_json::json!({
                     "subscription_id": ticket.subscription_id,
                     "customer_id": ticket.customer_id,
+                    "customer": if ticket.customer_created { "created" } else { "reused" },
+                    "valid_from": start_month,
                 })),
             )?;
             let decided = repo::find(conn, &row.id)?.ok_or_else(AppError::not_found)?;

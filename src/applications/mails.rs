@@ -69,12 +69,15 @@ pub fn compose_mail(
             else {
                 return Ok(Prepared::Drop("the ticket no longer exists"));
             };
+            // The ticket's real start: an approval after the asked month's deadline
+            // moves it to the earliest month still open.
+            let start = subscription.data.valid_from.format("%m.%Y").to_string();
             Ok(Prepared::Send(approved(
                 lang,
                 &application.first_name,
                 &contract.company_name,
                 &subscription.data.contract_number,
-                &month,
+                &start,
                 &links.page("subscriptions"),
             )))
         }

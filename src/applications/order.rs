@@ -1,6 +1,6 @@
-//! An approved order becomes a job ticket: the holder's customer record (an existing one
-//! when the identity matches) and a subscription under the company contract, with a
-//! contract number the portal allocates. Shared by the employer's approval of an
+//! An approved order becomes a job ticket: the holder's customer record (the applicant's
+//! own, or a new one) and a subscription under the company contract, with a contract
+//! number the portal allocates. Shared by the employer's approval of an
 //! application and by each valid row of a staff list (Massenupload).
 
 use chrono::{NaiveDate, NaiveDateTime};
@@ -30,61 +30,63 @@ pub struct Order<'a> {
     pub consent_source: ConsentSource,
 }
 
+/// The customer record a ticket goes onto.
+pub enum HolderRecord {
+    /// The applicant's own record, found through a subscription linked to their account
+    /// (`customers::repo::held_by_account`). Its data stays the holder's: an order only
+    /// adds a different consent choice to its history.
+    Own {
+        customer_id: String,
+        marketing_consent: bool,
+    },
+    /// A new record from the ordered holder's data.
+    New,
+}
+
 /// The ticket an order became.
 #[derive(Debug, Clone)]
 pub struct PlacedTicket {
     pub subscription_id: String,
     pub contract_number: String,
     pub customer_id: String,
+    /// Whether the customer record was created for this ticket (else it was the
+    /// applicant's own).
+    pub customer_created: bool,
 }
 
-/// Places the order in the caller's transaction.
+/// Places the order in the caller's transaction, onto `record`.
 pub fn place(
     conn: &mut DbConnection,
     order: &Order<'_>,
+    record: HolderRecord,
     today: NaiveDate,
     now: NaiveDateTime,
 ) -> Result<PlacedTicket, AppError> {
     let holder = order.holder;
-    let customer_id = match customers::find_by_identity(
-        conn,
-        &holder.last_name,
-        holder.birth_date,
-        &holder.address.postal_code,
-    )? {
-        Some(existing) => {
-            // The customer keeps its data; the consent given with the order is the
-            // latest word and goes into the history.
-            let mut data = existing.data.clone();
-            data.marketing_consent = order.marketing_consent;
-            data.updated_at = now;
-            if data.marketing_consent != existing.data.marketing_consent {
-                customers::update(
+    let (customer_id, customer_created) = match record {
+        HolderRecord::Own {
+            customer_id,
+            marketing_consent,
+        } => {
+            if marketing_consent != order.marketing_consent {
+                customers::set_consent(
                     conn,
-                    &existing.id,
-                    &existing.data,
-                    &data,
-                    order.consent_source,
-                )?;
-            } else {
-                customers::record_consent(
-                    conn,
-                    &existing.id,
+                    &customer_id,
                     order.marketing_consent,
                     order.consent_source,
                     now,
                 )?;
             }
-            existing.id
+            (customer_id, false)
         }
-        None => {
+        HolderRecord::New => {
             let customer_number = allocate_number(conn, &CUSTOMER_NUMBERS, |conn, number| {
                 Ok(customers::find_by_number(conn, number)?.is_some())
             })?;
             let data = new_customer(holder, customer_number, order.marketing_consent, today, now);
             let id = uuid::Uuid::now_v7().to_string();
             customers::insert(conn, &id, &data, order.consent_source)?;
-            id
+            (id, true)
         }
     };
     let contract_number = allocate_number(conn, &CONTRACT_NUMBERS, |conn, number| {
@@ -103,6 +105,7 @@ pub fn place(
         subscription_id,
         contract_number,
         customer_id,
+        customer_created,
     })
 }
 

@@ -13,6 +13,9 @@ pub enum ApplicationProblem {
     AlreadySubscribed,
     /// The application was approved, rejected or withdrawn already.
     Decided,
+    /// The account submitted `RATE_LIMIT_APPLICATIONS_PER_ACCOUNT` applications in the
+    /// last 24 hours (`429`, with `Retry-After`).
+    TooManyApplications,
 }
 
 impl ApplicationProblem {
@@ -52,6 +55,18 @@ impl ApplicationProblem {
                 (
                     "Application decided",
                     "This application has been decided or withdrawn already.",
+                ),
+            ),
+            ApplicationProblem::TooManyApplications => ProblemSpec::new(
+                "too_many_applications",
+                StatusCode::TOO_MANY_REQUESTS,
+                (
+                    "Zu viele Anträge",
+                    "Sie haben in den letzten 24 Stunden so viele Anträge gestellt, wie möglich sind. Bitte versuchen Sie es später erneut.",
+                ),
+                (
+                    "Too many applications",
+                    "You have submitted as many applications in the last 24 hours as allowed. Please try again later.",
                 ),
             ),
         }

@@ -8,7 +8,7 @@ use crate::contracts::types::SortOrder;
 use crate::db::DbConnection;
 use crate::domain::fold::{fold_text, like_pattern, storable};
 use crate::error::AppError;
-use crate::http::Paging;
+use crate::http::{Paging, Total};
 use crate::schema::{
     accounts, application_counts, applications, companies, company_contracts, subscriptions,
 };
@@ -196,16 +196,18 @@ pub fn list_of_account(
 ///
 /// Without `q` the total is the sum of the kept counts (`application_counts`), and a page
 /// in the list's second half is read from its other end (the order reversed, the rows
-/// turned back), so that no page skips more than half the list.
+/// turned back), so that no page skips more than half the list. With `q` the matches
+/// are counted up to `search_count_limit` ([`Total::count_up_to`]).
 pub fn list_of_contract(
     conn: &mut DbConnection,
     contract_id: &str,
     filter: &ApplicationFilter,
     paging: Paging,
-) -> Result<(Vec<ApplicationRow>, i64), AppError> {
+    search_count_limit: i64,
+) -> Result<(Vec<ApplicationRow>, Total), AppError> {
     let folded = filter.q.as_deref().map(fold_text);
     if folded.as_deref().is_some_and(|q| !storable(q)) {
-        return Ok((Vec::new(), 0));
+        return Ok((Vec::new(), Total::exact(0)));
     }
     let query = || {
         let mut query = applications::table
@@ -219,9 +221,9 @@ pub fn list_of_contract(
         }
         query
     };
-    let total: i64 = match &folded {
-        Some(_) => query().count().get_result(conn)?,
-        None => {
+    let total = match &folded {
+        Some(_) => Total::count_up_to(conn, query(), search_count_limit)?,
+        None => Total::exact({
             let mut counts = application_counts::table
                 .filter(application_counts::contract_id.eq(contract_id.to_string()))
                 .into_boxed();
@@ -233,22 +235,23 @@ pub fn list_of_contract(
                 .load::<i64>(conn)?
                 .into_iter()
                 .sum()
-        }
+        }),
     };
     let (offset, limit) = (paging.offset(), paging.limit());
-    if offset >= total {
+    if total.ends_before(offset) {
         return Ok((Vec::new(), total));
     }
-    let from_the_end = folded.is_none() && offset + limit / 2 > total / 2;
+    // Only an exact total says where the other end is.
+    let from_the_end = folded.is_none() && total.is_exact() && offset + limit / 2 > total.count / 2;
     let (order, offset, limit) = match from_the_end {
         false => (filter.order, offset, limit),
         true => {
-            let rows = limit.min(total - offset);
+            let rows = limit.min(total.count - offset);
             let order = match filter.order {
                 SortOrder::Asc => SortOrder::Desc,
                 SortOrder::Desc => SortOrder::Asc,
             };
-            (order, total - offset - rows, rows)
+            (order, total.count - offset - rows, rows)
         }
     };
     let query = query();

@@ -15,7 +15,11 @@ use crate::error::{AppError, Problem};
 use crate::http::{ApiJson, Page, PageQuery, RecordId};
 use crate::i18n::Lang;
 use crate::mail;
+use crate::rate_limit;
 use crate::state::AppState;
+
+/// The rate-limit scope of submitted applications.
+const SUBMISSION_SCOPE: &str = "application";
 
 /// Order a job ticket (Antrag) with a customer code (any signed-in account).
 ///
@@ -23,7 +27,9 @@ use crate::state::AppState;
 /// generic `customer_code_invalid`, counted against the same limits (`429
 /// too_many_code_attempts` with `Retry-After`). A valid order is `pending` until the
 /// company's admin approves or rejects it; each of them gets an e-mail. One pending
-/// application per account and contract.
+/// application per account and contract, and at most
+/// `RATE_LIMIT_APPLICATIONS_PER_ACCOUNT` (default 5) stored in 24 hours (`429
+/// too_many_applications` with `Retry-After`).
 #[utoipa::path(
     tag = "applications",
     security(("bearer_auth" = [])),
@@ -32,7 +38,7 @@ use crate::state::AppState;
         (status = 201, description = "Ordered; pending the employer's decision", body = Application),
         (status = 409, description = "A pending application for this contract exists (`application_pending`), or the account holds a current ticket under it (`already_subscribed`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Not a valid customer code (`customer_code_invalid`), or field errors (`validation_failed`: e.g. `month_too_early`, `too_far_ahead`, `invalid_month` at `/start_month`; the holder's under `/holder`)", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many invalid customer codes (`too_many_code_attempts`), with `Retry-After`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many invalid customer codes (`too_many_code_attempts`), or too many applications in 24 hours (`too_many_applications`), with `Retry-After`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/me/applications")]
@@ -69,6 +75,18 @@ pub async fn submit_application(
             if repo::has_pending(conn, account_id, contract_id)? {
                 return Err(ApplicationProblem::Pending.into());
             }
+            // Each submission e-mails every admin of the company: counted in the
+            // transaction that stores it, so only stored applications count.
+            let key = format!("{SUBMISSION_SCOPE}:account:{account_id}");
+            rate_limit::acquire(conn, &key, limits.applications_per_account).map_err(|error| {
+                match error {
+                    AppError::RetryLater { after, .. } => AppError::RetryLater {
+                        problem: ApplicationProblem::TooManyApplications.spec(),
+                        after,
+                    },
+                    other => other,
+                }
+            })?;
             let holder = &order.holder;
             let row = ApplicationRow {
                 id: uuid::Uuid::now_v7().to_string(),

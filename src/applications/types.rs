@@ -484,7 +484,8 @@ pub struct ApplicationListQuery {
     #[param(value_type = Option<ApplicationStatus>, inline, example = "pending")]
     pub status: Option<String>,
     /// Free text: a case- and umlaut-tolerant substring of the first or last name or
-    /// the personnel number.
+    /// the personnel number. Its matches are counted up to `SEARCH_COUNT_LIMIT` (see
+    /// `total_relation`).
     #[param(example = "muller")]
     pub q: Option<String>,
     /// Column to sort by (default `created_at`); ties are broken by id.

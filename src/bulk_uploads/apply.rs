@@ -1,12 +1,14 @@
-//! Applying a staff list's valid rows: each becomes an approved order exactly as an
-//! approval makes one (the holder's customer, reused when the identity matches, and an
-//! active ticket under the contract with a new contract number), not linked to an
-//! account. A row whose employee already holds a current ticket under the contract (by
+//! Applying a staff list's valid rows: each becomes an approved order as an approval
+//! makes one (a customer record and an active ticket under the contract with a new
+//! contract number), not linked to an account. A list never reuses a customer record:
+//! name, birth date and postal code are no secret, and the ticket's number is e-mailed
+//! to the list's address, so a record from outside the contract would hand its data to
+//! whoever wrote the list. A row whose employee already holds a current ticket under the contract (by
 //! personnel number, or by name and birth date when the row has none) is `unchanged`,
 //! so uploading a file twice creates nothing the second time. The rows are written in
 //! sets (one query per lookup, `COPY` on PostgreSQL), not one order at a time.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
@@ -19,7 +21,7 @@ use crate::bulk_uploads::rows::StaffRow;
 use crate::contracts::repo::ContractRow;
 use crate::customers::repo::{self as customers_repo, ConsentSource, CustomerData};
 use crate::db::DbConnection;
-use crate::domain::fold::{fold_number, fold_text};
+use crate::domain::fold::fold_text;
 use crate::error::AppError;
 use crate::i18n::Lang;
 use crate::schema::{customers, subscriptions};
@@ -62,36 +64,60 @@ fn name_key(
     (fold_text(first_name), fold_text(last_name), birth_date)
 }
 
-/// Applies the rows (in a dry run only counts them) in the caller's transaction;
-/// returns the counts and queues one e-mail per created ticket.
-pub fn apply(
+/// The rows of a list sorted into those whose employee holds a current ticket under the
+/// contract already (`unchanged`) and those that become one.
+pub struct Plan<'a> {
+    pub unchanged: usize,
+    to_create: Vec<&'a StaffRow>,
+}
+
+impl Plan<'_> {
+    pub fn applied(&self) -> Applied {
+        Applied {
+            created: self.to_create.len(),
+            unchanged: self.unchanged,
+        }
+    }
+}
+
+/// Sorts the rows by the tickets under the contract now. Call under the contract's lock
+/// (`contracts::repo::lock`), so that the tickets cannot change before [`write`].
+pub fn plan<'a>(
     conn: &mut DbConnection,
     contract: &ContractRow,
-    rows: &[StaffRow],
-    dry_run: bool,
+    rows: &'a [StaffRow],
     today: NaiveDate,
-    now: NaiveDateTime,
-) -> Result<Applied, AppError> {
+) -> Result<Plan<'a>, AppError> {
     let mut held = current_tickets(conn, &contract.id, today)?;
-    let mut applied = Applied::default();
+    let mut unchanged = 0;
     let mut to_create = Vec::new();
     for row in rows {
         if held.take(row) {
-            applied.unchanged += 1;
+            unchanged += 1;
         } else {
             to_create.push(row);
         }
     }
-    applied.created = to_create.len();
-    if dry_run || to_create.is_empty() {
-        return Ok(applied);
-    }
+    Ok(Plan {
+        unchanged,
+        to_create,
+    })
+}
 
-    // The holders' customers: an existing one with the same identity, else a new one
-    // (shared by the rows of the same person).
-    let mut known = customers_by_identity(conn, &to_create)?;
-    let mut new_customers: Vec<(String, CustomerData)> = Vec::new();
-    let mut customer_of_row = Vec::with_capacity(to_create.len());
+/// Writes the planned tickets in the caller's transaction, each on a new customer record
+/// and naming the upload `bulk_upload_id`, and queues one e-mail per ticket.
+pub fn write(
+    conn: &mut DbConnection,
+    contract: &ContractRow,
+    plan: &Plan<'_>,
+    bulk_upload_id: &str,
+    today: NaiveDate,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    let to_create = &plan.to_create;
+    if to_create.is_empty() {
+        return Ok(());
+    }
     let orders: Vec<Order<'_>> = to_create
         .iter()
         .map(|row| Order {
@@ -105,46 +131,25 @@ pub fn apply(
             consent_source: ConsentSource::BulkUpload,
         })
         .collect();
-    let mut pending_numbers = Vec::new();
-    for order in &orders {
-        let holder = order.holder;
-        let key = identity_key(
-            &holder.last_name,
-            holder.birth_date,
-            &holder.address.postal_code,
-        );
-        let id = known
-            .entry(key)
-            .or_insert_with(|| {
-                let id = uuid::Uuid::now_v7().to_string();
-                pending_numbers.push(new_customers.len());
-                // The employer gives no marketing consent on the employee's behalf.
-                new_customers.push((
-                    id.clone(),
-                    new_customer(holder, String::new(), false, today, now),
-                ));
-                id
-            })
-            .clone();
-        customer_of_row.push(id);
-    }
-    let customer_numbers = free_numbers(
-        conn,
-        &CUSTOMER_NUMBERS,
-        new_customers.len(),
-        |conn, numbers| {
-            Ok(customers::table
-                .filter(customers::customer_number.eq_any(numbers))
-                .select(customers::customer_number)
-                .load(conn)?)
-        },
-    )?;
-    for (index, number) in pending_numbers.into_iter().zip(customer_numbers) {
-        let data = &mut new_customers[index].1;
-        data.search_text =
-            crate::domain::fold::search_text(&[&data.first_name, &data.last_name, &number]);
-        data.customer_number = number;
-    }
+
+    // A new customer record per row; the employer gives no marketing consent on the
+    // employee's behalf.
+    let customer_numbers = free_numbers(conn, &CUSTOMER_NUMBERS, orders.len(), |conn, numbers| {
+        Ok(customers::table
+            .filter(customers::customer_number.eq_any(numbers))
+            .select(customers::customer_number)
+            .load(conn)?)
+    })?;
+    let new_customers: Vec<(String, CustomerData)> = orders
+        .iter()
+        .zip(customer_numbers)
+        .map(|(order, number)| {
+            (
+                uuid::Uuid::now_v7().to_string(),
+                new_customer(order.holder, number, false, today, now),
+            )
+        })
+        .collect();
     for chunk in new_customers.chunks(1000) {
         let rows: Vec<(String, &CustomerData)> =
             chunk.iter().map(|(id, data)| (id.clone(), data)).collect();
@@ -160,9 +165,9 @@ pub fn apply(
     })?;
     let tickets: Vec<(String, SubscriptionData)> = orders
         .iter()
-        .zip(&customer_of_row)
+        .zip(&new_customers)
         .zip(contract_numbers)
-        .map(|((order, customer_id), number)| {
+        .map(|((order, (customer_id, _)), number)| {
             (
                 uuid::Uuid::now_v7().to_string(),
                 new_ticket(order, customer_id, number, now),
@@ -172,17 +177,62 @@ pub fn apply(
     for chunk in tickets.iter().zip(&orders).collect::<Vec<_>>().chunks(1000) {
         let rows: Vec<_> = chunk
             .iter()
-            .map(|((id, data), order)| (id.as_str(), data, order.personnel_number))
+            .map(
+                |((id, data), order)| crate::subscriptions::repo::NewSubscription {
+                    id: id.as_str(),
+                    data,
+                    personnel_number: order.personnel_number,
+                    bulk_upload_id: Some(bulk_upload_id),
+                },
+            )
             .collect();
         crate::subscriptions::repo::insert_many(conn, &rows)?;
     }
     let confirmations: Vec<(String, serde_json::Value)> = tickets
         .iter()
-        .zip(&to_create)
+        .zip(to_create)
         .map(|((id, _), row)| (row.email.clone(), mails::params(id)))
         .collect();
     crate::mail::outbox::enqueue_many(conn, mails::ORDERED, Lang::De, &confirmations)?;
-    Ok(applied)
+    Ok(())
+}
+
+/// Whether a person holds a current (not expired) ticket under the contract, by the
+/// rule a staff list recognises its rows by: the personnel number, or without one the
+/// name and birth date. An approval asks it, so that a list applied since the order
+/// does not get the same employee a second ticket.
+pub fn holds_current_ticket(
+    conn: &mut DbConnection,
+    contract_id: &str,
+    personnel_number: Option<&str>,
+    name: (&str, &str),
+    birth_date: NaiveDate,
+    today: NaiveDate,
+) -> Result<bool, AppError> {
+    let current = subscriptions::table
+        .inner_join(customers::table)
+        .filter(subscriptions::company_contract_id.eq(contract_id))
+        .filter(subscriptions::status.ne("ended"))
+        .filter(
+            subscriptions::valid_to
+                .is_null()
+                .or(subscriptions::valid_to.ge(today).assume_not_null()),
+        );
+    if let Some(number) = personnel_number {
+        let held: i64 = current
+            .filter(subscriptions::personnel_number.eq(number))
+            .count()
+            .get_result(conn)?;
+        return Ok(held > 0);
+    }
+    let wanted = name_key(name.0, name.1, birth_date);
+    let names: Vec<(String, String)> = current
+        .filter(customers::birth_date.eq(birth_date))
+        .select((customers::first_name, customers::last_name))
+        .load(conn)?;
+    Ok(names
+        .iter()
+        .any(|(first, last)| name_key(first, last, birth_date) == wanted))
 }
 
 /// The personnel numbers and names of the current (not expired) tickets under the
@@ -217,43 +267,6 @@ fn current_tickets(
             .insert(name_key(&first_name, &last_name, birth_date));
     }
     Ok(held)
-}
-
-type IdentityKey = (String, NaiveDate, String);
-
-/// Compared as linking compares: last name folded, birth date, postal code without
-/// spaces.
-fn identity_key(last_name: &str, birth_date: NaiveDate, postal_code: &str) -> IdentityKey {
-    (fold_text(last_name), birth_date, fold_number(postal_code))
-}
-
-/// The existing customers the rows' holders are, by identity (the oldest of several).
-fn customers_by_identity(
-    conn: &mut DbConnection,
-    rows: &[&StaffRow],
-) -> Result<HashMap<IdentityKey, String>, AppError> {
-    let mut birth_dates: Vec<NaiveDate> = rows.iter().map(|row| row.holder.birth_date).collect();
-    birth_dates.sort_unstable();
-    birth_dates.dedup();
-    let mut known = HashMap::new();
-    for chunk in birth_dates.chunks(1000) {
-        let found: Vec<(String, String, NaiveDate, String)> = customers::table
-            .filter(customers::birth_date.eq_any(chunk))
-            .order((customers::created_at.asc(), customers::id.asc()))
-            .select((
-                customers::id,
-                customers::last_name,
-                customers::birth_date,
-                customers::postal_code,
-            ))
-            .load(conn)?;
-        for (id, last_name, birth_date, postal_code) in found {
-            known
-                .entry(identity_key(&last_name, birth_date, &postal_code))
-                .or_insert(id);
-        }
-    }
-    Ok(known)
 }
 
 /// `count` numbers of a kind that no record holds: a block from the sequence, and for

@@ -3,9 +3,8 @@
 //! name. Headers may be English or German; Excel date cells are taken as dates.
 
 use std::collections::HashMap;
-use std::io::Cursor;
 
-use calamine::{Data, Reader, Xlsx};
+use calamine::Data;
 
 use crate::error::{AppError, FieldError, FieldErrorCode};
 use crate::http::problems::HttpProblem;
@@ -104,18 +103,94 @@ impl SheetRow {
     }
 }
 
-/// The data rows of a file, or why it cannot be read: another type (`415`), missing
-/// columns (`422 missing_columns`, each at `/file/{column}`), more than `max_rows`
-/// (`422 too_many_rows`).
-pub fn read(bytes: &[u8], max_rows: usize) -> Result<Vec<SheetRow>, AppError> {
-    let (headers, rows) = if bytes.starts_with(b"PK\x03\x04") {
-        read_xlsx(bytes)?
+/// The most columns a staff list may fill: the template has 12; a sheet's own claims
+/// (a cell at `XFD1048576`) never size anything.
+pub const MAX_COLUMNS: usize = 64;
+
+/// What a file may cost to read.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadLimits {
+    /// Most data rows (`422 too_many_rows` as soon as one more arrives).
+    pub max_rows: usize,
+    /// Most bytes an Excel file's parts may unpack to, together (`413`).
+    pub max_uncompressed_bytes: u64,
+}
+
+/// The data rows of a file, read as a stream: every limit is checked as the rows
+/// arrive, and nothing is sized by what the file claims. Why it cannot be read: another
+/// type (`415`), missing columns (`422 missing_columns`, each at `/file/{column}`), a
+/// filled cell beyond column 64 (`422 too_many_columns`), more than `max_rows` rows
+/// (`422 too_many_rows`), an Excel file that unpacks to more than
+/// `max_uncompressed_bytes` (`413 payload_too_large`).
+pub fn read(bytes: &[u8], limits: ReadLimits) -> Result<Vec<SheetRow>, AppError> {
+    let mut rows = Rows::new(limits.max_rows);
+    if bytes.starts_with(b"PK\x03\x04") {
+        super::xlsx::read(bytes, limits, &mut rows)?;
     } else if let Ok(text) = std::str::from_utf8(bytes) {
-        read_csv(text)?
+        read_csv(text, &mut rows)?;
     } else {
         return Err(HttpProblem::UnsupportedMediaType.into());
-    };
-    let columns: Vec<Option<Column>> = headers.iter().map(|h| Column::of_header(h)).collect();
+    }
+    rows.finish()
+}
+
+/// The rows of a file as they arrive: the first filled one is the header, empty ones
+/// are skipped, the limits are checked at once.
+pub(super) struct Rows {
+    columns: Option<Vec<Option<Column>>>,
+    rows: Vec<SheetRow>,
+    max_rows: usize,
+}
+
+impl Rows {
+    fn new(max_rows: usize) -> Self {
+        Rows {
+            columns: None,
+            rows: Vec::new(),
+            max_rows,
+        }
+    }
+
+    /// The column a header named at `index`, once the header has been read.
+    pub(super) fn column_at(&self, index: usize) -> Option<Column> {
+        self.columns.as_ref()?.get(index).copied().flatten()
+    }
+
+    /// One row of the file, its cells by column index (each below [`MAX_COLUMNS`]).
+    pub(super) fn push(&mut self, row: u64, cells: Vec<(usize, String)>) -> Result<(), AppError> {
+        if cells.iter().all(|(_, cell)| cell.trim().is_empty()) {
+            return Ok(());
+        }
+        let Some(columns) = &self.columns else {
+            let mut headers = vec![None; cells.iter().map(|(i, _)| i + 1).max().unwrap_or(0)];
+            for (index, header) in cells {
+                headers[index] = Column::of_header(&header);
+            }
+            check_columns(&headers)?;
+            self.columns = Some(headers);
+            return Ok(());
+        };
+        if self.rows.len() == self.max_rows {
+            return Err(super::BulkUploadProblem::TooManyRows.into());
+        }
+        let cells = cells
+            .into_iter()
+            .filter_map(|(index, cell)| Some((columns.get(index).copied().flatten()?, cell)))
+            .collect();
+        self.rows.push(SheetRow { row, cells });
+        Ok(())
+    }
+
+    fn finish(self) -> Result<Vec<SheetRow>, AppError> {
+        if self.columns.is_none() {
+            check_columns(&[])?;
+        }
+        Ok(self.rows)
+    }
+}
+
+/// `422 missing_columns` naming each required column the header lacks.
+fn check_columns(columns: &[Option<Column>]) -> Result<(), AppError> {
     let missing: Vec<FieldError> = <Column as strum::IntoEnumIterator>::iter()
         .filter(|column| !column.optional() && !columns.contains(&Some(*column)))
         .map(|column| {
@@ -125,33 +200,34 @@ pub fn read(bytes: &[u8], max_rows: usize) -> Result<Vec<SheetRow>, AppError> {
             )
         })
         .collect();
-    if !missing.is_empty() {
-        return Err(AppError::ProblemAt {
-            problem: super::BulkUploadProblem::MissingColumns.spec(),
-            fields: missing,
-        });
+    if missing.is_empty() {
+        return Ok(());
     }
-    let rows: Vec<SheetRow> = rows
-        .into_iter()
-        .filter(|(_, cells)| cells.iter().any(|cell| !cell.trim().is_empty()))
-        .map(|(row, cells)| SheetRow {
-            row,
-            cells: columns
-                .iter()
-                .zip(cells)
-                .filter_map(|(column, cell)| column.map(|column| (column, cell)))
-                .collect(),
-        })
-        .collect();
-    if rows.len() > max_rows {
-        return Err(super::BulkUploadProblem::TooManyRows.into());
-    }
-    Ok(rows)
+    Err(AppError::ProblemAt {
+        problem: super::BulkUploadProblem::MissingColumns.spec(),
+        fields: missing,
+    })
 }
 
-type Table = (Vec<String>, Vec<(u64, Vec<String>)>);
+/// The filled cells of a row by column index, or `422 too_many_columns` for one beyond
+/// [`MAX_COLUMNS`] (empty cells beyond it, as trailing separators make, do not count).
+fn filled_cells<'a>(
+    cells: impl Iterator<Item = &'a str>,
+) -> Result<Vec<(usize, String)>, AppError> {
+    let mut row = Vec::new();
+    for (index, cell) in cells.enumerate() {
+        if cell.trim().is_empty() {
+            continue;
+        }
+        if index >= MAX_COLUMNS {
+            return Err(super::BulkUploadProblem::TooManyColumns.into());
+        }
+        row.push((index, cell.to_string()));
+    }
+    Ok(row)
+}
 
-fn read_csv(text: &str) -> Result<Table, AppError> {
+fn read_csv(text: &str, rows: &mut Rows) -> Result<(), AppError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let header_line = text.lines().next().unwrap_or_default();
     let delimiter = if header_line.matches(';').count() > header_line.matches(',').count() {
@@ -161,56 +237,66 @@ fn read_csv(text: &str) -> Result<Table, AppError> {
     };
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
-        .has_headers(true)
+        .has_headers(false)
         .flexible(true)
         .from_reader(text.as_bytes());
-    let headers = reader
-        .headers()
-        .map_err(|_| AppError::from(HttpProblem::UnsupportedMediaType))?
-        .iter()
-        .map(str::to_string)
-        .collect();
-    let lines = crate::import::LineIndex::new(text.as_bytes());
-    let mut rows = Vec::new();
-    for record in reader.records() {
-        let record = record.map_err(|_| AppError::from(HttpProblem::UnsupportedMediaType))?;
-        let line = lines.line_of(record.position());
-        rows.push((line, record.iter().map(str::to_string).collect()));
+    let mut lines = LineCounter::new(text.as_bytes());
+    let mut record = csv::StringRecord::new();
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(true) => {
+                let line = lines.line_of(record.position());
+                rows.push(line, filled_cells(record.iter())?)?;
+            }
+            Ok(false) => return Ok(()),
+            Err(_) => return Err(HttpProblem::UnsupportedMediaType.into()),
+        }
     }
-    Ok((headers, rows))
 }
 
-fn read_xlsx(bytes: &[u8]) -> Result<Table, AppError> {
-    let unreadable = |_| AppError::from(HttpProblem::UnsupportedMediaType);
-    let mut workbook: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(unreadable)?;
-    let range = workbook
-        .worksheet_range_at(0)
-        .ok_or_else(|| AppError::from(HttpProblem::UnsupportedMediaType))?
-        .map_err(unreadable)?;
-    let first_row = u64::from(range.start().map_or(0, |(row, _)| row));
-    let mut rows = range.rows().enumerate();
-    let headers: Vec<String> = match rows.next() {
-        Some((_, cells)) => cells.iter().map(|cell| text_of(cell, None)).collect(),
-        None => Vec::new(),
-    };
-    let columns: Vec<Option<Column>> = headers.iter().map(|h| Column::of_header(h)).collect();
-    let rows = rows
-        .map(|(index, cells)| {
-            let texts = cells
-                .iter()
-                .enumerate()
-                .map(|(i, cell)| text_of(cell, columns.get(i).copied().flatten()))
-                .collect();
-            // Sheet rows count from 1; the range may start below the sheet's first row.
-            (first_row + index as u64 + 1, texts)
-        })
-        .collect();
-    Ok((headers, rows))
+/// The line of each record, counted as the records go by (they come in order), with
+/// no index of the whole file. A record's offset may lie on the line ending before it
+/// (the `\n` of a CRLF line end, or blank lines the reader skipped), so the record's
+/// line is the one of its first byte that ends no line.
+struct LineCounter<'a> {
+    bytes: &'a [u8],
+    counted_to: usize,
+    newlines: u64,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        LineCounter {
+            bytes,
+            counted_to: 0,
+            newlines: 0,
+        }
+    }
+
+    fn line_of(&mut self, position: Option<&csv::Position>) -> u64 {
+        let byte = position.map_or(0, csv::Position::byte);
+        let mut start = usize::try_from(byte)
+            .unwrap_or(self.bytes.len())
+            .clamp(self.counted_to, self.bytes.len());
+        while self
+            .bytes
+            .get(start)
+            .is_some_and(|b| matches!(b, b'\r' | b'\n'))
+        {
+            start += 1;
+        }
+        self.newlines += self.bytes[self.counted_to..start]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count() as u64;
+        self.counted_to = start;
+        self.newlines + 1
+    }
 }
 
 /// A cell as the text a CSV would hold: a date cell as `YYYY-MM-DD` (as `YYYY-MM` in
 /// the start month), a whole number without decimals (postal codes, personnel numbers).
-fn text_of(cell: &Data, column: Option<Column>) -> String {
+pub(super) fn text_of(cell: &Data, column: Option<Column>) -> String {
     use calamine::DataType;
     match cell {
         Data::Empty => String::new(),
@@ -271,7 +357,51 @@ mod tests {
 
     #[test]
     fn the_templates_read_back_with_every_column_and_no_row() {
-        assert!(read(&template_csv(), 10).unwrap().is_empty());
-        assert!(read(&template_xlsx().unwrap(), 10).unwrap().is_empty());
+        let limits = ReadLimits {
+            max_rows: 10,
+            max_uncompressed_bytes: 1 << 20,
+        };
+        assert!(read(&template_csv(), limits).unwrap().is_empty());
+        assert!(read(&template_xlsx().unwrap(), limits).unwrap().is_empty());
+    }
+
+    #[test]
+    fn csv_lines_are_counted_from_the_header_with_lf_and_with_crlf() {
+        let limits = ReadLimits {
+            max_rows: 10,
+            max_uncompressed_bytes: 1 << 20,
+        };
+        let header = template_csv();
+        let header = std::str::from_utf8(&header).unwrap().trim_end();
+        let row =
+            "P1;Herr;;Tom;Tabelle;03.04.1991;Ständeplatz 1;34117;Kassel;DE;t@example.de;01.2027";
+        for newline in ["\n", "\r\n"] {
+            let text = format!("{header}{newline}{row}{newline}{newline}{row}{newline}");
+            let rows = read(text.as_bytes(), limits).unwrap();
+            let lines: Vec<u64> = rows.iter().map(|r| r.row).collect();
+            assert_eq!(lines, [2, 4], "{newline:?}");
+            assert_eq!(rows[0].get(Column::LastName), Some("Tabelle"));
+        }
+    }
+
+    #[test]
+    fn too_many_rows_and_columns_stop_the_reading() {
+        let limits = ReadLimits {
+            max_rows: 2,
+            max_uncompressed_bytes: 1 << 20,
+        };
+        let header = String::from_utf8(template_csv()).unwrap();
+        let flood = format!("{header}{}", "x\n".repeat(1_000_000));
+        assert_eq!(
+            read(flood.as_bytes(), limits).unwrap_err().code(),
+            "too_many_rows"
+        );
+        let wide = format!("{header}{}x\n", ";".repeat(MAX_COLUMNS));
+        assert_eq!(
+            read(wide.as_bytes(), limits).unwrap_err().code(),
+            "too_many_columns"
+        );
+        let empty_beyond = format!("{header}x{}\n", ";".repeat(200));
+        assert_eq!(read(empty_beyond.as_bytes(), limits).unwrap().len(), 1);
     }
 }

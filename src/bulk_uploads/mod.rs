@@ -9,7 +9,9 @@ pub mod problems;
 pub mod repo;
 pub mod routes;
 pub mod rows;
+pub mod slots;
 pub mod types;
+pub mod xlsx;
 
 pub use problems::BulkUploadProblem;
 

@@ -11,6 +11,8 @@ pub enum BulkUploadProblem {
     MissingColumns,
     /// More data rows than `BULK_UPLOAD_MAX_ROWS`.
     TooManyRows,
+    /// A filled cell beyond the 64th column.
+    TooManyColumns,
 }
 
 impl BulkUploadProblem {
@@ -38,6 +40,18 @@ impl BulkUploadProblem {
                 (
                     "Too many rows",
                     "The file has more rows than one upload may hold. Please split it.",
+                ),
+            ),
+            BulkUploadProblem::TooManyColumns => ProblemSpec::new(
+                "too_many_columns",
+                StatusCode::UNPROCESSABLE_ENTITY,
+                (
+                    "Zu viele Spalten",
+                    "Die Datei füllt Zellen jenseits der 64. Spalte. Die Vorlage hat 12 Spalten; bitte entfernen Sie die übrigen.",
+                ),
+                (
+                    "Too many columns",
+                    "The file fills cells beyond the 64th column. The template has 12 columns; please remove the others.",
                 ),
             ),
         }

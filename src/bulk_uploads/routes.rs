@@ -22,10 +22,11 @@ use crate::state::AppState;
 /// Upload a staff list (company admin or operator).
 ///
 /// Each row is applied or rejected as a whole, and rejected rows never stop valid ones.
-/// A valid row becomes an approved order as an approval makes one — the holder's
-/// customer and an active ticket under the contract from the 1st of its start month,
-/// not linked to an account — and its employee gets an e-mail with the contract number
-/// and the link to register and link it. A row whose employee already holds a current
+/// A valid row becomes an approved order — a new customer record (a list never reuses
+/// one: name, birth date and postal code are no secret) and an active ticket under the
+/// contract from the 1st of its start month, not linked to an account, naming this
+/// upload — and its employee gets an e-mail with the contract number and the link to
+/// register and link it. A row whose employee already holds a current
 /// ticket under the contract (by personnel number, or by name and birth date without
 /// one) is `unchanged`, so the same file twice creates nothing the second time. With
 /// `dry_run=true` the list is checked and reported, and nothing created or sent. The
@@ -40,9 +41,10 @@ use crate::state::AppState;
         (status = 403, description = "A member, not an admin (`forbidden`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such contract, or another company's (`not_found`)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The contract is not active today (`contract_not_active`)", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The file is larger than `BULK_UPLOAD_MAX_BYTES` (`payload_too_large`)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The file is larger than `BULK_UPLOAD_MAX_BYTES`, or an Excel file unpacks to more than `BULK_UPLOAD_MAX_UNCOMPRESSED_BYTES` or holds more records than a staff list can (`payload_too_large`)", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not a multipart form, or a file that is neither CSV nor `.xlsx` (`unsupported_media_type`)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Columns missing (`missing_columns`, each at `/file/{column}`), more rows than `BULK_UPLOAD_MAX_ROWS` (`too_many_rows`), or no `file` part or a malformed `dry_run` (`validation_failed`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Columns missing (`missing_columns`, each at `/file/{column}`), more rows than `BULK_UPLOAD_MAX_ROWS` (`too_many_rows`), a filled cell beyond the 64th column (`too_many_columns`), or no `file` part or a malformed `dry_run` (`validation_failed`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`BULK_UPLOAD_CONCURRENCY` lists are being read and `BULK_UPLOAD_QUEUE` more wait (`service_busy`), with `Retry-After`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/contracts/{id}/bulk-uploads")]
@@ -80,14 +82,21 @@ pub async fn upload_staff_list(
     if declared.is_some_and(|length| length > limits.max_bytes + 64 * 1024) {
         return Err(HttpProblem::PayloadTooLarge.into());
     }
+    // A place before the body is read: uploads at once hold a bounded amount of memory.
+    let admitted = state.uploads.admit()?;
     let (file_name, bytes) = read_file(form, limits.max_bytes).await?;
+    let reading = admitted.read().await?;
     let now = state.clock.now();
     let today = crate::clock::berlin_date_of(now);
     let deadline = state.config.ordering.order_deadline_day;
-    let max_rows = limits.max_rows;
+    let read_limits = file::ReadLimits {
+        max_rows: limits.max_rows,
+        max_uncompressed_bytes: limits.max_uncompressed_bytes,
+    };
     // Reading a spreadsheet is CPU work: off the async workers.
     let (valid, rejected, total) = tokio::task::spawn_blocking(move || {
-        let sheet = file::read(&bytes, max_rows)?;
+        let _reading = reading;
+        let sheet = file::read(&bytes, read_limits)?;
         let total = sheet.len();
         let mut valid = Vec::with_capacity(total);
         let mut rejected = Vec::new();
@@ -122,12 +131,13 @@ pub async fn upload_staff_list(
             if !crate::contracts::repo::is_active(&contract.data, today) {
                 return Err(CustomerCodeProblem::ContractNotActive.into());
             }
-            let applied = apply::apply(conn, &contract, &valid, dry_run, today, now)?;
+            let plan = apply::plan(conn, &contract, &valid, today)?;
+            let applied = plan.applied();
             let count = |n: usize| i32::try_from(n).map_err(|e| AppError::Internal(e.to_string()));
             let row = BulkUploadRow {
                 id: uuid::Uuid::now_v7().to_string(),
                 contract_id: contract.id.clone(),
-                file_name,
+                file_name: file_name.clone(),
                 dry_run,
                 total: count(total)?,
                 created: count(applied.created)?,
@@ -138,7 +148,11 @@ pub async fn upload_staff_list(
                 created_at: now,
                 created_by: Some(account.id.clone()),
             };
+            // The report first: each ticket names it.
             repo::insert(conn, &row)?;
+            if !dry_run {
+                apply::write(conn, &contract, &plan, &row.id, today, now)?;
+            }
             audit::record(
                 conn,
                 &context,

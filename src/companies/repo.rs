@@ -8,7 +8,7 @@ use crate::db::DbConnection;
 use crate::domain::Address;
 use crate::domain::fold::{fold_number, fold_text, like_pattern, storable};
 use crate::error::AppError;
-use crate::http::Paging;
+use crate::http::{Paging, Total};
 use crate::schema::companies;
 
 /// The columns of a company that a create or update writes.
@@ -117,7 +117,8 @@ pub fn list(
     conn: &mut DbConnection,
     filter: &CompanyFilter,
     paging: Paging,
-) -> Result<(Vec<CompanyRow>, i64), AppError> {
+    search_count_limit: i64,
+) -> Result<(Vec<CompanyRow>, Total), AppError> {
     if filter
         .customer_number
         .as_deref()
@@ -125,19 +126,26 @@ pub fn list(
         || filter.q.as_deref().is_some_and(|v| !storable(v))
     {
         // No record holds such a value.
-        return Ok((Vec::new(), 0));
+        return Ok((Vec::new(), Total::exact(0)));
     }
+    let q = filter.q.as_deref().map(fold_text).filter(|q| !q.is_empty());
     let query = || {
         let mut query = companies::table.into_boxed();
         if let Some(number) = &filter.customer_number {
             query = query.filter(companies::customer_number.eq(fold_number(number)));
         }
-        if let Some(q) = filter.q.as_deref().map(fold_text).filter(|q| !q.is_empty()) {
-            query = query.filter(companies::search_text.like(like_pattern(&q)).escape('\\'));
+        if let Some(q) = &q {
+            query = query.filter(companies::search_text.like(like_pattern(q)).escape('\\'));
         }
         query
     };
-    let total = query().count().get_result(conn)?;
+    let total = match q {
+        Some(_) => Total::count_up_to(conn, query(), search_count_limit)?,
+        None => Total::exact(query().count().get_result(conn)?),
+    };
+    if total.ends_before(paging.offset()) {
+        return Ok((Vec::new(), total));
+    }
     let rows = query()
         .order((companies::name.asc(), companies::id.asc()))
         .limit(paging.limit())

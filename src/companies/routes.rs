@@ -83,9 +83,10 @@ pub async fn list_companies(
         customer_number: query.customer_number,
         q: query.q,
     };
+    let search_count_limit = state.config.lists.search_count_limit;
     let (rows, total) = state
         .db
-        .run(move |conn| repo::list(conn, &filter, paging))
+        .run(move |conn| repo::list(conn, &filter, paging, search_count_limit))
         .await?;
     let items = rows.into_iter().map(Company::from).collect();
     Ok(HttpResponse::Ok().json(paging.page_of(items, total)))
@@ -147,7 +148,9 @@ pub async fn update_company(
         .db
         .transaction(move |conn| {
             let current = repo::find(conn, &id)?.ok_or_else(AppError::not_found)?;
-            let data = request.merged_onto(Some(&current.data), clock::now())?;
+            let data = request
+                .clone()
+                .merged_onto(Some(&current.data), clock::now())?;
             repo::update(conn, &id, &data)
                 .map_err(|e| e.or_duplicate_key(repo::duplicate_pointer))?;
             audit::record(

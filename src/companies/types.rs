@@ -131,7 +131,7 @@ pub struct NewCompanyRequest {
 
 /// Changes to a company (operator), as a JSON merge patch: absent fields stay, `null`
 /// clears an optional one.
-#[derive(Debug, Default, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"name": "Musterfirma GmbH & Co. KG", "contact": {"phone": null}}))]
 pub struct UpdateCompanyRequest {
@@ -160,7 +160,8 @@ pub struct CompanyListQuery {
     /// Exact customer number (spaces and case do not matter).
     #[param(example = "K-100234")]
     pub customer_number: Option<String>,
-    /// Case- and umlaut-tolerant substring of the name or customer number.
+    /// Case- and umlaut-tolerant substring of the name or customer number. Its matches
+    /// are counted up to `SEARCH_COUNT_LIMIT` (see `total_relation`).
     #[param(example = "musterfirma")]
     pub q: Option<String>,
     #[serde(flatten)]

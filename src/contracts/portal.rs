@@ -49,6 +49,7 @@ pub async fn list_portal_contracts(
     ApiQuery(query): ApiQuery<PortalContractListQuery>,
 ) -> Result<HttpResponse, AppError> {
     let (filter, paging) = query.parse()?;
+    let search_count_limit = state.config.lists.search_count_limit;
     let (rows, total) = state
         .db
         .read(move |conn| {
@@ -59,6 +60,7 @@ pub async fn list_portal_contracts(
                 &filter,
                 clock::today_berlin(),
                 paging,
+                search_count_limit,
             )
         })
         .await?;

@@ -10,7 +10,7 @@ use crate::db::DbConnection;
 use crate::domain::fold::fold_number;
 use crate::domain::fold::{fold_text, like_pattern, search_text, storable};
 use crate::error::AppError;
-use crate::http::Paging;
+use crate::http::{Paging, Total};
 use crate::schema::{companies, company_contracts};
 
 /// The columns of a contract that a create or update writes.
@@ -213,7 +213,8 @@ pub fn list_for_portal(
     filter: &PortalContractFilter,
     today: NaiveDate,
     paging: Paging,
-) -> Result<(Vec<ListedContract>, i64), AppError> {
+    search_count_limit: i64,
+) -> Result<(Vec<ListedContract>, Total), AppError> {
     let values = [
         filter.customer_number.as_deref(),
         filter.q.as_deref(),
@@ -221,7 +222,7 @@ pub fn list_for_portal(
     ];
     if values.into_iter().flatten().any(|v| !storable(v)) {
         // No record holds such a value.
-        return Ok((Vec::new(), 0));
+        return Ok((Vec::new(), Total::exact(0)));
     }
     let sqlite = matches!(conn, DbConnection::Sqlite(_));
     let folded_q = filter.q.as_deref().map(fold_text);
@@ -328,21 +329,26 @@ pub fn list_for_portal(
         && filter.customer_number.is_none()
         && filter.active.is_none();
     let total = match &search_phrase {
-        _ if over_all_contracts => count_all(conn, filter.active, today)?,
+        _ if over_all_contracts => Total::exact(count_all(conn, filter.active, today)?),
         // The trigram index's phrase match is the substring rule itself: its count is
         // the total without reading a contract.
-        Some(phrase) if only_q => contract_search_count(conn, phrase)?,
-        _ => query(search_phrase.is_some()).count().get_result(conn)?,
+        Some(phrase) if only_q => contract_search_count(conn, phrase, search_count_limit)?,
+        _ if folded_q.is_some() => {
+            Total::count_up_to(conn, query(search_phrase.is_some()), search_count_limit)?
+        }
+        _ => Total::exact(query(false).count().get_result(conn)?),
     };
     let (offset, limit) = (paging.offset(), paging.limit());
-    if offset >= total {
+    if total.ends_before(offset) {
         return Ok((Vec::new(), total));
     }
     // A page in the back half is read from the other end: an OFFSET walks every row it
     // skips, so the last page would cost a walk through the whole list. The same rows
-    // in the opposite order, turned around, are the same page.
-    let from_the_end = offset > total / 2;
+    // in the opposite order, turned around, are the same page. Only an exact total says
+    // where that end is.
+    let from_the_end = total.is_exact() && offset > total.count / 2;
     let (order, offset, limit) = if from_the_end {
+        let total = total.count;
         let end = (offset + limit).min(total);
         let reversed = match filter.order {
             SortOrder::Asc => SortOrder::Desc,
@@ -356,9 +362,10 @@ pub fn list_for_portal(
     // each contract (about 2 µs each); a rare one through the trigram index, which
     // looks up and sorts every match (about 7 µs each). Walking reads about
     // window × all / total contracts.
-    let through_search_index = search_phrase.is_some() && {
+    // A total counted only up to the limit means matches too common for the index.
+    let through_search_index = search_phrase.is_some() && total.is_exact() && {
         let all = count_all(conn, None, today)?;
-        7 * total * total < 2 * (offset + limit) * all
+        7 * total.count * total.count < 2 * (offset + limit) * all
     };
     let query = query(through_search_index);
     let query = match (filter.sort, order) {
@@ -435,14 +442,21 @@ pub fn list_for_portal(
     Ok((rows, total))
 }
 
-/// How many contracts SQLite's trigram index finds for `phrase`.
-fn contract_search_count(conn: &mut DbConnection, phrase: &str) -> Result<i64, AppError> {
-    Ok(diesel::sql_query(
-        "SELECT count(*) AS count FROM contract_search WHERE contract_search MATCH ?",
+/// How many contracts SQLite's trigram index finds for `phrase`, up to `cap + 1`.
+fn contract_search_count(
+    conn: &mut DbConnection,
+    phrase: &str,
+    cap: i64,
+) -> Result<Total, AppError> {
+    let found = diesel::sql_query(
+        "SELECT count(*) AS count FROM \
+         (SELECT 1 FROM contract_search WHERE contract_search MATCH ? LIMIT ?)",
     )
     .bind::<Text, _>(phrase)
+    .bind::<BigInt, _>(cap.saturating_add(1))
     .get_result::<SearchCount>(conn)?
-    .count)
+    .count;
+    Ok(Total::capped(usize::try_from(found).unwrap_or(0), cap))
 }
 
 #[derive(QueryableByName)]

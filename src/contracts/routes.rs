@@ -152,7 +152,9 @@ pub async fn update_contract(
         .db
         .transaction(move |conn| {
             let current = repo::find(conn, &id)?.ok_or_else(AppError::not_found)?;
-            let data = request.merged_onto(Some(&current.data), clock::now())?;
+            let data = request
+                .clone()
+                .merged_onto(Some(&current.data), clock::now())?;
             require_company(conn, &data)?;
             repo::update(conn, &id, &data)
                 .map_err(|e| e.or_duplicate_key(repo::duplicate_pointer))?;

@@ -123,7 +123,7 @@ pub struct NewContractRequest {
 }
 
 /// Changes to a company contract (operator), as a JSON merge patch.
-#[derive(Debug, Default, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"status": "cancelled", "valid_to": "2026-12-31"}))]
 pub struct UpdateContractRequest {
@@ -393,7 +393,8 @@ pub struct PortalContractListQuery {
     #[param(value_type = Option<bool>, example = true)]
     pub active: Option<String>,
     /// Free text: a case- and umlaut-tolerant substring of the contract number, company
-    /// name, street, postal code, city or product offering.
+    /// name, street, postal code, city or product offering. Its matches are counted up
+    /// to `SEARCH_COUNT_LIMIT` (see `total_relation`).
     #[param(example = "muster")]
     pub q: Option<String>,
     /// Only the contracts of this company.

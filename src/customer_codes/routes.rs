@@ -55,7 +55,7 @@ pub async fn generate_customer_code(
             if !crate::contracts::repo::is_active(&contract.data, today) {
                 return Err(CustomerCodeProblem::ContractNotActive.into());
             }
-            let valid_until = request.parse(today, contract.data.valid_to)?;
+            let valid_until = request.clone().parse(today, contract.data.valid_to)?;
             let now = clock::now();
             repo::revoke_current(conn, &id, now)?;
             let row = new_code_row(&id, valid_until, &account.id, now);

@@ -109,7 +109,7 @@ fn status_of(row: &CodeRow, today: NaiveDate) -> CodeStatus {
 }
 
 /// A new customer code's validity.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"valid_until": "31.12.2026"}))]
 pub struct GenerateCodeRequest {

@@ -7,8 +7,8 @@ use crate::db::DbConnection;
 use crate::domain::Address;
 use crate::domain::fold::{fold_number, fold_text, like_pattern, storable};
 use crate::error::AppError;
-use crate::http::Paging;
-use crate::schema::{consent_changes, customers};
+use crate::http::{Paging, Total};
+use crate::schema::{consent_changes, customers, subscriptions};
 
 /// The columns of a customer that a create or update writes.
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
@@ -243,6 +243,24 @@ pub fn update(
     Ok(())
 }
 
+/// Changes only the customer's consent (and `updated_at`, so its ETag changes), and
+/// records the change in the history. Nothing else of the record is touched.
+pub fn set_consent(
+    conn: &mut DbConnection,
+    customer_id: &str,
+    consent: bool,
+    source: ConsentSource,
+    at: NaiveDateTime,
+) -> Result<(), AppError> {
+    diesel::update(customers::table.find(customer_id))
+        .set((
+            customers::marketing_consent.eq(consent),
+            customers::updated_at.eq(at),
+        ))
+        .execute(conn)?;
+    record_consent(conn, customer_id, consent, source, at)
+}
+
 pub fn record_consent(
     conn: &mut DbConnection,
     customer_id: &str,
@@ -298,25 +316,33 @@ pub fn find_by_number(
         .optional()?)
 }
 
-/// The oldest customer with this identity, compared as linking compares: last name
-/// folded (case, spaces, umlauts), the birth date, the postal code without spaces.
-pub fn find_by_identity(
+/// The account's own customer record for this holder: one that a subscription linked to
+/// the account belongs to, with the same birth date and last name (folded: case,
+/// spaces, umlauts). The oldest of several. Last name, birth date and postal code are
+/// no secret, so a record is only ever reused for the account that already holds it;
+/// anyone else's order gets a record of its own.
+pub fn held_by_account(
     conn: &mut DbConnection,
+    account_id: &str,
     last_name: &str,
     birth_date: NaiveDate,
-    postal_code: &str,
 ) -> Result<Option<CustomerRow>, AppError> {
     let last_name = fold_text(last_name);
-    let postal_code = fold_number(postal_code);
-    let same_birthday: Vec<CustomerRow> = customers::table
+    let held: Vec<CustomerRow> = customers::table
         .filter(customers::birth_date.eq(birth_date))
+        .filter(
+            customers::id.eq_any(
+                subscriptions::table
+                    .filter(subscriptions::account_id.eq(account_id))
+                    .select(subscriptions::customer_id),
+            ),
+        )
         .order((customers::created_at.asc(), customers::id.asc()))
         .select(CustomerRow::as_select())
         .load(conn)?;
-    Ok(same_birthday.into_iter().find(|row| {
-        fold_text(&row.data.last_name) == last_name
-            && fold_number(&row.data.postal_code) == postal_code
-    }))
+    Ok(held
+        .into_iter()
+        .find(|row| fold_text(&row.data.last_name) == last_name))
 }
 
 /// The consent history of a customer, newest first.
@@ -353,7 +379,8 @@ pub fn list(
     conn: &mut DbConnection,
     filter: &CustomerFilter,
     paging: Paging,
-) -> Result<(Vec<CustomerRow>, i64), AppError> {
+    search_count_limit: i64,
+) -> Result<(Vec<CustomerRow>, Total), AppError> {
     if filter
         .customer_number
         .as_deref()
@@ -361,19 +388,26 @@ pub fn list(
         || filter.q.as_deref().is_some_and(|v| !storable(v))
     {
         // No record holds such a value.
-        return Ok((Vec::new(), 0));
+        return Ok((Vec::new(), Total::exact(0)));
     }
+    let q = filter.q.as_deref().map(fold_text).filter(|q| !q.is_empty());
     let query = || {
         let mut query = customers::table.into_boxed();
         if let Some(number) = &filter.customer_number {
             query = query.filter(customers::customer_number.eq(fold_number(number)));
         }
-        if let Some(q) = filter.q.as_deref().map(fold_text).filter(|q| !q.is_empty()) {
-            query = query.filter(customers::search_text.like(like_pattern(&q)).escape('\\'));
+        if let Some(q) = &q {
+            query = query.filter(customers::search_text.like(like_pattern(q)).escape('\\'));
         }
         query
     };
-    let total = query().count().get_result(conn)?;
+    let total = match q {
+        Some(_) => Total::count_up_to(conn, query(), search_count_limit)?,
+        None => Total::exact(query().count().get_result(conn)?),
+    };
+    if total.ends_before(paging.offset()) {
+        return Ok((Vec::new(), total));
+    }
     let rows = query()
         .order((
             customers::last_name.asc(),

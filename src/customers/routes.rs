@@ -86,9 +86,10 @@ pub async fn list_customers(
         customer_number: query.customer_number,
         q: query.q,
     };
+    let search_count_limit = state.config.lists.search_count_limit;
     let (rows, total) = state
         .db
-        .run(move |conn| repo::list(conn, &filter, paging))
+        .run(move |conn| repo::list(conn, &filter, paging, search_count_limit))
         .await?;
     let items = rows
         .into_iter()
@@ -153,8 +154,11 @@ pub async fn update_customer(
         .db
         .transaction(move |conn| {
             let current = repo::find_for_update(conn, &id)?.ok_or_else(AppError::not_found)?;
-            let data =
-                request.merged_onto(Some(&current.data), clock::today_berlin(), clock::now())?;
+            let data = request.clone().merged_onto(
+                Some(&current.data),
+                clock::today_berlin(),
+                clock::now(),
+            )?;
             repo::update(conn, &id, &current.data, &data, ConsentSource::Operator)
                 .map_err(|e| e.or_duplicate_key(repo::duplicate_pointer))?;
             audit::record(
@@ -239,7 +243,16 @@ pub async fn update_holder_data(
     let if_match = if_match(&request);
     let (details, tag) = state
         .db
-        .transaction(move |conn| holder::update(conn, &subscriber, &id, body, if_match, &context))
+        .transaction(move |conn| {
+            holder::update(
+                conn,
+                &subscriber,
+                &id,
+                body.clone(),
+                if_match.clone(),
+                &context,
+            )
+        })
         .await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::ETAG, tag))

@@ -272,7 +272,7 @@ pub struct NewCustomerRequest {
 
 /// Changes to a customer (operator), as a JSON merge patch. A changed consent goes into
 /// the history (source `operator`).
-#[derive(Debug, Default, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"address": {"street": "Friedrichsplatz 8"}, "phone": null}))]
 pub struct UpdateCustomerRequest {
@@ -341,7 +341,7 @@ pub struct HolderFields {
 /// Changes the holder makes to their customer data ("Kundenverwaltung"), as a JSON
 /// merge patch. Name, birth date, customer number and `recorded_at` are read-only:
 /// sent with their current value they are ignored, with another `field_read_only`.
-#[derive(Debug, Default, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"marketing_consent": true, "phone": "0561 1234567", "address": {"street": "Friedrichsplatz 8"}}))]
 pub struct UpdateHolderRequest {
@@ -351,11 +351,11 @@ pub struct UpdateHolderRequest {
     pub customer_number: Patch<String>,
     /// Read-only.
     #[serde(default)]
-    #[schema(value_type = String, example = "Max")]
+    #[schema(value_type = String, pattern = r"^[ '.A-Za-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u024F\u0386\u0388-\u03CE\u0400-\u0481\u048A-\u04FF\u1E00-\u1EFF\u0300-\u036F-]*[A-Za-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u024F\u0386\u0388-\u03CE\u0400-\u0481\u048A-\u04FF\u1E00-\u1EFF][ '.A-Za-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u024F\u0386\u0388-\u03CE\u0400-\u0481\u048A-\u04FF\u1E00-\u1EFF\u0300-\u036F-]*$", example = "Max")]
     pub first_name: Patch<String>,
     /// Read-only.
     #[serde(default)]
-    #[schema(value_type = String, example = "Musterjobber")]
+    #[schema(value_type = String, pattern = r"^[ '.A-Za-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u024F\u0386\u0388-\u03CE\u0400-\u0481\u048A-\u04FF\u1E00-\u1EFF\u0300-\u036F-]*[A-Za-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u024F\u0386\u0388-\u03CE\u0400-\u0481\u048A-\u04FF\u1E00-\u1EFF][ '.A-Za-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u024F\u0386\u0388-\u03CE\u0400-\u0481\u048A-\u04FF\u1E00-\u1EFF\u0300-\u036F-]*$", example = "Musterjobber")]
     pub last_name: Patch<String>,
     /// Read-only.
     #[serde(default)]
@@ -403,6 +403,7 @@ pub struct CustomerListQuery {
     #[param(example = "KD-4711")]
     pub customer_number: Option<String>,
     /// Case- and umlaut-tolerant substring of first name, last name or customer number.
+    /// Its matches are counted up to `SEARCH_COUNT_LIMIT` (see `total_relation`).
     #[param(example = "musterjob")]
     pub q: Option<String>,
     #[serde(flatten)]

@@ -14,7 +14,7 @@ pub mod query;
 
 pub use context::{ClientIp, RequestId};
 pub use json::{ApiJson, OptionalApiJson};
-pub use page::{Page, PageQuery, Paging};
+pub use page::{Page, PageQuery, Paging, Total, TotalRelation};
 pub use patch::Patch;
 pub use path::{NestedIds, RecordId};
 pub use query::ApiQuery;

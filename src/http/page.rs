@@ -1,12 +1,22 @@
 //! Paging of every list, as DESIGN §5 promises: `page` (from 1) and `per_page` (default
-//! 25, at most 100) in, `{items, total, page, per_page}` out, so a frontend can print
-//! "angezeigt 1 bis 25 von 120 Einträgen". A list's query struct embeds [`PageQuery`]
-//! with `#[serde(flatten)]`; its SQL takes [`Paging::limit`] and [`Paging::offset`] and
-//! ends its `ORDER BY` with the id, so consecutive pages never overlap or skip.
+//! 25, at most 100) in, `{items, total, page, per_page, total_relation}` out, so a
+//! frontend can print "angezeigt 1 bis 25 von 120 Einträgen". A list's query struct
+//! embeds [`PageQuery`] with `#[serde(flatten)]`; its SQL takes [`Paging::limit`] and
+//! [`Paging::offset`] and ends its `ORDER BY` with the id, so consecutive pages never
+//! overlap or skip. A free-text search (`q`) counts its matches only up to
+//! `SEARCH_COUNT_LIMIT` ([`Total::capped`]): counting every match of a common word costs
+//! a walk through the whole list on every page, and nobody reads "von 31.715
+//! Einträgen"; above the limit the page says "mehr als 1.000" (`total_relation: gte`).
 
+use diesel::dsl::sql;
+use diesel::expression::SqlLiteral;
+use diesel::query_dsl::methods::{LimitDsl, SelectDsl};
+use diesel::query_dsl::{LoadQuery, RunQueryDsl};
+use diesel::sql_types::Integer;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::db::DbConnection;
 use crate::error::{AppError, FieldError, FieldErrorCode, FieldErrors};
 
 pub const DEFAULT_PER_PAGE: i64 = 25;
@@ -87,14 +97,89 @@ impl Paging {
         (self.page - 1) * self.per_page
     }
 
-    /// One page of a list whose query counted `total` rows.
-    pub fn page_of<T>(self, items: Vec<T>, total: i64) -> Page<T> {
+    /// One page of a list whose query counted `total` rows (an `i64` is exact).
+    pub fn page_of<T>(self, items: Vec<T>, total: impl Into<Total>) -> Page<T> {
+        let total = total.into();
         Page {
             items,
-            total,
+            total: total.count,
             page: self.page,
             per_page: self.per_page,
+            total_relation: total.relation,
         }
+    }
+}
+
+/// Whether a page's `total` is exact or a lower bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[schema(example = "eq")]
+pub enum TotalRelation {
+    /// `total` is the exact number of items.
+    Eq,
+    /// The list has more than `total` items (a free-text search stopped counting at
+    /// `SEARCH_COUNT_LIMIT`).
+    Gte,
+}
+
+/// How many items a list holds, as far as it was counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Total {
+    pub count: i64,
+    pub relation: TotalRelation,
+}
+
+impl Total {
+    pub const fn exact(count: i64) -> Total {
+        Total {
+            count,
+            relation: TotalRelation::Eq,
+        }
+    }
+
+    /// The total of a count that stopped at `cap + 1` rows (`found` of them): exact up to
+    /// `cap`, beyond it `cap` as a lower bound.
+    pub fn capped(found: usize, cap: i64) -> Total {
+        let found = i64::try_from(found).unwrap_or(i64::MAX);
+        if found > cap {
+            Total {
+                count: cap,
+                relation: TotalRelation::Gte,
+            }
+        } else {
+            Total::exact(found)
+        }
+    }
+
+    /// Counts the rows of `query` (a list's filtered query) up to `cap + 1`: the matches
+    /// of a free-text search, exact up to `cap` and a lower bound beyond it.
+    pub fn count_up_to<Q>(conn: &mut DbConnection, query: Q, cap: i64) -> Result<Total, AppError>
+    where
+        Q: SelectDsl<SqlLiteral<Integer>>,
+        Q::Output: LimitDsl,
+        for<'a> <Q::Output as LimitDsl>::Output: LoadQuery<'a, DbConnection, i32>,
+    {
+        let found: Vec<i32> = query
+            .select(sql::<Integer>("1"))
+            .limit(cap.saturating_add(1))
+            .load(conn)?;
+        Ok(Total::capped(found.len(), cap))
+    }
+
+    pub fn is_exact(self) -> bool {
+        self.relation == TotalRelation::Eq
+    }
+
+    /// Whether a page from `offset` on is known to be empty: only an exact total says so;
+    /// past a lower bound the matches go on.
+    pub fn ends_before(self, offset: i64) -> bool {
+        self.is_exact() && offset >= self.count
+    }
+}
+
+impl From<i64> for Total {
+    fn from(count: i64) -> Self {
+        Total::exact(count)
     }
 }
 
@@ -121,7 +206,7 @@ fn in_range(
 pub struct Page<T> {
     /// The items of this page.
     pub items: Vec<T>,
-    /// How many items the whole list holds (over all pages).
+    /// How many items the whole list holds (over all pages); see `total_relation`.
     #[schema(example = 1)]
     pub total: i64,
     /// This page's number, from 1.
@@ -130,6 +215,12 @@ pub struct Page<T> {
     /// The page size asked for.
     #[schema(example = 25)]
     pub per_page: i64,
+    /// `eq`: `total` is exact ("von 120 Einträgen"). `gte`: the list is filtered by a
+    /// free-text `q` that matches more than `SEARCH_COUNT_LIMIT` items (default 1000),
+    /// and `total` is that limit, a lower bound ("von mehr als 1.000 Einträgen"). Pages
+    /// past it still serve every match in order, without overlap or gap; the first empty
+    /// page marks the end.
+    pub total_relation: TotalRelation,
 }
 
 #[cfg(test)]
@@ -184,6 +275,19 @@ mod tests {
     }
 
     #[test]
+    fn a_search_total_is_exact_up_to_the_cap_and_a_lower_bound_beyond() {
+        assert_eq!(Total::capped(1000, 1000), Total::exact(1000));
+        let beyond = Total::capped(1001, 1000);
+        assert_eq!((beyond.count, beyond.relation), (1000, TotalRelation::Gte));
+        assert!(
+            !beyond.ends_before(5000),
+            "matches go on past a lower bound"
+        );
+        assert!(Total::exact(10).ends_before(10));
+        assert!(!Total::exact(10).ends_before(9));
+    }
+
+    #[test]
     fn a_page_carries_items_and_the_total() {
         let paging = Paging {
             page: 2,
@@ -193,7 +297,7 @@ mod tests {
         let json = serde_json::to_value(&page).unwrap();
         assert_eq!(
             json,
-            serde_json::json!({"items": ["a"], "total": 26, "page": 2, "per_page": 25})
+            serde_json::json!({"items": ["a"], "total": 26, "page": 2, "per_page": 25, "total_relation": "eq"})
         );
     }
 }

@@ -675,7 +675,12 @@ impl Records for Subscriptions {
     ) -> Result<(), AppError> {
         let rows: Vec<_> = rows
             .iter()
-            .map(|(id, data)| (id.as_str(), *data, None))
+            .map(|(id, data)| crate::subscriptions::repo::NewSubscription {
+                id,
+                data,
+                personnel_number: None,
+                bulk_upload_id: None,
+            })
             .collect();
         crate::subscriptions::repo::insert_many(conn, &rows)
     }

@@ -63,6 +63,20 @@ pub fn access_to_company(
     }
 }
 
+/// That the account is an admin of the company (or an operator), read under the
+/// company's lock (`repo::lock_company`), which every change of a role or membership
+/// takes: an admin demoted or removed at the same moment is seen as such, and cannot
+/// finish one more invitation or removal. `404` and `403` as [`access_to_company`] and
+/// [`CompanyAccess::require_admin`].
+pub fn require_admin_under_lock(
+    conn: &mut DbConnection,
+    account: &SignedInAccount,
+    company_id: &str,
+) -> Result<(), AppError> {
+    super::repo::lock_company(conn, company_id)?;
+    access_to_company(conn, account, company_id)?.require_admin()
+}
+
 /// The companies whose records the account sees: `None` for an operator (all of them),
 /// else the ids of its active memberships.
 pub fn visible_companies(

@@ -68,11 +68,11 @@ pub async fn accept_invitation(
         .db
         .transaction(move |conn| {
             let now = clock::now();
-            let account_id = match (account, new_account) {
+            let account_id = match (&account, &new_account) {
                 (Some(account), _) => {
                     // The invitation reached this mailbox: the address is confirmed.
                     accounts::mark_email_verified(conn, &account.id)?;
-                    account.id
+                    account.id.clone()
                 }
                 (None, Some(password_hash)) => {
                     let id = uuid::Uuid::new_v4().to_string();
@@ -81,7 +81,7 @@ pub async fn accept_invitation(
                         &NewAccount {
                             id: &id,
                             email: &membership.email,
-                            password_hash: &password_hash,
+                            password_hash,
                             first_name: &membership.first_name,
                             last_name: &membership.last_name,
                             operator: false,

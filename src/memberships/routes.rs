@@ -13,6 +13,7 @@ use crate::error::{AppError, Problem};
 use crate::http::{ApiJson, ApiQuery, NestedIds, Page, PageQuery, RecordId};
 use crate::i18n::Lang;
 use crate::mail;
+use crate::memberships::access::require_admin_under_lock;
 use crate::memberships::types::*;
 use crate::memberships::{MembershipProblem, access_to_company, invitations, mails, repo};
 use crate::state::AppState;
@@ -173,8 +174,7 @@ async fn invite(
     let row = state
         .db
         .transaction(move |conn| {
-            access_to_company(conn, &inviter, &company_id)?.require_admin()?;
-            repo::lock_company(conn, &company_id)?;
+            require_admin_under_lock(conn, &inviter, &company_id)?;
             let row = repo::invite(
                 conn,
                 &company_id,
@@ -348,8 +348,7 @@ fn admin_target(
     account: &SignedInAccount,
     ids: &NestedIds,
 ) -> Result<repo::MembershipRow, AppError> {
-    access_to_company(conn, account, &ids.parent)?.require_admin()?;
-    repo::lock_company(conn, &ids.parent)?;
+    require_admin_under_lock(conn, account, &ids.parent)?;
     repo::find(conn, &ids.parent, &ids.item)?.ok_or_else(AppError::not_found)
 }
 

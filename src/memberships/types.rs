@@ -135,10 +135,10 @@ pub struct InviteRequest {
     #[schema(value_type = String, required = true, format = Email, max_length = 254, example = "erika.personal@musterfirma.de")]
     pub email: Option<String>,
     /// First name, 1 to 100 characters.
-    #[schema(value_type = String, required = true, min_length = 1, max_length = 100, example = "Erika")]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 100, pattern = r"^[ '.A-Za-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u024F\u0386\u0388-\u03CE\u0400-\u0481\u048A-\u04FF\u1E00-\u1EFF\u0300-\u036F-]*[A-Za-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u024F\u0386\u0388-\u03CE\u0400-\u0481\u048A-\u04FF\u1E00-\u1EFF][ '.A-Za-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u024F\u0386\u0388-\u03CE\u0400-\u0481\u048A-\u04FF\u1E00-\u1EFF\u0300-\u036F-]*$", example = "Erika")]
     pub first_name: Option<String>,
     /// Last name, 1 to 100 characters.
-    #[schema(value_type = String, required = true, min_length = 1, max_length = 100, example = "Personal")]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 100, pattern = r"^[ '.A-Za-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u024F\u0386\u0388-\u03CE\u0400-\u0481\u048A-\u04FF\u1E00-\u1EFF\u0300-\u036F-]*[A-Za-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u024F\u0386\u0388-\u03CE\u0400-\u0481\u048A-\u04FF\u1E00-\u1EFF][ '.A-Za-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u024F\u0386\u0388-\u03CE\u0400-\u0481\u048A-\u04FF\u1E00-\u1EFF\u0300-\u036F-]*$", example = "Personal")]
     pub last_name: Option<String>,
     /// Role in the company. Absent: `member` when a company admin invites, `admin` when
     /// an operator invites a company's first admin.

@@ -37,6 +37,8 @@ pub struct SubscriptionRow {
     pub created_at: NaiveDateTime,
     /// The employer's personnel number, given with an order.
     pub personnel_number: Option<String>,
+    /// The staff list (Massenupload) that made the ticket.
+    pub bulk_upload_id: Option<String>,
 }
 
 /// The company contract a subscription runs under, as the holder sees it.
@@ -101,17 +103,21 @@ pub fn insert_ordered(
     Ok(())
 }
 
-/// Inserts many new subscriptions `(id, data, personnel number)`: on PostgreSQL as one
-/// binary `COPY` (no statement of thousands of parameters to parse and plan), on
-/// SQLite, which runs in-process, row by row.
-pub fn insert_many(
-    conn: &mut DbConnection,
-    rows: &[(&str, &SubscriptionData, Option<&str>)],
-) -> Result<(), AppError> {
-    let copied: Vec<_> = rows
-        .iter()
-        .map(|(id, data, personnel_number)| CopiedSubscription::new(id, data, *personnel_number))
-        .collect();
+/// A subscription to insert with [`insert_many`].
+pub struct NewSubscription<'a> {
+    pub id: &'a str,
+    pub data: &'a SubscriptionData,
+    /// The employer's personnel number, given with an order.
+    pub personnel_number: Option<&'a str>,
+    /// The staff list the ticket was made by.
+    pub bulk_upload_id: Option<&'a str>,
+}
+
+/// Inserts many new subscriptions: on PostgreSQL as one binary `COPY` (no statement of
+/// thousands of parameters to parse and plan), on SQLite, which runs in-process, row by
+/// row.
+pub fn insert_many(conn: &mut DbConnection, rows: &[NewSubscription<'_>]) -> Result<(), AppError> {
+    let copied: Vec<_> = rows.iter().map(CopiedSubscription::new).collect();
     match conn {
         DbConnection::Postgres(pg) => {
             diesel::copy_from(subscriptions::table)
@@ -145,14 +151,16 @@ struct CopiedSubscription<'a> {
     customer_id: &'a str,
     company_contract_id: Option<&'a str>,
     personnel_number: Option<&'a str>,
+    bulk_upload_id: Option<&'a str>,
     created_at: chrono::NaiveDateTime,
     updated_at: chrono::NaiveDateTime,
 }
 
 impl<'a> CopiedSubscription<'a> {
-    fn new(id: &'a str, data: &'a SubscriptionData, personnel_number: Option<&'a str>) -> Self {
+    fn new(row: &NewSubscription<'a>) -> Self {
+        let data = row.data;
         CopiedSubscription {
-            id,
+            id: row.id,
             contract_number: &data.contract_number,
             subscription_number: data.subscription_number.as_deref(),
             chip_card_number: data.chip_card_number.as_deref(),
@@ -162,7 +170,8 @@ impl<'a> CopiedSubscription<'a> {
             status: &data.status,
             customer_id: &data.customer_id,
             company_contract_id: data.company_contract_id.as_deref(),
-            personnel_number,
+            personnel_number: row.personnel_number,
+            bulk_upload_id: row.bulk_upload_id,
             created_at: data.updated_at,
             updated_at: data.updated_at,
         }
@@ -376,6 +385,7 @@ pub struct SubscriptionFilter {
     pub contract_number: Option<String>,
     pub customer_id: Option<String>,
     pub company_contract_id: Option<String>,
+    pub bulk_upload_id: Option<String>,
 }
 
 pub fn list(
@@ -392,6 +402,10 @@ pub fn list(
             .company_contract_id
             .as_deref()
             .is_some_and(|v| !storable(v))
+        || filter
+            .bulk_upload_id
+            .as_deref()
+            .is_some_and(|v| !storable(v))
     {
         // No record holds such a value.
         return Ok((Vec::new(), 0));
@@ -406,6 +420,9 @@ pub fn list(
         }
         if let Some(contract_id) = &filter.company_contract_id {
             query = query.filter(subscriptions::company_contract_id.eq(contract_id.clone()));
+        }
+        if let Some(upload_id) = &filter.bulk_upload_id {
+            query = query.filter(subscriptions::bulk_upload_id.eq(upload_id.clone()));
         }
         query
     };

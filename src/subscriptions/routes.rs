@@ -91,6 +91,7 @@ pub async fn list_subscriptions(
         contract_number: query.contract_number,
         customer_id: query.customer_id,
         company_contract_id: query.company_contract_id,
+        bulk_upload_id: query.bulk_upload_id,
     };
     let (rows, total) = state
         .db
@@ -159,7 +160,9 @@ pub async fn update_subscription(
         .db
         .transaction(move |conn| {
             let current = repo::find(conn, &id)?.ok_or_else(AppError::not_found)?;
-            let data = request.merged_onto(Some(&current.data), clock::now())?;
+            let data = request
+                .clone()
+                .merged_onto(Some(&current.data), clock::now())?;
             require_references(conn, &data)?;
             repo::update(conn, &id, &data)
                 .map_err(|e| e.or_duplicate_key(repo::duplicate_pointer))?;

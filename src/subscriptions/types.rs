@@ -150,6 +150,7 @@ impl Subscription {
     "customer_id": "0190f3a4-9d3e-7f40-8b12-5e6f7a8b9c0d",
     "company_contract_id": "0190f3a4-8c2d-7e3f-8a01-4d5e6f7a8b9c",
     "linked": true,
+    "bulk_upload_id": null,
     "created_at": "2024-10-22T09:00:00Z",
     "updated_at": "2024-10-22T09:00:00Z"
 }))]
@@ -186,6 +187,10 @@ pub struct SubscriptionRecord {
     /// Whether a Self-Service account has linked it.
     #[schema(example = true)]
     pub linked: bool,
+    /// The employer's staff list (Massenupload) that made the ticket, if one did: its
+    /// report is `GET /contracts/{company_contract_id}/bulk-uploads/{bulk_upload_id}`.
+    #[schema(example = json!(null))]
+    pub bulk_upload_id: Option<String>,
     /// When the record was created.
     #[schema(example = "2024-10-22T09:00:00Z")]
     pub created_at: DateTime<Utc>,
@@ -210,6 +215,7 @@ impl TryFrom<SubscriptionRow> for SubscriptionRecord {
             customer_id: row.data.customer_id,
             company_contract_id: row.data.company_contract_id,
             linked: row.account_id.is_some(),
+            bulk_upload_id: row.bulk_upload_id,
             created_at: row.created_at.and_utc(),
             updated_at: row.data.updated_at.and_utc(),
         })
@@ -267,7 +273,7 @@ pub struct NewSubscriptionRequest {
 }
 
 /// Changes to a subscription (operator), as a JSON merge patch.
-#[derive(Debug, Default, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"status": "cancelled", "valid_to": "2026-12-31"}))]
 pub struct UpdateSubscriptionRequest {
@@ -439,6 +445,9 @@ pub struct SubscriptionListQuery {
     /// Only subscriptions under this company contract.
     #[param(example = "0190f3a4-8c2d-7e3f-8a01-4d5e6f7a8b9c")]
     pub company_contract_id: Option<String>,
+    /// Only the tickets this staff list (Massenupload) made.
+    #[param(example = "0190f3c2-5d6e-7f80-9a1b-2c3d4e5f6a7b")]
+    pub bulk_upload_id: Option<String>,
     #[serde(flatten)]
     #[param(ignore)]
     pub page: PageQuery,
@@ -484,7 +493,7 @@ pub struct LinkRequest {
     pub birth_date: Option<String>,
     /// The holder's last name; case, umlaut spelling (`ü` = `ue`), `ß` = `ss` and
     /// spaces do not matter.
-    #[schema(value_type = String, required = true, min_length = 1, max_length = 100, example = "Musterjobber")]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 100, pattern = r"^[ '.A-Za-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u024F\u0386\u0388-\u03CE\u0400-\u0481\u048A-\u04FF\u1E00-\u1EFF\u0300-\u036F-]*[A-Za-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u024F\u0386\u0388-\u03CE\u0400-\u0481\u048A-\u04FF\u1E00-\u1EFF][ '.A-Za-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u024F\u0386\u0388-\u03CE\u0400-\u0481\u048A-\u04FF\u1E00-\u1EFF\u0300-\u036F-]*$", example = "Musterjobber")]
     pub last_name: Option<String>,
     /// The postal code of the holder's address ("PLZ"); spaces do not matter.
     #[schema(value_type = String, required = true, min_length = 1, max_length = 10, example = "34117")]

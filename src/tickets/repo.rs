@@ -7,7 +7,7 @@ use crate::contracts::types::SortOrder;
 use crate::db::DbConnection;
 use crate::domain::fold::{fold_number, fold_text, like_pattern, storable};
 use crate::error::AppError;
-use crate::http::Paging;
+use crate::http::{Paging, Total};
 use crate::schema::{customers, subscriptions};
 use crate::subscriptions::types::SubscriptionStatus;
 use crate::tickets::types::{TicketFilter, TicketSort};
@@ -58,11 +58,12 @@ pub fn list_of_contract(
     contract_id: &str,
     filter: &TicketFilter,
     paging: Paging,
-) -> Result<(Vec<TicketRow>, i64), AppError> {
+    search_count_limit: i64,
+) -> Result<(Vec<TicketRow>, Total), AppError> {
     let text = filter.q.as_deref().map(fold_text);
     let number = filter.q.as_deref().map(fold_number);
     if text.as_deref().is_some_and(|q| !storable(q)) {
-        return Ok((Vec::new(), 0));
+        return Ok((Vec::new(), Total::exact(0)));
     }
     let query = || {
         let mut query = subscriptions::table
@@ -89,7 +90,13 @@ pub fn list_of_contract(
         }
         query
     };
-    let total = query().count().get_result(conn)?;
+    let total = match text {
+        Some(_) => Total::count_up_to(conn, query(), search_count_limit)?,
+        None => Total::exact(query().count().get_result(conn)?),
+    };
+    if total.ends_before(paging.offset()) {
+        return Ok((Vec::new(), total));
+    }
     let query = query();
     let desc = filter.order == SortOrder::Desc;
     macro_rules! sorted {

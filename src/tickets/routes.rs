@@ -42,11 +42,12 @@ pub async fn list_contract_tickets(
 ) -> Result<HttpResponse, AppError> {
     let (filter, paging) = query.parse()?;
     let id = id.into_inner();
+    let search_count_limit = state.config.lists.search_count_limit;
     let (rows, total) = state
         .db
         .read(move |conn| {
             visible_contract(conn, &subscriber.account, &id)?;
-            repo::list_of_contract(conn, &id, &filter, paging)
+            repo::list_of_contract(conn, &id, &filter, paging, search_count_limit)
         })
         .await?;
     let items = rows

@@ -77,7 +77,8 @@ pub struct TicketListQuery {
     #[param(value_type = Option<SubscriptionStatus>, inline, example = "active")]
     pub status: Option<String>,
     /// Free text: a case- and umlaut-tolerant substring of the holder's first or last
-    /// name, or of the contract or personnel number.
+    /// name, or of the contract or personnel number. Its matches are counted up to
+    /// `SEARCH_COUNT_LIMIT` (see `total_relation`).
     #[param(example = "musterjob")]
     pub q: Option<String>,
     /// Column to sort by (default `contract_number`); ties are broken by id.

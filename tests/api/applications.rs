@@ -8,7 +8,7 @@ use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json};
 
 use crate::fixtures::{
-    CompanyUser, InsertedAccount, company, company_user, contract, subscription,
+    CompanyUser, InsertedAccount, InsertedCompany, company, company_user, contract, subscription,
 };
 use crate::helpers::{
     TestApp, Tokens, assert_problem, count_where, pointers, release_together, retry_after,
@@ -22,7 +22,10 @@ struct Employer {
 }
 
 async fn employer(app: &TestApp) -> Employer {
-    let company = company().insert(app).await;
+    employer_of(app, company().insert(app).await).await
+}
+
+async fn employer_of(app: &TestApp, company: InsertedCompany) -> Employer {
     let contract_id = contract(&company).insert(app).await;
     let admin = company_user(app, &company, "admin").await;
     let until = today_berlin() + Days::new(90);
@@ -272,39 +275,197 @@ async fn an_order_with_the_code_approved_by_the_admin_shows_in_the_employees_abo
     );
 }
 
+/// The customer record as stored: name, street, phone and consent.
+async fn customer_record(
+    app: &TestApp,
+    customer_id: &str,
+) -> (String, String, Option<String>, bool) {
+    let customer_id = customer_id.to_string();
+    app.with_db(move |conn| {
+        use diesel::prelude::*;
+        use firmenportal::schema::customers;
+        customers::table
+            .find(customer_id)
+            .select((
+                customers::first_name,
+                customers::street,
+                customers::phone,
+                customers::marketing_consent,
+            ))
+            .first(conn)
+            .unwrap()
+    })
+    .await
+}
+
+/// Details of the approval's audit entry.
+async fn approval_audit(app: &TestApp, application_id: &str) -> Value {
+    let subject = application_id.to_string();
+    let details: Option<String> = app
+        .with_db(move |conn| {
+            use diesel::prelude::*;
+            use firmenportal::schema::audit_log;
+            audit_log::table
+                .filter(audit_log::subject_id.eq(subject))
+                .filter(audit_log::action.eq("application.approved"))
+                .select(audit_log::details)
+                .first(conn)
+                .unwrap()
+        })
+        .await;
+    serde_json::from_str(&details.expect("details")).unwrap()
+}
+
 #[tokio::test]
-async fn an_approval_reuses_the_customer_with_the_same_identity() {
+async fn an_order_with_a_strangers_name_birth_date_and_postal_code_gets_a_record_of_its_own() {
     let app = TestApp::spawn().await;
-    let known = subscription().insert(&app).await; // Musterjobber, 2000-10-05, 34117
+    // Max's subscription: Musterjobber, 2000-10-05, 34117, no consent, linked to nobody.
+    let max = subscription().insert(&app).await;
+    let max_before = customer_record(&app, &max.customer_id).await;
+    let consents_of_max = format!("customer_id = '{}'", max.customer_id);
+    assert_eq!(
+        count_where(&app, "consent_changes", &consents_of_max).await,
+        1
+    );
     let employer = employer(&app).await;
-    let (_, tokens) = employee(&app).await;
+    // Eve knows Max's last name, birth date and postal code, as anyone may.
+    let (_, eve) = employee(&app).await;
     let mut body = order(&employer.code, &month_ahead(2));
+    body["holder"]["first_name"] = json!("Eve");
     body["holder"]["last_name"] = json!("  MUSTERJOBBER ");
     body["holder"]["birth_date"] = json!("2000-10-05");
-    let created = submitted(&app, &tokens.access, body).await;
-    let approved = approve(
-        &app,
-        employer.admin.access(),
-        &employer.contract_id,
-        created["id"].as_str().unwrap(),
-    )
-    .await;
+    body["holder"]["address"]["street"] = json!("Evastraße 7");
+    body["holder"]["address"]["postal_code"] = json!("34117");
+    body["holder"]["phone"] = json!("0561 999888");
+    body["marketing_consent"] = json!(true);
+    let created = submitted(&app, &eve.access, body).await;
+    let id = created["id"].as_str().unwrap();
+    let approved = approve(&app, employer.admin.access(), &employer.contract_id, id).await;
     assert_eq!(approved.status(), StatusCode::OK);
     let approved: Value = approved.json().await.unwrap();
-    let subscription_id = approved["subscription_id"].as_str().unwrap();
+    let ticket = approved["subscription_id"].as_str().unwrap();
+
+    // Eve's ticket carries a record of her own: her data, not Max's.
+    let customer = json_of(
+        &app,
+        &format!("/api/v1/me/subscriptions/{ticket}/customer"),
+        &eve.access,
+    )
+    .await;
+    assert_eq!(customer["first_name"], "Eve");
+    assert_eq!(customer["address"]["street"], "Evastraße 7");
+    assert_eq!(customer["phone"], "+49561999888");
+    assert_eq!(customer["marketing_consent"], true);
+    assert_ne!(customer["customer_number"], Value::Null);
     assert_eq!(
         count_where(
             &app,
             "subscriptions",
-            &format!(
-                "id = '{subscription_id}' AND customer_id = '{}'",
-                known.customer_id
-            )
+            &format!("id = '{ticket}' AND customer_id <> '{}'", max.customer_id)
         )
         .await,
         1
     );
+    // Max's record is untouched: data and consent history.
+    assert_eq!(customer_record(&app, &max.customer_id).await, max_before);
+    assert_eq!(
+        count_where(&app, "consent_changes", &consents_of_max).await,
+        1
+    );
+    // The employer's ticket list shows Eve.
+    let listed = json_of(
+        &app,
+        &format!("/api/v1/contracts/{}/subscriptions", employer.contract_id),
+        employer.admin.access(),
+    )
+    .await;
+    assert_eq!(listed["total"], 1);
+    assert_eq!(listed["items"][0]["first_name"], "Eve");
+    assert_eq!(approval_audit(&app, id).await["customer"], "created");
+}
+
+#[tokio::test]
+async fn an_applicant_who_linked_her_own_subscription_keeps_one_record() {
+    let app = TestApp::spawn().await;
+    let own = subscription().insert(&app).await; // Musterjobber, 2000-10-05, 34117
+    let before = customer_record(&app, &own.customer_id).await;
+    let employer = employer(&app).await;
+    let (_, tokens) = employee(&app).await;
+    let linked = app
+        .request(
+            Method::POST,
+            "/api/v1/me/subscriptions/link",
+            Some(&tokens.access),
+            Some(json!({
+                "number": own.contract_number,
+                "birth_date": "05.10.2000",
+                "last_name": "Musterjobber",
+                "postal_code": "34117"
+            })),
+        )
+        .await;
+    assert_eq!(linked.status(), StatusCode::CREATED);
+    let consents = format!("customer_id = '{}'", own.customer_id);
+
+    // Her order names a new street and phone, and gives consent (her record has none).
+    let mut body = order(&employer.code, &month_ahead(2));
+    body["holder"]["first_name"] = json!("Max");
+    body["holder"]["last_name"] = json!("musterjobber");
+    body["holder"]["birth_date"] = json!("2000-10-05");
+    body["holder"]["address"]["street"] = json!("Neue Straße 1");
+    body["marketing_consent"] = json!(true);
+    let created = submitted(&app, &tokens.access, body).await;
+    let id = created["id"].as_str().unwrap().to_string();
+    let approved = approve(&app, employer.admin.access(), &employer.contract_id, &id).await;
+    assert_eq!(approved.status(), StatusCode::OK);
+    let approved: Value = approved.json().await.unwrap();
+    let ticket = approved["subscription_id"].as_str().unwrap();
+
+    // One record: the new ticket is on it, its data unchanged, the consent recorded.
     assert_eq!(count_where(&app, "customers", "1 = 1").await, 1);
+    assert_eq!(
+        count_where(
+            &app,
+            "subscriptions",
+            &format!("id = '{ticket}' AND customer_id = '{}'", own.customer_id)
+        )
+        .await,
+        1
+    );
+    let after = customer_record(&app, &own.customer_id).await;
+    assert_eq!(
+        (&after.0, &after.1, &after.2),
+        (&before.0, &before.1, &before.2)
+    );
+    assert!(after.3, "the order's consent is the latest word");
+    assert_eq!(
+        count_where(
+            &app,
+            "consent_changes",
+            &format!("{consents} AND source = 'application'")
+        )
+        .await,
+        1
+    );
+    assert_eq!(approval_audit(&app, &id).await["customer"], "reused");
+
+    // A second order under another contract with the same consent adds no entry.
+    let other = employer_of(&app, company().named("Andere Firma AG").insert(&app).await).await;
+    let mut body = order(&other.code, &month_ahead(2));
+    body["holder"]["last_name"] = json!("Musterjobber");
+    body["holder"]["birth_date"] = json!("2000-10-05");
+    body["marketing_consent"] = json!(true);
+    let created = submitted(&app, &tokens.access, body).await;
+    let approved = approve(
+        &app,
+        other.admin.access(),
+        &other.contract_id,
+        created["id"].as_str().unwrap(),
+    )
+    .await;
+    assert_eq!(approved.status(), StatusCode::OK);
+    assert_eq!(count_where(&app, "customers", "1 = 1").await, 1);
+    assert_eq!(count_where(&app, "consent_changes", &consents).await, 2);
 }
 
 /// 12:00 Berlin on `day` of next month (after any code's creation, before its expiry).

@@ -393,14 +393,25 @@ async fn a_dry_run_reports_the_same_and_changes_and_sends_nothing() {
 }
 
 #[tokio::test]
-async fn an_order_for_a_known_holder_reuses_the_customer_and_a_too_early_month_is_a_row_error() {
+async fn a_row_with_a_known_holders_facts_gets_a_new_record_and_names_its_upload() {
     let app = TestApp::spawn().await;
     let employer = employer(&app).await;
     let known = crate::fixtures::subscription().insert(&app).await; // Musterjobber 2000-10-05 34117
+    let known_record = format!(
+        "id = '{}' AND first_name = 'Max' AND street = 'Artilleriestr. 39' AND marketing_consent = {}",
+        known.customer_id,
+        if app.database.is_postgres() {
+            "false"
+        } else {
+            "0"
+        }
+    );
+    assert_eq!(count_where(&app, "customers", &known_record).await, 1);
     let too_early = today_berlin().format("%m.%Y").to_string();
+    // A list names Max's last name, birth date and postal code, with another address.
     let csv = format!(
         "first_name,last_name,salutation,birth_date,street,postal_code,city,email,start_month\n\
-         Max,MUSTERJOBBER,mr,2000-10-05,Artilleriestr. 39,34117,Kassel,max@example.de,{}\n\
+         Max,MUSTERJOBBER,mr,2000-10-05,Listenweg 1,34117,Kassel,someone@example.de,{}\n\
          Eva,Früh,ms,1999-01-01,Weg 1,34117,Kassel,eva@example.de,{too_early}\n",
         start_month_german()
     );
@@ -420,17 +431,56 @@ async fn an_order_for_a_known_holder_reuses_the_customer_and_a_too_early_month_i
     assert_eq!(report["errors"][0]["row"], 3);
     assert_eq!(report["errors"][0]["column"], "start_month");
     assert_eq!(report["errors"][0]["code"], "month_too_early");
+    let upload_id = report["id"].as_str().unwrap();
+    // A new record for the row; Max's stays his, untouched, with its one ticket.
+    assert_eq!(count_where(&app, "customers", "1 = 1").await, 2);
+    assert_eq!(count_where(&app, "customers", &known_record).await, 1);
+    assert_eq!(
+        count_where(
+            &app,
+            "consent_changes",
+            &format!("customer_id = '{}'", known.customer_id)
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count_where(
+            &app,
+            "subscriptions",
+            &format!("customer_id = '{}'", known.customer_id)
+        )
+        .await,
+        1
+    );
+    // The ticket names its upload, and the operator sees it.
     assert_eq!(
         count_where(
             &app,
             "subscriptions",
             &format!(
-                "customer_id = '{}' AND company_contract_id = '{}'",
-                known.customer_id, employer.contract_id
+                "company_contract_id = '{}' AND bulk_upload_id = '{upload_id}' \
+                 AND customer_id <> '{}'",
+                employer.contract_id, known.customer_id
             )
         )
         .await,
         1
+    );
+    let (_, operator) = crate::fixtures::operator(&app).await;
+    let listed = app
+        .get(
+            &format!("/api/v1/admin/subscriptions?bulk_upload_id={upload_id}"),
+            Some(&operator.access),
+        )
+        .await;
+    assert_eq!(listed.status(), StatusCode::OK);
+    let listed: Value = listed.json().await.unwrap();
+    assert_eq!(listed["total"], 1);
+    assert_eq!(listed["items"][0]["bulk_upload_id"], upload_id);
+    assert_eq!(
+        listed["items"][0]["company_contract_id"],
+        employer.contract_id
     );
 }
 

@@ -30,9 +30,12 @@ async fn a_transaction_that_reads_first_survives_a_concurrent_writer() {
 
     // The first instance reads, then writes a moment later; the second writes meanwhile.
     let (has_read, read_done) = tokio::sync::oneshot::channel();
+    let mut has_read = Some(has_read);
     let reading_writer = first.transaction(move |conn| {
         let _rows: i64 = rate_limits::table.count().get_result(conn)?;
-        let _ = has_read.send(());
+        if let Some(has_read) = has_read.take() {
+            let _ = has_read.send(());
+        }
         std::thread::sleep(Duration::from_millis(300));
         insert_row(conn, "first")?;
         Ok(())

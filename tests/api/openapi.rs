@@ -183,16 +183,37 @@ fn request_fields_promise_no_defaults_and_required_ones_are_never_null() {
     assert_eq!(register["email"]["format"], "email");
     assert_eq!(register["password"]["minLength"], 10);
     assert_eq!(register["password"]["maxLength"], 128);
-    for (schema, field) in [
-        ("RegisterRequest", "first_name"),
-        ("RegisterRequest", "last_name"),
-        ("UpdateAccountRequest", "first_name"),
-        ("UpdateAccountRequest", "last_name"),
+    // Every person's name a request takes carries the pattern the server enforces, so a
+    // fuzzer's or generated client's valid name is one the server takes.
+    let mut names = Vec::new();
+    for schema in request_schemas(&doc) {
+        for (field, property) in doc["components"]["schemas"][&schema]["properties"]
+            .as_object()
+            .into_iter()
+            .flatten()
+        {
+            if field == "first_name" || field == "last_name" {
+                assert_eq!(
+                    property["pattern"],
+                    firmenportal::domain::name::NAME_PATTERN,
+                    "{schema}.{field}"
+                );
+                names.push(format!("{schema}.{field}"));
+            }
+        }
+    }
+    for expected in [
+        "RegisterRequest.first_name",
+        "UpdateAccountRequest.last_name",
+        "InviteRequest.first_name",
+        "InviteRequest.last_name",
+        "HolderInput.first_name",
+        "LinkRequest.last_name",
+        "NewCustomerRequest.first_name",
     ] {
-        assert_eq!(
-            doc["components"]["schemas"][schema]["properties"][field]["pattern"],
-            firmenportal::domain::name::NAME_PATTERN,
-            "{schema}.{field}"
+        assert!(
+            names.iter().any(|n| n == expected),
+            "{expected} in {names:?}"
         );
     }
     let login = &doc["components"]["schemas"]["LoginRequest"]["properties"];
@@ -240,4 +261,36 @@ fn request_fields_promise_no_defaults_and_required_ones_are_never_null() {
             "{schema}.{field}"
         );
     }
+}
+
+/// The schemas a request body may hold: those its `requestBody` names, and every schema
+/// they reference, transitively.
+fn request_schemas(doc: &Value) -> std::collections::BTreeSet<String> {
+    fn references(value: &Value, found: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::String(target)) = map.get("$ref")
+                    && let Some(name) = target.strip_prefix("#/components/schemas/")
+                {
+                    found.push(name.to_string());
+                }
+                map.values().for_each(|v| references(v, found));
+            }
+            Value::Array(items) => items.iter().for_each(|v| references(v, found)),
+            _ => {}
+        }
+    }
+    let mut pending = Vec::new();
+    for item in doc["paths"].as_object().unwrap().values() {
+        for operation in item.as_object().unwrap().values() {
+            references(&operation["requestBody"], &mut pending);
+        }
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    while let Some(name) = pending.pop() {
+        if seen.insert(name.clone()) {
+            references(&doc["components"]["schemas"][&name], &mut pending);
+        }
+    }
+    seen
 }

@@ -1,0 +1,2 @@
+DROP INDEX subscriptions_bulk_upload_idx;
+ALTER TABLE subscriptions DROP COLUMN bulk_upload_id;
