@@ -772,6 +772,37 @@ mod tests {
 
     use super::*;
 
+    fn database_error(kind: diesel::result::DatabaseErrorKind, message: &str) -> AppError {
+        AppError::Database(diesel::result::Error::DatabaseError(
+            kind,
+            Box::new(message.to_string()),
+        ))
+    }
+
+    #[test]
+    fn deadlocks_serialization_failures_and_busy_locks_are_contention_answered_503() {
+        use diesel::result::DatabaseErrorKind::{SerializationFailure, UniqueViolation, Unknown};
+        for error in [
+            database_error(Unknown, "deadlock detected"),
+            database_error(Unknown, "Verklemmung (Deadlock) entdeckt"),
+            database_error(
+                SerializationFailure,
+                "could not serialize access due to concurrent update",
+            ),
+            database_error(Unknown, "database is locked"),
+        ] {
+            assert!(error.is_contention(), "{error}");
+            assert_eq!(error.code(), "service_busy");
+            assert_eq!(error.spec().status, StatusCode::SERVICE_UNAVAILABLE);
+        }
+        for error in [
+            database_error(Unknown, "syntax error at or near \"SELEC\""),
+            database_error(UniqueViolation, "duplicate key value"),
+        ] {
+            assert!(!error.is_contention(), "{error}");
+        }
+    }
+
     #[actix_web::test]
     async fn unexpected_errors_answer_a_generic_500_without_the_cause() {
         let response =

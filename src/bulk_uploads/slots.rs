@@ -44,6 +44,11 @@ impl UploadSlots {
         }
     }
 
+    /// How many more uploads may be admitted now (tests read it).
+    pub fn available(&self) -> usize {
+        self.admitted.available_permits()
+    }
+
     /// A place for an upload, or `503 service_busy` when every place is taken.
     pub fn admit(&self) -> Result<Admitted, AppError> {
         let place = self

@@ -1111,3 +1111,190 @@ async fn the_employers_list_filters_searches_and_sorts() {
         assert_eq!(pointers(&problem)[0].0, pointer);
     }
 }
+
+#[tokio::test]
+async fn an_approval_after_the_start_months_deadline_starts_the_ticket_with_the_earliest_open_month()
+ {
+    let app = TestApp::spawn().await;
+    let employer = employer(&app).await;
+    let (account, tokens) = employee(&app).await;
+    let month =
+        |at: chrono::NaiveDateTime, ahead: u32| at.date().with_day(1).unwrap() + Months::new(ahead);
+    // Ordered on the 10th for next month, the earliest month the deadline allows.
+    let tenth = next_month_day(10);
+    app.state.clock.set(tenth);
+    let asked = month(tenth, 1);
+    let created = submitted(
+        &app,
+        &tokens.access,
+        order(&employer.code, &asked.format("%Y-%m").to_string()),
+    )
+    .await;
+    let id = created["id"].as_str().unwrap().to_string();
+    // Approved on the 11th: that month can no longer start; the month after can.
+    let eleventh = next_month_day(11);
+    app.state.clock.set(eleventh);
+    let approved = approve(&app, employer.admin.access(), &employer.contract_id, &id).await;
+    assert_eq!(approved.status(), StatusCode::OK);
+    let approved: Value = approved.json().await.unwrap();
+    assert_eq!(approved["start_month"], asked.format("%Y-%m").to_string());
+    let real = month(eleventh, 2);
+    let ticket = json_of(
+        &app,
+        &format!(
+            "/api/v1/me/subscriptions/{}",
+            approved["subscription_id"].as_str().unwrap()
+        ),
+        &tokens.access,
+    )
+    .await;
+    assert_eq!(ticket["valid_from"], real.to_string());
+    let mine = json_of(
+        &app,
+        &format!("/api/v1/me/applications/{id}"),
+        &tokens.access,
+    )
+    .await;
+    assert_eq!(mine["start_month"], asked.format("%Y-%m").to_string());
+    let mail = app.mail.wait_for(&account.email, 1).await;
+    let said = format!("gilt ab {}", real.format("%m.%Y"));
+    assert!(mail.text.contains(&said), "{said} in {}", mail.text);
+    assert_eq!(
+        approval_audit(&app, &id).await["valid_from"],
+        real.to_string()
+    );
+}
+
+#[tokio::test]
+async fn an_approval_after_a_staff_list_gave_the_applicant_a_ticket_conflicts() {
+    let app = TestApp::spawn().await;
+    let employer = employer(&app).await;
+    // Jörg orders with his personnel number P4711; Anna without one.
+    let (_, joerg) = employee(&app).await;
+    let by_number = submitted(&app, &joerg.access, order(&employer.code, &month_ahead(2))).await;
+    let (_, anna) = employee(&app).await;
+    let mut body = order(&employer.code, &month_ahead(2));
+    body["holder"]["first_name"] = json!("Anna");
+    body["holder"]["last_name"] = json!("Schmidt");
+    body["holder"]["birth_date"] = json!("1994-02-14");
+    body["personnel_number"] = Value::Null;
+    let by_name = submitted(&app, &anna.access, body).await;
+    // Meanwhile the employer's staff list makes both of them a ticket.
+    let month = (today_berlin().with_day(1).unwrap() + Months::new(2))
+        .format("%m.%Y")
+        .to_string();
+    let csv = format!(
+        "Personalnummer;Anrede;Vorname;Nachname;Geburtsdatum;Straße;PLZ;Ort;E-Mail;Startmonat\n\
+         p 4711;Herr;Jörg;Müller;05.10.1990;Königsplatz 1;34117;Kassel;joerg@example.de;{month}\n\
+         ;Frau;ANNA;Schmidt;14.02.1994;Wilhelmsstr. 2;34117;Kassel;anna@example.de;{month}\n"
+    );
+    let part = reqwest::multipart::Part::bytes(csv.into_bytes()).file_name("liste.csv");
+    let uploaded = app
+        .client
+        .post(app.url(&format!(
+            "/api/v1/contracts/{}/bulk-uploads",
+            employer.contract_id
+        )))
+        .bearer_auth(employer.admin.access())
+        .multipart(reqwest::multipart::Form::new().part("file", part))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(uploaded.status(), StatusCode::CREATED);
+    assert_eq!(count_where(&app, "subscriptions", "1 = 1").await, 2);
+    for application in [&by_number, &by_name] {
+        let id = application["id"].as_str().unwrap();
+        let answer = approve(&app, employer.admin.access(), &employer.contract_id, id).await;
+        assert_problem(answer, StatusCode::CONFLICT, "already_subscribed").await;
+        let still = json_of(
+            &app,
+            &format!(
+                "/api/v1/contracts/{}/applications/{id}",
+                employer.contract_id
+            ),
+            employer.admin.access(),
+        )
+        .await;
+        assert_eq!(still["status"], "pending");
+    }
+    assert_eq!(count_where(&app, "subscriptions", "1 = 1").await, 2);
+}
+
+#[tokio::test]
+async fn an_account_submits_at_most_the_limit_of_applications_a_day_even_all_at_once() {
+    let app = TestApp::builder()
+        .set("RATE_LIMIT_APPLICATIONS_PER_ACCOUNT", "2")
+        .spawn()
+        .await;
+    let mut employers = Vec::new();
+    for name in ["Erste GmbH", "Zweite GmbH", "Dritte GmbH", "Vierte GmbH"] {
+        employers.push(employer_of(&app, company().named(name).insert(&app).await).await);
+    }
+    let (_, tokens) = employee(&app).await;
+    submitted(
+        &app,
+        &tokens.access,
+        order(&employers[0].code, &month_ahead(2)),
+    )
+    .await;
+    // Refused orders count nothing.
+    let again = submit(
+        &app,
+        &tokens.access,
+        order(&employers[0].code, &month_ahead(2)),
+    )
+    .await;
+    assert_problem(again, StatusCode::CONFLICT, "application_pending").await;
+    let answers = release_together(&app, 3, |i| {
+        app.post_later(
+            "/api/v1/me/applications",
+            Some(&tokens.access),
+            order(&employers[i + 1].code, &month_ahead(2)),
+        )
+    })
+    .await;
+    let mut created = 0;
+    for answer in answers {
+        match answer.status() {
+            StatusCode::CREATED => created += 1,
+            _ => {
+                let after = retry_after(&answer);
+                assert!((86_000..=86_400).contains(&after), "Retry-After {after}");
+                assert_problem(
+                    answer,
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too_many_applications",
+                )
+                .await;
+            }
+        }
+    }
+    assert_eq!(created, 1, "two applications in 24 hours");
+    assert_eq!(count_where(&app, "applications", "1 = 1").await, 2);
+    // Another account has its own allowance.
+    let (_, other) = employee(&app).await;
+    submitted(
+        &app,
+        &other.access,
+        order(&employers[3].code, &month_ahead(2)),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn each_submission_emails_every_admin_of_the_company_and_no_member() {
+    let app = TestApp::spawn().await;
+    let company = company().insert(&app).await;
+    let employer = employer_of(&app, company.clone()).await;
+    let second_admin = company_user(&app, &company, "admin").await;
+    let member = company_user(&app, &company, "member").await;
+    let (_, tokens) = employee(&app).await;
+    submitted(&app, &tokens.access, order(&employer.code, &month_ahead(2))).await;
+    for admin in [&employer.admin, &second_admin] {
+        let mail = app.mail.wait_for(&admin.account.email, 1).await;
+        assert!(mail.subject.contains("Neuer Antrag"), "{}", mail.subject);
+    }
+    app.mail
+        .assert_count_settles(&member.account.email, 0)
+        .await;
+}

@@ -713,3 +713,219 @@ async fn the_templates_carry_every_column_and_the_filled_csv_template_uploads() 
         serde_json::json!({"total": 0, "created": 0, "unchanged": 0, "rejected": 0})
     );
 }
+
+/// An `.xlsx` of the given worksheet XML (cells as inline strings) and further parts.
+fn xlsx(sheet: &str, parts: &[(&str, Vec<u8>)]) -> Vec<u8> {
+    use std::io::Write;
+    let mut buffer = std::io::Cursor::new(Vec::new());
+    let mut zip = zip::ZipWriter::new(&mut buffer);
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    let fixed: [(&str, &str); 4] = [
+        (
+            "[Content_Types].xml",
+            r#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>"#,
+        ),
+        (
+            "_rels/.rels",
+            r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#,
+        ),
+        (
+            "xl/workbook.xml",
+            r#"<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="Liste" sheetId="1" r:id="rId1"/></sheets></workbook>"#,
+        ),
+        (
+            "xl/_rels/workbook.xml.rels",
+            r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>"#,
+        ),
+    ];
+    for (name, content) in fixed {
+        zip.start_file(name, options).unwrap();
+        zip.write_all(content.as_bytes()).unwrap();
+    }
+    zip.start_file("xl/worksheets/sheet1.xml", options).unwrap();
+    zip.write_all(
+        format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>{sheet}</sheetData></worksheet>"#
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    for (name, content) in parts {
+        zip.start_file(*name, options).unwrap();
+        zip.write_all(content).unwrap();
+    }
+    zip.finish().unwrap();
+    buffer.into_inner()
+}
+
+/// A sheet row of inline-string cells at the given references.
+fn sheet_row(row: u32, cells: &[(&str, &str)]) -> String {
+    let cells: String = cells
+        .iter()
+        .map(|(reference, text)| {
+            format!(r#"<c r="{reference}" t="inlineStr"><is><t>{text}</t></is></c>"#)
+        })
+        .collect();
+    format!(r#"<row r="{row}">{cells}</row>"#)
+}
+
+/// The template's twelve German headers in A1 to L1.
+fn header_row() -> String {
+    let headers = [
+        "Personalnummer",
+        "Anrede",
+        "Geschlecht",
+        "Vorname",
+        "Nachname",
+        "Geburtsdatum",
+        "Straße",
+        "PLZ",
+        "Ort",
+        "Land",
+        "E-Mail",
+        "Startmonat",
+    ];
+    let references: Vec<String> = ('A'..='L').map(|c| format!("{c}1")).collect();
+    let cells: Vec<(&str, &str)> = references.iter().map(String::as_str).zip(headers).collect();
+    sheet_row(1, &cells)
+}
+
+#[tokio::test]
+async fn hostile_files_answer_at_once_and_nothing_is_sized_by_their_claims() {
+    let app = TestApp::builder()
+        .set("BULK_UPLOAD_MAX_UNCOMPRESSED_BYTES", &(4 << 20).to_string())
+        .spawn()
+        .await;
+    let employer = employer(&app).await;
+    let (token, contract_id) = (employer.admin.access(), employer.contract_id.as_str());
+
+    // One cell at A1 and one at XFD1048576: a grid between them would be 17 billion cells.
+    let far = xlsx(
+        &format!(
+            "{}{}",
+            sheet_row(1, &[("A1", "Vorname")]),
+            sheet_row(1_048_576, &[("XFD1048576", "x")])
+        ),
+        &[],
+    );
+    assert!(far.len() < 5_000);
+    let response = upload(&app, token, contract_id, "weit.xlsx", far, "").await;
+    assert_problem(
+        response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "too_many_columns",
+    )
+    .await;
+
+    // The header, then one cell at Z1048576: one row, reported by its number.
+    let deep = xlsx(
+        &format!(
+            "{}{}",
+            header_row(),
+            sheet_row(1_048_576, &[("Z1048576", "x")])
+        ),
+        &[],
+    );
+    let deep = report(upload(&app, token, contract_id, "tief.xlsx", deep, "").await).await;
+    assert_eq!(deep["rows"]["total"], 1);
+    assert_eq!(deep["rows"]["rejected"], 1);
+    assert_eq!(deep["errors"][0]["row"], 1_048_576);
+
+    // A sheet padded to unpack beyond the limit (a zip bomb, small as a file).
+    let bomb = xlsx(&format!("{}{}", header_row(), " ".repeat(5 << 20)), &[]);
+    assert!(bomb.len() < 100_000, "{}", bomb.len());
+    let response = upload(&app, token, contract_id, "bombe.xlsx", bomb, "").await;
+    assert_problem(response, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
+
+    // Shared strings that claim a trillion entries (calamine would reserve them).
+    let claim = xlsx(
+        &header_row(),
+        &[(
+            "xl/sharedStrings.xml",
+            br#"<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" uniqueCount="1000000000000"><si><t>x</t></si></sst>"#.to_vec(),
+        )],
+    );
+    let response = upload(&app, token, contract_id, "strings.xlsx", claim, "").await;
+    assert_problem(response, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
+
+    // Millions of one-character lines stop at the row limit; 65 columns at the column one.
+    let header = String::from_utf8(
+        app.get("/api/v1/bulk-uploads/template.csv", None)
+            .await
+            .bytes()
+            .await
+            .unwrap()
+            .to_vec(),
+    )
+    .unwrap();
+    let flood = format!("{header}{}", "x\n".repeat(2_000_000));
+    let response = upload(&app, token, contract_id, "flut.csv", flood.into_bytes(), "").await;
+    assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "too_many_rows").await;
+    let wide = format!("{header}{}x\n", "y;".repeat(64));
+    let response = upload(&app, token, contract_id, "breit.csv", wide.into_bytes(), "").await;
+    assert_problem(
+        response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "too_many_columns",
+    )
+    .await;
+
+    assert_eq!(count_where(&app, "subscriptions", "1 = 1").await, 0);
+    assert_eq!(count_where(&app, "bulk_uploads", "1 = 1").await, 1);
+}
+
+#[tokio::test]
+async fn uploads_beyond_the_readers_and_their_queue_are_refused_as_busy_until_one_is_done() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::builder()
+        .set("BULK_UPLOAD_CONCURRENCY", "1")
+        .set("BULK_UPLOAD_QUEUE", "0")
+        .spawn()
+        .await;
+    let employer = employer(&app).await;
+    let (token, contract_id) = (employer.admin.access(), employer.contract_id.as_str());
+    // A slow client: the form's first half now, the rest later.
+    let boundary = "grenze";
+    let body = [
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"langsam.csv\"\r\nContent-Type: text/csv\r\n\r\n"
+        )
+        .into_bytes(),
+        german_csv(),
+        format!("\r\n--{boundary}--\r\n").into_bytes(),
+    ]
+    .concat();
+    let head = format!(
+        "POST /api/v1/contracts/{contract_id}/bulk-uploads HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+         Authorization: Bearer {token}\r\nContent-Type: multipart/form-data; boundary={boundary}\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    let address = app.address.trim_start_matches("http://").to_string();
+    let mut slow = tokio::net::TcpStream::connect(&address).await.unwrap();
+    slow.write_all(head.as_bytes()).await.unwrap();
+    slow.write_all(&body[..100]).await.unwrap();
+    for _ in 0..100 {
+        if app.state.uploads.available() == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        app.state.uploads.available(),
+        0,
+        "the slow upload holds the place"
+    );
+
+    let refused = upload(&app, token, contract_id, "schnell.csv", german_csv(), "").await;
+    assert!(crate::helpers::retry_after(&refused) >= 1);
+    assert_problem(refused, StatusCode::SERVICE_UNAVAILABLE, "service_busy").await;
+
+    slow.write_all(&body[100..]).await.unwrap();
+    let mut answer = String::new();
+    slow.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+    let again = upload(&app, token, contract_id, "schnell.csv", german_csv(), "").await;
+    assert_eq!(again.status(), StatusCode::CREATED);
+}

@@ -217,6 +217,110 @@ async fn browsers_on_the_frontend_origin_may_call_the_api() {
 }
 
 #[tokio::test]
+async fn a_browser_may_send_and_read_every_header_the_contract_names() {
+    let app = TestApp::spawn().await;
+    let inserted = crate::fixtures::subscription().insert(&app).await;
+    let tokens = crate::fixtures::account()
+        .insert(&app)
+        .await
+        .login(&app)
+        .await;
+    // The Kundenverwaltung's save: PATCH with If-Match, as a frontend sends it.
+    let customer = format!("/api/v1/me/subscriptions/{}/customer", inserted.id);
+    let sent = [
+        "authorization",
+        "content-type",
+        "accept",
+        "accept-language",
+        "if-match",
+        "if-none-match",
+        "idempotency-key",
+        "x-request-id",
+    ];
+    for method in ["PATCH", "POST", "DELETE", "GET"] {
+        let preflight = app
+            .client
+            .request(reqwest::Method::OPTIONS, app.url(&customer))
+            .header("origin", "https://portal.test")
+            .header("access-control-request-method", method)
+            .header("access-control-request-headers", sent.join(","))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(preflight.status(), StatusCode::OK, "{method}");
+        let allowed = preflight.headers()["access-control-allow-headers"]
+            .to_str()
+            .unwrap()
+            .to_lowercase();
+        for header in sent {
+            assert!(allowed.contains(header), "{header} in {allowed}");
+        }
+    }
+    // A header the contract does not name is refused.
+    let refused = app
+        .client
+        .request(reqwest::Method::OPTIONS, app.url(&customer))
+        .header("origin", "https://portal.test")
+        .header("access-control-request-method", "PATCH")
+        .header("access-control-request-headers", "x-debug-backdoor")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+
+    // What a frontend reads: the ETag of the customer, the file name of the PDF.
+    let linked = app
+        .request(
+            reqwest::Method::POST,
+            "/api/v1/me/subscriptions/link",
+            Some(&tokens.access),
+            Some(serde_json::json!({
+                "number": inserted.contract_number,
+                "birth_date": "05.10.2000",
+                "last_name": "Musterjobber",
+                "postal_code": "34117"
+            })),
+        )
+        .await;
+    assert_eq!(linked.status(), StatusCode::CREATED);
+    for path in [
+        customer.clone(),
+        format!("/api/v1/me/subscriptions/{}/overview.pdf", inserted.id),
+    ] {
+        let answer = app
+            .client
+            .get(app.url(&path))
+            .header("origin", "https://portal.test")
+            .bearer_auth(&tokens.access)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), StatusCode::OK, "{path}");
+        let exposed = answer.headers()["access-control-expose-headers"]
+            .to_str()
+            .unwrap()
+            .to_lowercase();
+        for header in [
+            "etag",
+            "location",
+            "content-disposition",
+            "retry-after",
+            "www-authenticate",
+            "content-language",
+            "x-request-id",
+        ] {
+            assert!(exposed.contains(header), "{header} in {exposed}");
+        }
+        let read = if path.ends_with(".pdf") {
+            "content-disposition"
+        } else {
+            "etag"
+        };
+        assert!(answer.headers().contains_key(read), "{path} sends {read}");
+    }
+}
+
+#[tokio::test]
 async fn every_answer_carries_a_content_security_policy_and_swagger_ui_its_own() {
     let app = TestApp::spawn().await;
     let api = app.get("/api/v1/me", None).await;

@@ -536,3 +536,92 @@ async fn two_admins_deleting_their_accounts_at_once_leave_one_admin() {
     .await;
     assert_eq!(remaining, 1);
 }
+
+/// Holds the company's lock (as every role change takes it) in a transaction of its own,
+/// demotes `admin` to member in it, and commits once `go` is sent. Returns when the lock
+/// is held.
+async fn demote_under_the_company_lock(
+    app: &TestApp,
+    company_id: &str,
+    membership_id: &str,
+) -> (
+    std::sync::mpsc::Sender<()>,
+    tokio::task::JoinHandle<Result<(), firmenportal::error::AppError>>,
+) {
+    let (locked, is_locked) = tokio::sync::oneshot::channel();
+    let (go, wait_for_go) = std::sync::mpsc::channel::<()>();
+    let (mut locked, mut wait_for_go) = (Some(locked), Some(wait_for_go));
+    let (company_id, membership_id) = (company_id.to_string(), membership_id.to_string());
+    let db = app.db.clone();
+    let holder = tokio::spawn(async move {
+        db.transaction(move |conn| {
+            use diesel::prelude::*;
+            use firmenportal::schema::company_memberships;
+            firmenportal::memberships::repo::lock_company(conn, &company_id)?;
+            if let (Some(locked), Some(wait)) = (locked.take(), wait_for_go.take()) {
+                let _ = locked.send(());
+                wait.recv().expect("go");
+            }
+            diesel::update(company_memberships::table.find(&membership_id))
+                .set(company_memberships::role.eq("member"))
+                .execute(conn)?;
+            Ok(())
+        })
+        .await
+    });
+    is_locked.await.expect("the lock is held");
+    (go, holder)
+}
+
+#[tokio::test]
+async fn an_admin_demoted_at_the_same_moment_cannot_finish_an_invitation_or_a_removal() {
+    let app = TestApp::spawn().await;
+    let company = company().insert(&app).await;
+    let _first = company_user(&app, &company, "admin").await;
+    let second = company_user(&app, &company, "admin").await;
+    let member = company_user(&app, &company, "member").await;
+    let email = unique_email();
+    let users = format!("/api/v1/companies/{}/users", company.id);
+    for attempt in ["invite", "remove"] {
+        if attempt == "remove" {
+            // Admin again for the second round.
+            let id = second.membership_id.clone();
+            app.with_db(move |conn| {
+                use diesel::prelude::*;
+                use firmenportal::schema::company_memberships;
+                diesel::update(company_memberships::table.find(id))
+                    .set(company_memberships::role.eq("admin"))
+                    .execute(conn)
+                    .unwrap();
+            })
+            .await;
+        }
+        let (go, holder) =
+            demote_under_the_company_lock(&app, &company.id, &second.membership_id).await;
+        let request = match attempt {
+            "invite" => app
+                .client
+                .post(app.url(&users))
+                .json(&invitation(&email, "member")),
+            _ => app
+                .client
+                .delete(app.url(&format!("{users}/{}", member.membership_id))),
+        }
+        .bearer_auth(second.access())
+        .send();
+        let answer = tokio::spawn(request);
+        // The request reaches the lock and waits there while the demotion commits.
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert!(
+            !answer.is_finished(),
+            "{attempt} waits for the company's lock"
+        );
+        go.send(()).unwrap();
+        holder.await.unwrap().expect("the demotion commits");
+        let answer = answer.await.unwrap().unwrap();
+        assert_problem(answer, StatusCode::FORBIDDEN, "forbidden").await;
+    }
+    assert_eq!(count_audited(&app, "membership.invited").await, 0);
+    assert_eq!(count_audited(&app, "membership.removed").await, 0);
+    assert_eq!(app.mail.to(&email).len(), 0);
+}
