@@ -3,8 +3,10 @@
 # connections, on PostgreSQL and on SQLite, with 1,000 and with 100,000 contracts (over
 # a fifth as many companies): the first page and a page near the end, the filters `q`,
 # `customer_number` and `active=true`, and every sort column. Prints each case's p99
-# at both sizes and their ratio, then POST /api/v1/customer-codes/check with 10,000
-# valid codes.
+# at both sizes and their ratio (free-text `q` counts its matches up to
+# SEARCH_COUNT_LIMIT), the first page and the two searches against pgbench running the
+# same statements at the same concurrency, then POST /api/v1/customer-codes/check with
+# 10,000 valid codes.
 #
 #   bench/contracts.sh   (BENCH_DATABASE_URL, BENCH_SECONDS, BENCH_PORT,
 #                         BENCH_SMALL, BENCH_LARGE, BENCH_CODES to override)
@@ -140,34 +142,37 @@ measure() { # out size
 }
 
 # The physical floor: pgbench runs straight on the database, at the same 8 connections,
-# without HTTP or JSON: the statements of a sorted first page (the session lookup, the
-# total from the kept counts, the page), and the counts that the list needs with `q`
-# (the part of those requests that no index answers without visiting every match).
-floor() { # url
-  local name sql session account
+# without HTTP or JSON, the statements the server sends for a first page: the session
+# lookup, the total (the kept counts; with `q` the matches counted up to
+# SEARCH_COUNT_LIMIT + 1), and the page. Writes "name p50 p99 tps" per case to $2.
+floor() { # url out
+  local name sql session account filter total order
   read -r account session < <(psql "$1" -Atc "SELECT account_id || ' ' || id FROM sessions LIMIT 1")
-  for name in "first page, sort=company_name" "count(*) of all contracts" "count(*) of q=mueller" \
-    "count(*) of q=strasse 1"; do
+  : >"$2"
+  for name in "first page, sort=company_name" "q=mueller" "q=strasse 1"; do
     case "$name" in
-      first*) sql="SELECT a.id, a.email, a.operator FROM accounts a JOIN sessions s ON s.account_id = a.id
-                   WHERE a.id = '$account' AND s.id = '$session' AND s.revoked_at IS NULL
-                     AND s.expires_at > now() LIMIT 1;
-                 SELECT CAST(COALESCE(SUM(contracts), 0) AS BIGINT) FROM contract_counts;
-                 SELECT c.id, c.contract_number, c.company_id, c.company_name, co.customer_number,
-                        c.company_street, c.company_postal_code, c.company_city, c.product_offering,
-                        c.status, c.valid_from, c.valid_to
-                   FROM company_contracts c LEFT JOIN companies co ON co.id = c.company_id
-                  ORDER BY c.company_name ASC, c.id ASC LIMIT 25 OFFSET 0" ;;
-      *all*) sql="SELECT count(*) FROM company_contracts" ;;
-      *mueller*) sql="SELECT count(*) FROM company_contracts WHERE search_text LIKE '%mueller%'" ;;
-      *) sql="SELECT count(*) FROM company_contracts WHERE search_text LIKE '%strasse 1%'" ;;
+      first*) filter=""; order="c.company_name ASC, c.id ASC"
+              total="SELECT CAST(COALESCE(SUM(contracts), 0) AS BIGINT) FROM contract_counts" ;;
+      *mueller*) filter="WHERE c.search_text LIKE '%mueller%' ESCAPE '\\'"; order="c.contract_number ASC, c.id ASC"
+              total="SELECT 1 FROM company_contracts c $filter LIMIT 1001" ;;
+      *) filter="WHERE c.search_text LIKE '%strasse 1%' ESCAPE '\\'"; order="c.contract_number ASC, c.id ASC"
+              total="SELECT 1 FROM company_contracts c $filter LIMIT 1001" ;;
     esac
+    sql="SELECT a.id, a.email, a.operator FROM accounts a JOIN sessions s ON s.account_id = a.id
+           WHERE a.id = '$account' AND s.id = '$session' AND s.revoked_at IS NULL
+             AND s.expires_at > now() LIMIT 1;
+         $total;
+         SELECT c.id, c.contract_number, c.company_id, c.company_name, co.customer_number,
+                c.company_street, c.company_postal_code, c.company_city, c.product_offering,
+                c.status, c.valid_from, c.valid_to
+           FROM company_contracts c LEFT JOIN companies co ON co.id = c.company_id
+           $filter ORDER BY $order LIMIT 25 OFFSET 0"
     echo "$sql;" >"$WORK/floor.sql"
     rm -f "$WORK"/pgbench_log.*
     (cd "$WORK" && pgbench -n -c "$CONNECTIONS" -j 2 -T "$SECONDS_PER_RUN" -f floor.sql -l "$1" >/dev/null 2>&1)
     # Per transaction: client, number, latency in µs, …
     cat "$WORK"/pgbench_log.* | awk '{ print $3 / 1000 }' | sort -n | awk -v name="$name" '
-      { v[NR] = $1 } END { printf "%-30s p50 %6.2f ms  p99 %6.2f ms  %7.1f per second\n", name, v[int(NR * 0.5)], v[int(NR * 0.99)], NR / '"$SECONDS_PER_RUN"' }'
+      { v[NR] = $1 } END { printf "%s|%.2f %.2f %.1f\n", name, v[int(NR * 0.5)], v[int(NR * 0.99)], NR / '"$SECONDS_PER_RUN"' }' >>"$2"
   done
 }
 
@@ -180,7 +185,7 @@ for backend in postgres sqlite; do
     start "$url" "$WORK/$backend-$size"
     measure "$WORK/result-$backend-$size" "$size"
     if [ "$backend" = postgres ] && [ "$size" = "$LARGE" ]; then
-      floor "$url" >"$WORK/floor"
+      floor "$url" "$WORK/floor"
     fi
     if [ "$codes" -gt 0 ]; then
       CHECK[$backend]=$(CODES="$WORK/$backend-$size/codes.txt" TOKEN="$TOKEN" wrk -t2 -c"$CONNECTIONS" --timeout 10s \
@@ -206,8 +211,26 @@ for entry in "${CASES[@]}"; do
     "$(awk -v a="$sl" -v b="$ss" 'BEGIN { printf "%.1f", a / b }')" "$sr"
 done
 echo
-echo "The floor on PostgreSQL at $LARGE contracts: the same statements through pgbench, $CONNECTIONS connections"
-cat "$WORK/floor"
+echo "Against the floor on PostgreSQL at $LARGE contracts: pgbench runs the same statements (session, total, page) at the same $CONNECTIONS connections"
+echo "(targets: p99 ≤ 1.25 × pgbench's p99, throughput ≥ 50 % of pgbench's)"
+printf '%-32s | %9s %9s %7s | %9s %9s %7s\n' case "p99 ms" "pgb p99" ratio "req/s" "pgb tps" share
+while IFS='|' read -r name figures; do
+  read -r _ fp99 ftps <<<"$figures"
+  case "$name" in
+    first*) wanted="sort=company_name, first page" ;;
+    *mueller*) wanted="q=mueller (folded: Müller)" ;;
+    *) wanted="q=strasse 1" ;;
+  esac
+  index=0
+  for entry in "${CASES[@]}"; do
+    index=$((index + 1))
+    [ "${entry%%|*}" = "$wanted" ] && break
+  done
+  read -r sp99 srps < <(sed -n "${index}p" "$WORK/result-postgres-$LARGE")
+  printf '%-32s | %9s %9s %7s | %9s %9s %6s%%\n' "$name" "$sp99" "$fp99" \
+    "$(awk -v a="$sp99" -v b="$fp99" 'BEGIN { printf "%.2f", a / b }')" "$srps" "$ftps" \
+    "$(awk -v a="$srps" -v b="$ftps" 'BEGIN { printf "%.0f", 100 * a / b }')"
+done <"$WORK/floor"
 echo
 echo "POST /api/v1/customer-codes/check, $CODES valid codes, $CONNECTIONS connections (req/s p50 p99 ms)"
 echo "  postgres: ${CHECK[postgres]}"

@@ -4,8 +4,13 @@
 #   as Excel (POST /api/v1/contracts/{id}/bulk-uploads, each under its own contract),
 #   in rows per second against `firmenportal import` of the very same people (customers,
 #   then subscriptions; target: the upload at ≥ 50 % of the subscription import's rate);
+# - three hostile lists, each small as a file (an Excel sheet with cells at A1 and
+#   XFD1048576, one with cells at A1 and Z1048576, a 5 MB CSV of one-character lines):
+#   the time of each answer (target < 1 s) and how far the server's peak RSS grew while
+#   it was read (VmHWM reset before each; target < 64 MB);
 # - GET /api/v1/contracts/{id}/applications over BENCH_APPLICATIONS applications
-#   (default 100,000) under one contract, at 8 connections (target p99 ≤ 25 ms).
+#   (default 100,000) under one contract, at 8 connections (target p99 ≤ 25 ms), `q`
+#   counted up to SEARCH_COUNT_LIMIT.
 #
 #   bench/orders.sh   (BENCH_DATABASE_URL, BENCH_SECONDS, BENCH_PORT, BENCH_ROWS,
 #                      BENCH_APPLICATIONS to override)
@@ -163,6 +168,20 @@ for backend in sqlite postgres; do
     RESULT[$backend,upload_$kind]=$took
   done
 
+  # The hostile lists: the answer's time and status, and the peak RSS growth while
+  # the server read it (writing 5 to clear_refs resets VmHWM to the current RSS).
+  hostile_id=$(contract_id fv-csv)
+  for name in far.xlsx deep.xlsx flood.csv; do
+    before=$(awk '/^VmRSS/ {print $2}' "/proc/$SERVER_PID/status")
+    echo 5 >"/proc/$SERVER_PID/clear_refs"
+    read -r status took < <(curl -s -o "$dir/hostile.json" -w '%{http_code} %{time_total}\n' \
+      -X POST "$BASE/api/v1/contracts/$hostile_id/bulk-uploads" \
+      -H "Authorization: Bearer $TOKEN" -F "file=@$WORK/$name")
+    peak=$(awk '/^VmHWM/ {print $2}' "/proc/$SERVER_PID/status")
+    code=$(sed -nE 's/.*"code":"([^"]+)".*/\1/p' "$dir/hostile.json")
+    RESULT[$backend,hostile_$name]="$status ${code:--} $took $(awk -v a="$peak" -v b="$before" 'BEGIN { printf "%.1f", (a - b) / 1024 }')"
+  done
+
   apps=$(contract_id fv-apps)
   total=$(curl -fs "$BASE/api/v1/contracts/$apps/applications?per_page=1" -H "Authorization: Bearer $TOKEN" \
     | sed -E 's/.*"total":([0-9]+).*/\1/')
@@ -192,8 +211,18 @@ for what in import_customers import_subscriptions upload_csv upload_xlsx; do
   done
   echo "$line"
 done
+echo "(landed before the hardening, on a machine like this one: upload_csv 0.51 s / 0.76 s, upload_xlsx 0.61 s / 0.78 s on SQLite / PostgreSQL; target: at least as fast)"
 echo
-echo "GET /api/v1/contracts/{id}/applications, $APPLICATIONS applications under the contract, $CONNECTIONS connections (target p99 ≤ 25 ms)"
+echo "Hostile staff lists (status, code, seconds, peak RSS growth in MB; target < 1 s and < 64 MB)"
+printf '%-10s %9s | %-28s %6s %7s | %-28s %6s %7s\n' file bytes "sqlite" s MB "postgres" s MB
+for name in far.xlsx deep.xlsx flood.csv; do
+  read -r ss sc st sm <<<"${RESULT[sqlite,hostile_$name]}"
+  read -r ps pc pt pm <<<"${RESULT[postgres,hostile_$name]}"
+  printf '%-10s %9s | %-28s %6s %7s | %-28s %6s %7s\n' "$name" "$(stat -c %s "$WORK/$name")" \
+    "$ss $sc" "$st" "$sm" "$ps $pc" "$pt" "$pm"
+done
+echo
+echo "GET /api/v1/contracts/{id}/applications, $APPLICATIONS applications under the contract, $CONNECTIONS connections (target p99 ≤ 25 ms; q counted up to SEARCH_COUNT_LIMIT)"
 printf '%-28s | %8s %8s %9s | %8s %8s %9s\n' "case" "sq p50" "sq p99" "sq req/s" "pg p50" "pg p99" "pg req/s"
 for entry in "${APP_CASES[@]}"; do
   name=${entry%%|*}

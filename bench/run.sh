@@ -137,7 +137,9 @@ HASH_IDLE_MS=$(awk -v a="$IDLE_BEFORE" -v b="$IDLE_AFTER" 'BEGIN { printf "%.2f"
 HASHES=$(awk -v r="$LOGIN_RPS" -v s="$SECONDS_PER_RUN" 'BEGIN { printf "%d", r * s }')
 HASH_MS=$(awk -v t=$((TICKS_AFTER - TICKS_BEFORE)) -v hz="$(getconf CLK_TCK)" -v n="$HASHES" \
   'BEGIN { printf "%.2f", t * 1000 / hz / n }')
-BOUND=$(awk -v c="$CORES" -v p="$HASH_IDLE_MS" 'BEGIN { printf "%.1f", c * 1000 / p }')
+# The bound: every core hashing, each at the speed of a hash while every core hashes
+# (the cores share the memory bus and caches, so that is the speed they can have).
+BOUND=$(awk -v c="$CORES" -v p="$IDLE_ALL_CORES" 'BEGIN { printf "%.1f", c * 1000 / p }')
 RATIO=$(awk -v a="$LOGIN_RPS" -v b="$BOUND" 'BEGIN { printf "%.0f", 100 * a / b }')
 
 # GET /me at a steady load (4 paced connections, several hundred requests a second),
@@ -181,7 +183,7 @@ row "one argon2id hash, idle machine (median)" "$HASH_IDLE_MS" ms ""
 row "  before / after the login run" "$IDLE_BEFORE / $IDLE_AFTER" ms ""
 row "one argon2id hash, $CORES at once, idle machine" "$IDLE_ALL_CORES" ms ""
 row "one argon2id hash during the login run (CPU, mean)" "$HASH_MS" ms ""
-row "physical bound (cores ÷ idle time of one hash)" "$BOUND" /s ""
+row "physical bound (cores ÷ one hash, every core hashing)" "$BOUND" /s ""
 row "login throughput (32 connections)" "$LOGIN_RPS" /s ""
 row "login throughput / physical bound" "$RATIO" % "≥ 90 %"
 row "one login alone, p50" "$SEQ_P50" ms ""

@@ -1,7 +1,10 @@
 //! Writes the files of `bench/orders.sh`: one staff list of ROWS employees as CSV
 //! (German headers, `;`, BOM) and as Excel (real date cells), and the very same people as
 //! the operator's import files (customers.csv, subscriptions.csv under another
-//! contract), so the upload and `firmenportal import` load the same rows.
+//! contract), so the upload and `firmenportal import` load the same rows. Beside them
+//! three hostile lists, each small as a file: an Excel sheet with one cell at A1 and one
+//! at XFD1048576 (far.xlsx), one at A1 and one at Z1048576 (deep.xlsx), and a 5 MB CSV of
+//! one-character lines (flood.csv).
 //!
 //!   cargo bench --bench staff_list -- DIR ROWS START_MONTH(YYYY-MM)
 
@@ -124,6 +127,22 @@ fn main() {
             .unwrap();
     }
     workbook.save(dir.join("staff.xlsx")).unwrap();
+
+    // The hostile lists: read as a grid or whole, each would cost gigabytes.
+    for (name, row, col) in [("far.xlsx", 1_048_575, 16_383), ("deep.xlsx", 1_048_575, 25)] {
+        let mut workbook = rust_xlsxwriter::Workbook::new();
+        let sheet = workbook.add_worksheet();
+        sheet.write_string(0, 0, "Vorname").unwrap();
+        sheet.write_string(row, col, "x").unwrap();
+        workbook.save(dir.join(name)).unwrap();
+    }
+    let mut flood = std::io::BufWriter::new(std::fs::File::create(dir.join("flood.csv")).unwrap());
+    let header = "Personalnummer;Anrede;Geschlecht;Vorname;Nachname;Geburtsdatum;Straße;PLZ;Ort;Land;E-Mail;Startmonat\n";
+    flood.write_all(header.as_bytes()).unwrap();
+    for _ in 0..(5_000_000 - header.len()) / 2 {
+        flood.write_all(b"x\n").unwrap();
+    }
+    flood.flush().unwrap();
 
     // The same people for the operator's import (postal code 34121, so no customer is
     // shared with the uploads), each with one subscription under contract FV-IMPORT.
