@@ -129,7 +129,10 @@ fn main() {
     workbook.save(dir.join("staff.xlsx")).unwrap();
 
     // The hostile lists: read as a grid or whole, each would cost gigabytes.
-    for (name, row, col) in [("far.xlsx", 1_048_575, 16_383), ("deep.xlsx", 1_048_575, 25)] {
+    for (name, row, col) in [
+        ("far.xlsx", 1_048_575, 16_383),
+        ("deep.xlsx", 1_048_575, 25),
+    ] {
         let mut workbook = rust_xlsxwriter::Workbook::new();
         let sheet = workbook.add_worksheet();
         sheet.write_string(0, 0, "Vorname").unwrap();

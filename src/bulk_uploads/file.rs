@@ -240,7 +240,7 @@ fn read_csv(text: &str, rows: &mut Rows) -> Result<(), AppError> {
         .has_headers(false)
         .flexible(true)
         .from_reader(text.as_bytes());
-    let mut lines = LineCounter::new(text.as_bytes());
+    let mut lines = crate::import::LineCounter::new(text.as_bytes());
     let mut record = csv::StringRecord::new();
     loop {
         match reader.read_record(&mut record) {
@@ -251,46 +251,6 @@ fn read_csv(text: &str, rows: &mut Rows) -> Result<(), AppError> {
             Ok(false) => return Ok(()),
             Err(_) => return Err(HttpProblem::UnsupportedMediaType.into()),
         }
-    }
-}
-
-/// The line of each record, counted as the records go by (they come in order), with
-/// no index of the whole file. A record's offset may lie on the line ending before it
-/// (the `\n` of a CRLF line end, or blank lines the reader skipped), so the record's
-/// line is the one of its first byte that ends no line.
-struct LineCounter<'a> {
-    bytes: &'a [u8],
-    counted_to: usize,
-    newlines: u64,
-}
-
-impl<'a> LineCounter<'a> {
-    fn new(bytes: &'a [u8]) -> Self {
-        LineCounter {
-            bytes,
-            counted_to: 0,
-            newlines: 0,
-        }
-    }
-
-    fn line_of(&mut self, position: Option<&csv::Position>) -> u64 {
-        let byte = position.map_or(0, csv::Position::byte);
-        let mut start = usize::try_from(byte)
-            .unwrap_or(self.bytes.len())
-            .clamp(self.counted_to, self.bytes.len());
-        while self
-            .bytes
-            .get(start)
-            .is_some_and(|b| matches!(b, b'\r' | b'\n'))
-        {
-            start += 1;
-        }
-        self.newlines += self.bytes[self.counted_to..start]
-            .iter()
-            .filter(|b| **b == b'\n')
-            .count() as u64;
-        self.counted_to = start;
-        self.newlines + 1
     }
 }
 

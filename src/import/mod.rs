@@ -78,7 +78,7 @@ pub async fn import(
     // refuses the file rather than half of it; then it is read again batch by batch,
     // so memory holds one batch of rows and not the operator's full data set.
     let headers = check_file(bytes, kinds::columns(kind))?;
-    let lines = LineIndex::new(strip_bom(bytes));
+    let mut lines = LineCounter::new(strip_bom(bytes));
     let mut records = reader(bytes).into_records();
     let mut report = ImportReport::default();
     // While one batch is written, the next is read and parsed: the parsing runs on this
@@ -214,31 +214,43 @@ fn check_file(bytes: &[u8], allowed: &[&str]) -> Result<Vec<String>, ImportError
     Ok(headers)
 }
 
-/// The line (from 1) that a byte of a CSV file lies on. The `csv` crate's own line count
-/// misses the header's `\r\n` (it numbers a CRLF file's data lines one too low), so
-/// lines are counted here from the byte offset every record carries.
-pub struct LineIndex {
-    /// Byte offsets of every `\n`.
-    newlines: Vec<u64>,
+/// The line of each record of a CSV file, counted as the records go by (they come in
+/// order), with no index of the whole file. A record's offset may lie on the line ending
+/// before it (the `\n` of a CRLF line end, or blank lines the reader skipped), so the
+/// record's line is the one of its first byte that ends no line. The header is line 1.
+pub struct LineCounter<'a> {
+    bytes: &'a [u8],
+    counted_to: usize,
+    newlines: u64,
 }
 
-impl LineIndex {
-    pub fn new(bytes: &[u8]) -> Self {
-        LineIndex {
-            newlines: bytes
-                .iter()
-                .enumerate()
-                .filter(|(_, b)| **b == b'\n')
-                .map(|(i, _)| i as u64)
-                .collect(),
+impl<'a> LineCounter<'a> {
+    pub fn new(bytes: &'a [u8]) -> Self {
+        LineCounter {
+            bytes,
+            counted_to: 0,
+            newlines: 0,
         }
     }
 
-    /// The line of a record or error position (its byte offset). In a CRLF file a
-    /// record's offset is the `\n` ending the line before it, which counts.
-    pub fn line_of(&self, position: Option<&csv::Position>) -> u64 {
+    pub fn line_of(&mut self, position: Option<&csv::Position>) -> u64 {
         let byte = position.map_or(0, csv::Position::byte);
-        self.newlines.partition_point(|newline| *newline <= byte) as u64 + 1
+        let mut start = usize::try_from(byte)
+            .unwrap_or(self.bytes.len())
+            .clamp(self.counted_to, self.bytes.len());
+        while self
+            .bytes
+            .get(start)
+            .is_some_and(|b| matches!(b, b'\r' | b'\n'))
+        {
+            start += 1;
+        }
+        self.newlines += self.bytes[self.counted_to..start]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count() as u64;
+        self.counted_to = start;
+        self.newlines + 1
     }
 }
 
@@ -258,12 +270,21 @@ mod tests {
     #[test]
     fn records_are_numbered_by_their_line_with_lf_and_with_crlf() {
         for text in ["a;b\n1;2\n3;4\n", "a;b\r\n1;2\r\n3;4\r\n"] {
-            let lines = LineIndex::new(text.as_bytes());
+            let mut lines = LineCounter::new(text.as_bytes());
             let found: Vec<u64> = reader(text.as_bytes())
                 .into_records()
                 .map(|record| lines.line_of(record.unwrap().position()))
                 .collect();
             assert_eq!(found, [2, 3], "{text:?}");
+        }
+        // A blank line between records counts, with either line end.
+        for text in ["a;b\n1;2\n\n3;4\n", "a;b\r\n1;2\r\n\r\n3;4\r\n"] {
+            let mut lines = LineCounter::new(text.as_bytes());
+            let found: Vec<u64> = reader(text.as_bytes())
+                .into_records()
+                .map(|record| lines.line_of(record.unwrap().position()))
+                .collect();
+            assert_eq!(found, [2, 4], "{text:?}");
         }
     }
 }
