@@ -134,12 +134,17 @@ pub fn write(
 
     // A new customer record per row; the employer gives no marketing consent on the
     // employee's behalf.
-    let customer_numbers = free_numbers(conn, &CUSTOMER_NUMBERS, orders.len(), |conn, numbers| {
-        Ok(customers::table
-            .filter(customers::customer_number.eq_any(numbers))
-            .select(customers::customer_number)
-            .load(conn)?)
-    })?;
+    let customer_numbers = free_numbers(
+        conn,
+        &CUSTOMER_NUMBERS,
+        orders.len(),
+        |conn, first, last| {
+            Ok(customers::table
+                .filter(customers::customer_number.between(first, last))
+                .select(customers::customer_number)
+                .load(conn)?)
+        },
+    )?;
     let new_customers: Vec<(String, CustomerData)> = orders
         .iter()
         .zip(customer_numbers)
@@ -157,12 +162,17 @@ pub fn write(
     }
 
     // The tickets, each with a new contract number.
-    let contract_numbers = free_numbers(conn, &CONTRACT_NUMBERS, orders.len(), |conn, numbers| {
-        Ok(subscriptions::table
-            .filter(subscriptions::contract_number.eq_any(numbers))
-            .select(subscriptions::contract_number)
-            .load(conn)?)
-    })?;
+    let contract_numbers = free_numbers(
+        conn,
+        &CONTRACT_NUMBERS,
+        orders.len(),
+        |conn, first, last| {
+            Ok(subscriptions::table
+                .filter(subscriptions::contract_number.between(first, last))
+                .select(subscriptions::contract_number)
+                .load(conn)?)
+        },
+    )?;
     let tickets: Vec<(String, SubscriptionData)> = orders
         .iter()
         .zip(&new_customers)
@@ -270,23 +280,24 @@ fn current_tickets(
 }
 
 /// `count` numbers of a kind that no record holds: a block from the sequence, and for
-/// any the operator gave a record by hand already, a replacement.
+/// any the operator gave a record by hand already, a replacement from the next block.
+/// A block's numbers are consecutive, so the records holding any of them are found by
+/// one range query (`taken(first, last)`, an index range scan), not by a list of
+/// thousands of values, which PostgreSQL may compare with every row.
 fn free_numbers(
     conn: &mut DbConnection,
     kind: &NumberKind,
     count: usize,
-    taken: impl Fn(&mut DbConnection, &[String]) -> Result<Vec<String>, AppError>,
+    taken: impl Fn(&mut DbConnection, &str, &str) -> Result<Vec<String>, AppError>,
 ) -> Result<Vec<String>, AppError> {
-    let mut numbers = order::allocate_block(conn, kind, count)?;
-    loop {
-        let mut clashes = HashSet::new();
-        for chunk in numbers.chunks(1000) {
-            clashes.extend(taken(conn, chunk)?);
-        }
-        if clashes.is_empty() {
-            return Ok(numbers);
-        }
-        numbers.retain(|number| !clashes.contains(number));
-        numbers.extend(order::allocate_block(conn, kind, clashes.len())?);
+    let mut numbers = Vec::with_capacity(count);
+    while numbers.len() < count {
+        let block = order::allocate_block(conn, kind, count - numbers.len())?;
+        let (Some(first), Some(last)) = (block.first(), block.last()) else {
+            break;
+        };
+        let held: HashSet<String> = taken(conn, first, last)?.into_iter().collect();
+        numbers.extend(block.into_iter().filter(|number| !held.contains(number)));
     }
+    Ok(numbers)
 }

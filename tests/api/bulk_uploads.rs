@@ -929,3 +929,62 @@ async fn uploads_beyond_the_readers_and_their_queue_are_refused_as_busy_until_on
     let again = upload(&app, token, contract_id, "schnell.csv", german_csv(), "").await;
     assert_eq!(again.status(), StatusCode::CREATED);
 }
+
+#[tokio::test]
+async fn a_list_skips_the_numbers_an_operator_gave_records_by_hand() {
+    let app = TestApp::spawn().await;
+    let employer = employer(&app).await;
+    // The operator's own records took JT-00000002 and KJ-00000001 before the portal did.
+    let mut by_hand = crate::fixtures::subscription();
+    by_hand.contract_number = "JT-00000002".into();
+    let by_hand = by_hand.insert(&app).await;
+    let customer_id = by_hand.customer_id.clone();
+    app.with_db(move |conn| {
+        use diesel::prelude::*;
+        use firmenportal::schema::customers;
+        diesel::update(customers::table.find(customer_id))
+            .set(customers::customer_number.eq("KJ-00000001"))
+            .execute(conn)
+            .unwrap();
+    })
+    .await;
+    let month = start_month_german();
+    let csv = format!(
+        "Vorname;Nachname;Anrede;Geburtsdatum;Straße;PLZ;Ort;E-Mail;Startmonat\n\
+         Tom;Eins;Herr;03.04.1991;Weg 1;34117;Kassel;eins@example.de;{month}\n\
+         Uta;Zwei;Frau;17.08.1987;Weg 2;34117;Kassel;zwei@example.de;{month}\n\
+         Vera;Drei;Frau;30.11.1979;Weg 3;34117;Kassel;drei@example.de;{month}\n"
+    );
+    let report = report(
+        upload(
+            &app,
+            employer.admin.access(),
+            &employer.contract_id,
+            "liste.csv",
+            csv.into_bytes(),
+            "",
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(report["rows"]["created"], 3);
+    let contract_id = employer.contract_id.clone();
+    let (mut tickets, mut customers): (Vec<String>, Vec<String>) = app
+        .with_db(move |conn| {
+            use diesel::prelude::*;
+            use firmenportal::schema::{customers, subscriptions};
+            subscriptions::table
+                .inner_join(customers::table)
+                .filter(subscriptions::company_contract_id.eq(contract_id))
+                .select((subscriptions::contract_number, customers::customer_number))
+                .load::<(String, String)>(conn)
+                .unwrap()
+                .into_iter()
+                .unzip()
+        })
+        .await;
+    tickets.sort();
+    customers.sort();
+    assert_eq!(tickets, ["JT-00000001", "JT-00000003", "JT-00000004"]);
+    assert_eq!(customers, ["KJ-00000002", "KJ-00000003", "KJ-00000004"]);
+}
