@@ -434,8 +434,7 @@ struct Written {
     id: String,
 }
 
-/// Opens the session; false when the password changed since it was verified. Call in a
-/// write transaction (`DbPool::transaction`).
+/// Opens the session; false when the password changed since it was verified.
 ///
 /// PostgreSQL does it in one statement: a login is worth one round trip, not seven
 /// (under a login flood the database's share of the cores is the logins' shortfall).
@@ -446,20 +445,24 @@ pub fn open_session(conn: &mut DbConnection, opening: &SessionOpening) -> Result
     let now = clock::now();
     let expires_at = now + clock::duration(opening.ttl);
     let DbConnection::Postgres(pg) = conn else {
-        if lock_password_hash(conn, opening.account_id)?.as_deref() != Some(opening.verified_hash) {
-            return Ok(false);
-        }
-        create_session(
-            conn,
-            opening.session_id,
-            opening.account_id,
-            now,
-            expires_at,
-        )?;
-        insert_refresh_token(conn, opening.session_id, opening.refresh_hash)?;
-        opening.audit.insert(conn)?;
-        rate_limit::settle(conn, opening.attempt, opening.failures_key)?;
-        return Ok(true);
+        return crate::db::write_transaction(conn, |conn| {
+            if lock_password_hash(conn, opening.account_id)?.as_deref()
+                != Some(opening.verified_hash)
+            {
+                return Ok(false);
+            }
+            create_session(
+                conn,
+                opening.session_id,
+                opening.account_id,
+                now,
+                expires_at,
+            )?;
+            insert_refresh_token(conn, opening.session_id, opening.refresh_hash)?;
+            opening.audit.insert(conn)?;
+            rate_limit::settle(conn, opening.attempt, opening.failures_key)?;
+            Ok(true)
+        });
     };
     let audit = opening.audit;
     let refresh_id = uuid::Uuid::new_v4().to_string();

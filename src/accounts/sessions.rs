@@ -60,8 +60,11 @@ pub async fn login(
         let limits = limits::login_limits(state.config.limits, &email, &context);
         state
             .db
-            .transaction(move |conn| {
+            .run(move |conn| {
                 // Counted before the hash, so a burst cannot pass a check all at once.
+                // On PostgreSQL one statement, outside a transaction (a login flood is
+                // worth no BEGIN/COMMIT round trips): its counters are locked in key
+                // order, as every statement on them does, so logins cannot deadlock.
                 let (permits, account) = repo::begin_login(conn, &limits, &email)?;
                 Ok((LoginPermits::from_counted(&limits, permits)?, account))
             })
@@ -109,7 +112,7 @@ fn record_failed_login(
 async fn give_back(state: &AppState, permits: LoginPermits) -> Result<(), AppError> {
     state
         .db
-        .transaction(move |conn| rate_limit::settle(conn, &permits.ip, &permits.account_key))
+        .run(move |conn| rate_limit::settle(conn, &permits.ip, &permits.account_key))
         .await
 }
 
@@ -134,7 +137,7 @@ async fn open_session(
         let session_id = session_id.clone();
         state
             .db
-            .transaction(move |conn| {
+            .run(move |conn| {
                 let audit = AuditEntry::new(
                     &context,
                     AuditAction::LoginSucceeded,
