@@ -96,6 +96,9 @@ pub struct DatabaseConfig {
 #[derive(Debug, Clone)]
 pub struct MailConfig {
     pub smtp_url: Option<SecretString>,
+    /// Development without SMTP: where each e-mail is also written as an `.eml` file
+    /// (`DATA_DIR/mail`); never in production.
+    pub drop_dir: Option<PathBuf>,
     pub from: String,
     pub poll_interval: Duration,
     pub retry_base: Duration,
@@ -333,6 +336,8 @@ impl Config {
             },
             mail: MailConfig {
                 smtp_url: get("SMTP_URL").map(Into::into),
+                drop_dir: (app_env == AppEnv::Development && get("SMTP_URL").is_none())
+                    .then(|| data_dir(&get).join("mail")),
                 from: get("MAIL_FROM")
                     .unwrap_or_else(|| "Firmenportal <no-reply@firmenportal.example>".into()),
                 poll_interval: millis("OUTBOX_POLL_INTERVAL_MS", 1000)?,
@@ -356,7 +361,7 @@ impl Config {
                             .collect()
                     })
                     .unwrap_or_default(),
-                data_dir: get("DATA_DIR").map_or_else(|| PathBuf::from("data"), PathBuf::from),
+                data_dir: data_dir(&get),
             },
             hashing: HashingConfig {
                 threads: hashing_threads,
@@ -436,6 +441,11 @@ fn search_count_limit(get: &impl Fn(&str) -> Option<String>) -> Result<i64, Conf
 
 /// `DATABASE_URL`, refusing a scheme neither backend speaks: a typo such as
 /// `postgress://` must not quietly become a SQLite file of that name.
+/// `DATA_DIR`: the development signing key and e-mail files.
+fn data_dir(get: &impl Fn(&str) -> Option<String>) -> PathBuf {
+    get("DATA_DIR").map_or_else(|| PathBuf::from("data"), PathBuf::from)
+}
+
 fn database_url(get: &impl Fn(&str) -> Option<String>) -> Result<SecretString, ConfigError> {
     let url = get("DATABASE_URL").unwrap_or_else(|| DEFAULT_SQLITE_URL.into());
     if let Some((scheme, _)) = url.split_once("://")

@@ -222,8 +222,11 @@ pub enum FieldErrorCode {
     InvalidCountry,
     /// Neither E.164 nor a German national telephone number.
     InvalidPhone,
-    /// A value outside the field's list of allowed values (an enum).
-    InvalidChoice,
+    /// A value outside the field's list of allowed values (an enum), which the detail
+    /// names.
+    InvalidChoice {
+        allowed: &'static [&'static str],
+    },
     /// A natural key another record already holds (`409 duplicate_key`).
     Duplicate,
     /// An id or number that names no record.
@@ -328,11 +331,15 @@ impl FieldErrorCode {
                     .into(),
                 "Please enter a telephone number such as +49 561 1234567 or 0561 1234567.".into(),
             ),
-            InvalidChoice => (
+            InvalidChoice { allowed } if !allowed.is_empty() => (
                 "invalid_choice",
-                "Dieser Wert ist nicht zulässig; die erlaubten Werte nennt die API-Beschreibung."
-                    .into(),
-                "This value is not allowed; the API description lists the allowed values.".into(),
+                format!("Erlaubt sind: {}.", allowed.join(", ")),
+                format!("Allowed values: {}.", allowed.join(", ")),
+            ),
+            InvalidChoice { .. } => (
+                "invalid_choice",
+                "Dieser Wert ist nicht zulässig.".into(),
+                "This value is not allowed.".into(),
             ),
             Duplicate => (
                 "duplicate",

@@ -12,6 +12,7 @@ use firmenportal::i18n::Lang;
 use firmenportal::import::{ImportKind, ImportOptions};
 use firmenportal::operators::{OperatorOutcome, OperatorRequest};
 use firmenportal::startup::Application;
+use firmenportal::telemetry::LogStream;
 
 /// Backend of the Deutschlandticket Job portal.
 #[derive(Parser)]
@@ -50,6 +51,29 @@ enum Command {
     },
     /// Load the guide's demo data (idempotent; refused in production).
     SeedDemo,
+    /// The e-mails of development without SMTP_URL, written to DATA_DIR/mail.
+    #[command(subcommand)]
+    Mail(MailCommand),
+}
+
+#[derive(Subcommand)]
+enum MailCommand {
+    /// Print the newest e-mail to an address, or only its link or token. Waits for
+    /// one to arrive when there is none yet.
+    Last {
+        /// The recipient's address.
+        #[arg(long)]
+        to: String,
+        /// Print only the mail's first link.
+        #[arg(long, conflicts_with = "token")]
+        link: bool,
+        /// Print only the `token` of the mail's first link that has one.
+        #[arg(long)]
+        token: bool,
+        /// Seconds to wait for a mail to that address.
+        #[arg(long, default_value_t = 10)]
+        wait: u64,
+    },
 }
 
 fn main() -> ExitCode {
@@ -71,7 +95,12 @@ async fn run() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let _log = firmenportal::telemetry::init(config.log_format);
+    // The server logs to stdout; a command keeps stdout for what it reports.
+    let log_stream = match command {
+        Command::Serve => LogStream::Stdout,
+        _ => LogStream::Stderr,
+    };
+    let _log = firmenportal::telemetry::init(config.log_format, log_stream);
     let outcome = match command {
         Command::Migrate => migrate(&config),
         Command::CreateOperator {
@@ -85,16 +114,74 @@ async fn run() -> ExitCode {
             dry_run,
         } => import(&config, kind, file, dry_run).await,
         Command::SeedDemo => seed_demo(&config).await,
+        Command::Mail(MailCommand::Last {
+            to,
+            link,
+            token,
+            wait,
+        }) => mail_last(&config, &to, link, token, wait).await,
         Command::Serve | Command::Openapi => serve(config).await,
     };
     match outcome {
         Ok(code) => code,
-        Err(error) => {
+        // Said once: in the server's log, or on a command's standard error.
+        Err(error) if log_stream == LogStream::Stdout => {
             tracing::error!(%error, "firmenportal stopped");
+            ExitCode::FAILURE
+        }
+        Err(error) => {
             eprintln!("error: {error}");
             ExitCode::FAILURE
         }
     }
+}
+
+async fn mail_last(
+    config: &Config,
+    to: &str,
+    link: bool,
+    token: bool,
+    wait: u64,
+) -> Result<ExitCode, String> {
+    let Some(dir) = &config.mail.drop_dir else {
+        return Err(
+            "no e-mail files here: with SMTP_URL (or APP_ENV=production) e-mails go \
+                    to the SMTP server"
+                .into(),
+        );
+    };
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(wait);
+    let mail = loop {
+        if let Some(mail) = firmenportal::mail::drop::newest_to(dir, to)? {
+            break mail;
+        }
+        if std::time::Instant::now() >= until {
+            return Err(format!(
+                "no e-mail to {to} in {} (waited {wait} s)",
+                dir.display()
+            ));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    if link {
+        let link = mail
+            .link()
+            .ok_or_else(|| format!("{}: the mail has no link", mail.path.display()))?;
+        println!("{link}");
+    } else if token {
+        let token = mail
+            .token()
+            .ok_or_else(|| format!("{}: the mail has no link with a token", mail.path.display()))?;
+        println!("{token}");
+    } else {
+        println!(
+            "{}\nSubject: {}\n\n{}",
+            mail.path.display(),
+            mail.subject,
+            mail.text
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn migrate(config: &Config) -> Result<ExitCode, String> {
@@ -171,11 +258,23 @@ async fn seed_demo(config: &Config) -> Result<ExitCode, String> {
         "demo data: {} created, {} already there",
         summary.created, summary.existing
     );
-    if let Some((email, password)) = &summary.company_admin {
-        println!(
-            "company admin of Musterfirma GmbH: {email} / {password} (shown only now; \
-             reset it by 'forgot password' if lost)"
-        );
+    match &summary.company_admin {
+        Some((email, password)) => println!(
+            "company admin of Musterfirma GmbH: {email}\npassword: {password}\n\
+             (shown only now)"
+        ),
+        None => {
+            let admin = firmenportal::demo::DEMO_ADMIN_EMAIL;
+            println!(
+                "company admin of Musterfirma GmbH: {admin}, already there (the first run \
+                 showed her password). For a new one, with the server running:\n  \
+                 curl -sS -X POST http://127.0.0.1:8080/api/v1/auth/password/forgot \
+                 -H 'content-type: application/json' -d '{{\"email\": \"{admin}\"}}'\n  \
+                 firmenportal mail last --to {admin} --token\n\
+                 and post that token with the new password (as \"password\" and \
+                 \"password_confirmation\") to /api/v1/auth/password/reset."
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -26,6 +26,7 @@ use crate::state::AppState;
 
 pub const OPENAPI_PATH: &str = "/api-docs/openapi.json";
 pub const SWAGGER_UI_PATH: &str = "/swagger-ui/";
+const SWAGGER_UI_BARE_PATH: &str = "/swagger-ui";
 
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -149,7 +150,7 @@ impl Application {
         let document = crate::openapi::document();
         let swagger_ui = config.http.swagger_ui;
         let extra_get_paths: &[&str] = if swagger_ui {
-            &[OPENAPI_PATH, SWAGGER_UI_PATH]
+            &[OPENAPI_PATH, SWAGGER_UI_PATH, SWAGGER_UI_BARE_PATH]
         } else {
             &[OPENAPI_PATH]
         };
@@ -188,6 +189,8 @@ impl Application {
                     SwaggerUi::new(format!("{SWAGGER_UI_PATH}{{_:.*}}"))
                         .config(utoipa_swagger_ui::Config::new([OPENAPI_PATH])),
                 )
+                // Typed without the slash, the address still opens the UI.
+                .service(web::redirect(SWAGGER_UI_BARE_PATH, SWAGGER_UI_PATH).permanent())
             } else {
                 app
             };

@@ -158,7 +158,6 @@ pub struct ResetPasswordRequest {
     "first_name": "Max",
     "last_name": "Musterjobber",
     "operator": false,
-    "role": "subscriber",
     "companies": [{"id": "0190f3a4-7b1c-7d2e-9f00-3c4d5e6f7a8b", "name": "Musterfirma GmbH", "customer_number": "K-100234", "role": "admin"}],
     "email_verified_at": "2024-10-22T08:15:00Z",
     "created_at": "2024-10-22T08:00:00Z"
@@ -179,11 +178,6 @@ pub struct AccountResponse {
     /// Whether the account has operator rights (the operator's administration).
     #[schema(example = false)]
     pub operator: bool,
-    /// `operator` for accounts with operator rights, `subscriber` otherwise. Use
-    /// `operator` instead; an account can hold several roles at once.
-    #[deprecated]
-    #[schema(example = "subscriber")]
-    pub role: String,
     /// The companies the account acts for in the company portal (accepted
     /// memberships), with its role in each; empty for a plain subscriber.
     pub companies: Vec<MyCompany>,
@@ -197,7 +191,6 @@ pub struct AccountResponse {
 
 impl AccountResponse {
     /// The account with the companies it acts for.
-    #[allow(deprecated)]
     pub fn new(account: SignedInAccount, companies: Vec<MyCompany>) -> Self {
         AccountResponse {
             companies,
@@ -206,12 +199,6 @@ impl AccountResponse {
             first_name: account.first_name,
             last_name: account.last_name,
             operator: account.operator,
-            role: if account.operator {
-                "operator"
-            } else {
-                "subscriber"
-            }
-            .into(),
             email_verified_at: account.email_verified_at.map(|t| t.and_utc()),
             created_at: account.created_at.and_utc(),
         }

@@ -216,7 +216,6 @@ pub async fn approve_application(
                 conn,
                 &Order {
                     contract_id: &contract.id,
-                    product: &contract.data.product_offering,
                     holder: &holder,
                     start_month,
                     personnel_number: row.personnel_number.as_deref(),

@@ -17,10 +17,14 @@ use crate::subscriptions::repo::{self as subscriptions, SubscriptionData};
 /// The status of a ticket an order creates.
 pub const STATUS_ACTIVE: &str = "active";
 
+/// The product of every ticket an order or a staff list makes: what its holder rides
+/// on. How the employer is billed for it is the contract's `product_offering`
+/// ("D-Ticket Job (Rechnung)"), which is not the ticket's product.
+pub const JOB_TICKET_PRODUCT: &str = "Deutschlandticket Job";
+
 /// What is ordered, for whom and under which contract.
 pub struct Order<'a> {
     pub contract_id: &'a str,
-    pub product: &'a str,
     pub holder: &'a OrderedHolder,
     pub start_month: NaiveDate,
     pub personnel_number: Option<&'a str>,
@@ -150,7 +154,7 @@ pub fn new_ticket(
         contract_number,
         subscription_number: None,
         chip_card_number: None,
-        product: order.product.to_string(),
+        product: JOB_TICKET_PRODUCT.to_string(),
         valid_from: order.start_month,
         valid_to: None,
         status: STATUS_ACTIVE.to_string(),

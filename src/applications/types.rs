@@ -18,6 +18,7 @@ use crate::http::{PageQuery, Paging};
 /// Where an application stands: `pending` until the employer decides (`approved` or
 /// `rejected`) or the employee withdraws it (`withdrawn`).
 #[derive(
+    strum::VariantNames,
     Debug,
     Clone,
     Copy,
@@ -465,7 +466,18 @@ impl RejectRequest {
 }
 
 /// Column the employer's application list sorts by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, ToSchema, EnumString)]
+#[derive(
+    strum::VariantNames,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    Deserialize,
+    ToSchema,
+    EnumString,
+)]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
 #[schema(example = "created_at")]
@@ -544,17 +556,12 @@ impl ApplicationListQuery {
 
 /// An absent parameter is `None`; a given one, even empty, must be one of the values
 /// (`invalid_choice`).
-fn optional_choice<E: std::str::FromStr>(
+fn optional_choice<E: std::str::FromStr + strum::VariantNames>(
     raw: Option<&str>,
     pointer: &str,
     errors: &mut FieldErrors,
 ) -> Option<E> {
-    let raw = raw?;
-    errors.take(
-        raw.trim()
-            .parse()
-            .map_err(|_| FieldError::new(pointer, FieldErrorCode::InvalidChoice)),
-    )
+    errors.take(crate::domain::choice::parse_given(raw?, pointer))
 }
 
 fn stored<E: std::str::FromStr>(value: &str, what: &str) -> Result<E, AppError> {

@@ -122,7 +122,6 @@ pub fn write(
         .iter()
         .map(|row| Order {
             contract_id: &contract.id,
-            product: &contract.data.product_offering,
             holder: &row.holder,
             start_month: row.start_month,
             personnel_number: row.personnel_number.as_deref(),

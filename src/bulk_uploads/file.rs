@@ -122,7 +122,7 @@ pub struct ReadLimits {
 /// filled cell beyond column 64 (`422 too_many_columns`), more than `max_rows` rows
 /// (`422 too_many_rows`), an Excel file that unpacks to more than
 /// `max_uncompressed_bytes` (`413 payload_too_large`).
-pub fn read(bytes: &[u8], limits: ReadLimits) -> Result<Vec<SheetRow>, AppError> {
+pub fn read(bytes: &[u8], limits: ReadLimits) -> Result<Sheet, AppError> {
     let mut rows = Rows::new(limits.max_rows);
     if bytes.starts_with(b"PK\x03\x04") {
         super::xlsx::read(bytes, limits, &mut rows)?;
@@ -134,10 +134,27 @@ pub fn read(bytes: &[u8], limits: ReadLimits) -> Result<Vec<SheetRow>, AppError>
     rows.finish()
 }
 
+/// A file's data rows and its header's words.
+#[derive(Debug, Clone, Default)]
+pub struct Sheet {
+    pub rows: Vec<SheetRow>,
+    headers: HashMap<Column, String>,
+}
+
+impl Sheet {
+    /// The column as the file's header wrote it (`Startmonat`, `start_month`).
+    pub fn header_of(&self, column: Column) -> &str {
+        self.headers
+            .get(&column)
+            .map_or_else(|| column.name(), String::as_str)
+    }
+}
+
 /// The rows of a file as they arrive: the first filled one is the header, empty ones
 /// are skipped, the limits are checked at once.
 pub(super) struct Rows {
     columns: Option<Vec<Option<Column>>>,
+    headers: HashMap<Column, String>,
     rows: Vec<SheetRow>,
     max_rows: usize,
 }
@@ -146,6 +163,7 @@ impl Rows {
     fn new(max_rows: usize) -> Self {
         Rows {
             columns: None,
+            headers: HashMap::new(),
             rows: Vec::new(),
             max_rows,
         }
@@ -165,6 +183,9 @@ impl Rows {
             let mut headers = vec![None; cells.iter().map(|(i, _)| i + 1).max().unwrap_or(0)];
             for (index, header) in cells {
                 headers[index] = Column::of_header(&header);
+                if let Some(column) = headers[index] {
+                    self.headers.insert(column, header.trim().to_string());
+                }
             }
             check_columns(&headers)?;
             self.columns = Some(headers);
@@ -181,11 +202,14 @@ impl Rows {
         Ok(())
     }
 
-    fn finish(self) -> Result<Vec<SheetRow>, AppError> {
+    fn finish(self) -> Result<Sheet, AppError> {
         if self.columns.is_none() {
             check_columns(&[])?;
         }
-        Ok(self.rows)
+        Ok(Sheet {
+            rows: self.rows,
+            headers: self.headers,
+        })
     }
 }
 
@@ -321,8 +345,13 @@ mod tests {
             max_rows: 10,
             max_uncompressed_bytes: 1 << 20,
         };
-        assert!(read(&template_csv(), limits).unwrap().is_empty());
-        assert!(read(&template_xlsx().unwrap(), limits).unwrap().is_empty());
+        assert!(read(&template_csv(), limits).unwrap().rows.is_empty());
+        assert!(
+            read(&template_xlsx().unwrap(), limits)
+                .unwrap()
+                .rows
+                .is_empty()
+        );
     }
 
     #[test]
@@ -337,10 +366,12 @@ mod tests {
             "P1;Herr;;Tom;Tabelle;03.04.1991;Ständeplatz 1;34117;Kassel;DE;t@example.de;01.2027";
         for newline in ["\n", "\r\n"] {
             let text = format!("{header}{newline}{row}{newline}{newline}{row}{newline}");
-            let rows = read(text.as_bytes(), limits).unwrap();
-            let lines: Vec<u64> = rows.iter().map(|r| r.row).collect();
+            let sheet = read(text.as_bytes(), limits).unwrap();
+            let lines: Vec<u64> = sheet.rows.iter().map(|r| r.row).collect();
             assert_eq!(lines, [2, 4], "{newline:?}");
-            assert_eq!(rows[0].get(Column::LastName), Some("Tabelle"));
+            assert_eq!(sheet.rows[0].get(Column::LastName), Some("Tabelle"));
+            // The header's own words, for the report.
+            assert_eq!(sheet.header_of(Column::StartMonth), "Startmonat");
         }
     }
 
@@ -362,6 +393,6 @@ mod tests {
             "too_many_columns"
         );
         let empty_beyond = format!("{header}x{}\n", ";".repeat(200));
-        assert_eq!(read(empty_beyond.as_bytes(), limits).unwrap().len(), 1);
+        assert_eq!(read(empty_beyond.as_bytes(), limits).unwrap().rows.len(), 1);
     }
 }

@@ -94,32 +94,32 @@ pub async fn upload_staff_list(
         max_uncompressed_bytes: limits.max_uncompressed_bytes,
     };
     // Reading a spreadsheet is CPU work: off the async workers.
-    let (valid, rejected, total) = tokio::task::spawn_blocking(move || {
+    let (valid, errors, rejected, total) = tokio::task::spawn_blocking(move || {
         let _reading = reading;
         let sheet = file::read(&bytes, read_limits)?;
-        let total = sheet.len();
+        let total = sheet.rows.len();
         let mut valid = Vec::with_capacity(total);
-        let mut rejected = Vec::new();
-        for row in &sheet {
+        let mut errors = Vec::new();
+        let mut rejected = 0;
+        for row in &sheet.rows {
             match rows::check(row, today, deadline) {
                 Ok(row) => valid.push(row),
-                Err(errors) => rejected.push(errors),
+                Err(row_errors) => {
+                    rejected += 1;
+                    errors.extend(row_errors.into_iter().map(|error| RowErrorReport {
+                        row: error.row,
+                        column: error.column.name().to_string(),
+                        header: sheet.header_of(error.column).to_string(),
+                        code: error.code.as_str().to_string(),
+                        detail: error.code.detail(lang),
+                    }))
+                }
             }
         }
-        Ok::<_, AppError>((valid, rejected, total))
+        Ok::<_, AppError>((valid, errors, rejected, total))
     })
     .await
     .map_err(|e| AppError::Internal(format!("reading the file: {e}")))??;
-    let errors: Vec<RowErrorReport> = rejected
-        .iter()
-        .flatten()
-        .map(|error| RowErrorReport {
-            row: error.row,
-            column: error.column.to_string(),
-            code: error.code.as_str().to_string(),
-            detail: error.code.detail(lang),
-        })
-        .collect();
     let report = state
         .db
         .transaction(move |conn| {
@@ -142,7 +142,7 @@ pub async fn upload_staff_list(
                 total: count(total)?,
                 created: count(applied.created)?,
                 unchanged: count(applied.unchanged)?,
-                rejected: count(rejected.len())?,
+                rejected: count(rejected)?,
                 errors: serde_json::to_string(&errors)
                     .map_err(|e| AppError::Internal(e.to_string()))?,
                 created_at: now,
@@ -164,7 +164,7 @@ pub async fn upload_staff_list(
                     "dry_run": dry_run,
                     "created": applied.created,
                     "unchanged": applied.unchanged,
-                    "rejected": rejected.len(),
+                    "rejected": rejected,
                 })),
             )?;
             let uploader = Some((account.first_name.clone(), account.last_name.clone()));

@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 
 use crate::applications::types::{OrderedHolder, parse_personnel_number};
 use crate::bulk_uploads::file::{Column, SheetRow};
-use crate::customers::types::{Gender, Salutation};
+use crate::customers::types::{Gender, SPOKEN_GENDERS, SPOKEN_SALUTATIONS, Salutation};
 use crate::domain::address::country_code;
 use crate::domain::month::parse_start_month;
 use crate::domain::text::parse_line;
@@ -28,7 +28,7 @@ pub struct StaffRow {
 #[derive(Debug, Clone, PartialEq)]
 pub struct RowError {
     pub row: u64,
-    pub column: &'static str,
+    pub column: Column,
     pub code: FieldErrorCode,
 }
 
@@ -128,7 +128,7 @@ impl RowErrors {
             Err(error) => {
                 self.errors.push(RowError {
                     row: self.row,
-                    column: column.name(),
+                    column,
                     code: error.code,
                 });
                 None
@@ -138,26 +138,27 @@ impl RowErrors {
 }
 
 fn salutation(raw: &str) -> Result<Salutation, FieldError> {
-    match crate::domain::fold::fold_text(raw).as_str() {
-        "" => Err(FieldError::new("", FieldErrorCode::Required)),
-        "mr" | "herr" | "hr" | "hr." => Ok(Salutation::Mr),
-        "ms" | "frau" | "fr" | "fr." => Ok(Salutation::Ms),
-        "none" | "ohne" | "keine" | "keine angabe" => Ok(Salutation::None),
-        _ => Err(FieldError::new("", FieldErrorCode::InvalidChoice)),
+    if raw.trim().is_empty() {
+        return Err(FieldError::new("", FieldErrorCode::Required));
     }
+    Salutation::from_spoken(raw).ok_or(FieldError::new(
+        "",
+        FieldErrorCode::InvalidChoice {
+            allowed: SPOKEN_SALUTATIONS,
+        },
+    ))
 }
 
 fn gender(raw: Option<&str>) -> Result<Gender, FieldError> {
     let Some(raw) = raw else {
         return Ok(Gender::Unspecified);
     };
-    match crate::domain::fold::fold_text(raw).as_str() {
-        "male" | "maennlich" | "m" => Ok(Gender::Male),
-        "female" | "weiblich" | "w" => Ok(Gender::Female),
-        "diverse" | "divers" | "d" => Ok(Gender::Diverse),
-        "unspecified" | "keine angabe" | "unbestimmt" | "ohne angabe" => Ok(Gender::Unspecified),
-        _ => Err(FieldError::new("", FieldErrorCode::InvalidChoice)),
-    }
+    Gender::from_spoken(raw).ok_or(FieldError::new(
+        "",
+        FieldErrorCode::InvalidChoice {
+            allowed: SPOKEN_GENDERS,
+        },
+    ))
 }
 
 #[cfg(test)]
@@ -174,7 +175,9 @@ mod tests {
         assert_eq!(gender(None).unwrap(), Gender::Unspecified);
         assert_eq!(
             salutation("Dr.").unwrap_err().code,
-            FieldErrorCode::InvalidChoice
+            FieldErrorCode::InvalidChoice {
+                allowed: SPOKEN_SALUTATIONS
+            }
         );
     }
 }

@@ -27,14 +27,20 @@ pub struct RowCounts {
 
 /// One error of a rejected row.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[schema(example = json!({"row": 4, "column": "postal_code", "code": "invalid_postal_code", "detail": "Bitte geben Sie eine gültige Postleitzahl ein."}))]
+#[schema(example = json!({"row": 4, "column": "postal_code", "header": "PLZ", "code": "invalid_postal_code", "detail": "Bitte geben Sie eine gültige Postleitzahl ein."}))]
 pub struct RowErrorReport {
     /// The line in the CSV file or the row of the sheet; the header is 1.
     #[schema(example = 4)]
     pub row: u64,
-    /// The column, by its English name.
+    /// The column, by its English (canonical) name.
     #[schema(example = "postal_code")]
     pub column: String,
+    /// The column as the file's header wrote it (`PLZ`, `Startmonat`, `postal_code`),
+    /// to point the person who filled the list at it. Reports kept from before this
+    /// field existed repeat `column`.
+    #[serde(default)]
+    #[schema(example = "PLZ")]
+    pub header: String,
     /// The field error's stable code (as in problem `errors`).
     #[schema(example = "invalid_postal_code")]
     pub code: String,
@@ -92,8 +98,11 @@ pub struct BulkUploadReport {
 
 impl BulkUploadReport {
     pub fn new(row: BulkUploadRow, uploader: Option<(String, String)>) -> Result<Self, AppError> {
-        let errors = serde_json::from_str(&row.errors)
+        let mut errors: Vec<RowErrorReport> = serde_json::from_str(&row.errors)
             .map_err(|e| AppError::Internal(format!("stored upload errors: {e}")))?;
+        for error in errors.iter_mut().filter(|e| e.header.is_empty()) {
+            error.header = error.column.clone();
+        }
         Ok(BulkUploadReport {
             created_by: row.created_by.clone().zip(uploader).map(
                 |(id, (first_name, last_name))| Uploader {

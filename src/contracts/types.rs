@@ -15,7 +15,17 @@ use crate::http::{PageQuery, Patch};
 
 /// State of a company contract.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, EnumString, AsRefStr,
+    strum::VariantNames,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    EnumString,
+    AsRefStr,
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
@@ -353,7 +363,18 @@ pub struct ContractListItem {
 }
 
 /// What the contract list can be sorted by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, ToSchema, EnumString)]
+#[derive(
+    strum::VariantNames,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    Deserialize,
+    ToSchema,
+    EnumString,
+)]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
 #[schema(example = "contract_number")]
@@ -370,7 +391,18 @@ pub enum ContractSort {
 }
 
 /// Sort direction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, ToSchema, EnumString)]
+#[derive(
+    strum::VariantNames,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    Deserialize,
+    ToSchema,
+    EnumString,
+)]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
 #[schema(example = "asc")]
@@ -464,18 +496,14 @@ impl PortalContractListQuery {
 
 /// An absent parameter is the default; a given one, even empty, must be one of the
 /// values (`invalid_choice`).
-fn choice_or_default<E: std::str::FromStr + Default>(
+fn choice_or_default<E: std::str::FromStr + strum::VariantNames + Default>(
     raw: Option<&str>,
     pointer: &str,
     errors: &mut FieldErrors,
 ) -> Option<E> {
     match raw {
         None => Some(E::default()),
-        Some(raw) => errors.take(
-            raw.trim()
-                .parse()
-                .map_err(|_| FieldError::new(pointer, FieldErrorCode::InvalidChoice)),
-        ),
+        Some(raw) => errors.take(crate::domain::choice::parse_given(raw, pointer)),
     }
 }
 

@@ -16,7 +16,17 @@ use crate::http::{PageQuery, Patch};
 
 /// Salutation ("Anrede"): `mr` Herr, `ms` Frau, `none` without.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, EnumString, AsRefStr,
+    strum::VariantNames,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    EnumString,
+    AsRefStr,
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
@@ -29,7 +39,17 @@ pub enum Salutation {
 
 /// Gender ("Geschlecht").
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, EnumString, AsRefStr,
+    strum::VariantNames,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    EnumString,
+    AsRefStr,
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
@@ -39,6 +59,49 @@ pub enum Gender {
     Female,
     Diverse,
     Unspecified,
+}
+
+/// What files written by people may say for a salutation: German or the API's values.
+pub const SPOKEN_SALUTATIONS: &[&str] = &["Herr", "Frau", "keine Angabe", "mr", "ms", "none"];
+/// The same for a gender.
+pub const SPOKEN_GENDERS: &[&str] = &[
+    "männlich",
+    "weiblich",
+    "divers",
+    "keine Angabe",
+    "male",
+    "female",
+    "diverse",
+    "unspecified",
+];
+
+impl Salutation {
+    /// A salutation as a staff list or an import file may write it: `Herr`, `Frau`,
+    /// `keine Angabe` (and short forms) or the API's values, in any case.
+    pub fn from_spoken(raw: &str) -> Option<Salutation> {
+        match crate::domain::fold::fold_text(raw).as_str() {
+            "mr" | "herr" | "hr" | "hr." => Some(Salutation::Mr),
+            "ms" | "frau" | "fr" | "fr." => Some(Salutation::Ms),
+            "none" | "ohne" | "keine" | "keine angabe" => Some(Salutation::None),
+            _ => None,
+        }
+    }
+}
+
+impl Gender {
+    /// A gender as a staff list or an import file may write it: `männlich`, `weiblich`,
+    /// `divers`, `keine Angabe` (and `m`, `w`, `d`) or the API's values, in any case.
+    pub fn from_spoken(raw: &str) -> Option<Gender> {
+        match crate::domain::fold::fold_text(raw).as_str() {
+            "male" | "maennlich" | "m" => Some(Gender::Male),
+            "female" | "weiblich" | "w" => Some(Gender::Female),
+            "diverse" | "divers" | "d" => Some(Gender::Diverse),
+            "unspecified" | "keine angabe" | "unbestimmt" | "ohne angabe" => {
+                Some(Gender::Unspecified)
+            }
+            _ => None,
+        }
+    }
 }
 
 /// A customer's data as the holder sees it in the Self-Service ("Kundenverwaltung").

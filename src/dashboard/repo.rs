@@ -81,6 +81,19 @@ pub fn counts(
             .select(count_star())
             .get_result(conn)?
     };
+    let starting: i64 = {
+        let mut query = subscriptions::table
+            .inner_join(company_contracts::table)
+            .into_boxed();
+        if let Some(ids) = ids.clone() {
+            query = query.filter(company_contracts::company_id.eq_any(ids));
+        }
+        query
+            .filter(subscriptions::status.eq(STATUS_ACTIVE))
+            .filter(subscriptions::valid_from.gt(today))
+            .select(count_star())
+            .get_result(conn)?
+    };
     let cancelled_this_month: i64 = {
         let (from, until) = berlin_month_in_utc(today);
         let mut query = subscriptions::table
@@ -151,6 +164,7 @@ pub fn counts(
         active_subscriptions,
         subscriptions: SubscriptionCounts {
             active: active_subscriptions,
+            starting,
             cancelled_this_month,
         },
         applications: ApplicationCounts { pending },

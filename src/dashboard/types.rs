@@ -56,12 +56,18 @@ pub struct ApplicationCounts {
 
 /// Tickets under the contracts.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[schema(example = json!({"active": 128, "cancelled_this_month": 3}))]
+#[schema(example = json!({"active": 128, "starting": 5, "cancelled_this_month": 3}))]
 pub struct SubscriptionCounts {
-    /// Status `active` and today (Europe/Berlin) within the validity, as the contract
-    /// list counts "active".
+    /// Running today: status `active` and today (Europe/Berlin) within the validity, as
+    /// the contract list counts "active". Tickets that have not begun yet are in
+    /// `starting`.
     #[schema(example = 128)]
     pub active: i64,
+    /// Starting later: status `active` with `valid_from` after today (an approved order
+    /// or a staff-list row for next month). The ticket list shows them with status
+    /// `active`.
+    #[schema(example = 5)]
+    pub starting: i64,
     /// Cancellations made in the current calendar month (Europe/Berlin).
     #[schema(example = 3)]
     pub cancelled_this_month: i64,
@@ -72,7 +78,7 @@ pub struct SubscriptionCounts {
 #[schema(example = json!({
     "contracts": {"active": 3, "cancelled": 1, "ended": 2},
     "active_subscriptions": 128,
-    "subscriptions": {"active": 128, "cancelled_this_month": 3},
+    "subscriptions": {"active": 128, "starting": 5, "cancelled_this_month": 3},
     "applications": {"pending": 4},
     "customer_codes": {"valid": 3, "expiring_within_30_days": 1},
     "users": {"admins": 1, "members": 2, "invited": 1}

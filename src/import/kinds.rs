@@ -12,10 +12,12 @@ use crate::companies::types::NewCompanyRequest;
 use crate::contracts::repo::ContractData;
 use crate::contracts::types::NewContractRequest;
 use crate::customers::repo::{ConsentSource, CustomerData};
-use crate::customers::types::NewCustomerRequest;
+use crate::customers::types::{
+    Gender, NewCustomerRequest, SPOKEN_GENDERS, SPOKEN_SALUTATIONS, Salutation,
+};
 use crate::db::DbConnection;
 use crate::domain::fold::fold_number;
-use crate::error::{AppError, Problem};
+use crate::error::{AppError, FieldErrorCode, Problem};
 use crate::i18n::Lang;
 use crate::import::{ImportKind, ImportReport, RejectedRow, Row, savepoint};
 use crate::schema::{companies, company_contracts, customers, subscriptions};
@@ -279,24 +281,59 @@ fn contract(row: &Row, companies: &HashMap<String, String>) -> ParsedRow<Contrac
 
 fn customer(row: &Row) -> ParsedRow<CustomerData> {
     let mut body = body(row, &["address"]);
-    if let Some(consent) = body.remove("marketing_consent") {
-        let text = consent.as_str().unwrap_or_default().trim().to_lowercase();
-        let value = match text.as_str() {
-            "true" | "1" | "ja" | "yes" | "j" | "y" => true,
-            "false" | "0" | "nein" | "no" | "n" => false,
-            _ => {
-                return Err(vec![(
-                    "marketing_consent".into(),
-                    "Use true or false (also ja/nein, 1/0).".into(),
-                )]);
-            }
+    // Values the API takes only in its own spelling are read as people write them;
+    // one that is not understood is reported beside the row's other errors, and a
+    // stand-in keeps the API's parsing from reporting it a second time.
+    let mut errors = Vec::new();
+    let mut spoken =
+        |field: &str, read: &dyn Fn(&str) -> Option<Value>, allowed, stand_in: Value| {
+            let Some(raw) = body.get(field).and_then(Value::as_str).map(str::to_string) else {
+                return;
+            };
+            let value = read(&raw).unwrap_or_else(|| {
+                let code = FieldErrorCode::InvalidChoice { allowed };
+                errors.push((field.to_string(), code.detail(Lang::En)));
+                stand_in
+            });
+            body.insert(field.to_string(), value);
         };
-        body.insert("marketing_consent".into(), json!(value));
-    }
+    spoken(
+        "salutation",
+        &|raw| Salutation::from_spoken(raw).map(|s| json!(s.as_ref())),
+        SPOKEN_SALUTATIONS,
+        json!("none"),
+    );
+    spoken(
+        "gender",
+        &|raw| Gender::from_spoken(raw).map(|g| json!(g.as_ref())),
+        SPOKEN_GENDERS,
+        json!("unspecified"),
+    );
+    spoken(
+        "marketing_consent",
+        &|raw| yes_or_no(raw).map(Value::Bool),
+        &["true", "false", "ja", "nein", "yes", "no", "1", "0"],
+        json!(false),
+    );
     let request: NewCustomerRequest = request(body)?;
-    request
-        .parse(clock::today_berlin(), clock::now())
-        .map_err(|e| by_column(e, &[]))
+    match request.parse(clock::today_berlin(), clock::now()) {
+        Ok(data) if errors.is_empty() => Ok(data),
+        Ok(_) => Err(errors),
+        Err(error) => {
+            let mut all = by_column(error, &[]);
+            all.extend(errors);
+            Err(all)
+        }
+    }
+}
+
+/// `true`/`false` as a file may write them (`ja`/`nein`, `yes`/`no`, `1`/`0`).
+fn yes_or_no(raw: &str) -> Option<bool> {
+    match raw.trim().to_lowercase().as_str() {
+        "true" | "1" | "ja" | "yes" | "j" | "y" => Some(true),
+        "false" | "0" | "nein" | "no" | "n" => Some(false),
+        _ => None,
+    }
 }
 
 fn subscription(

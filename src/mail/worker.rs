@@ -12,6 +12,7 @@ use crate::clock;
 use crate::config::MailConfig;
 use crate::db::DbPool;
 use crate::error::{AppError, GeneralProblem};
+use crate::mail::drop::MailDrop;
 use crate::mail::outbox::{self, QueuedMail};
 use crate::mail::{Composer, Email, LinkSettings, OutboxWaker, Prepared};
 
@@ -21,14 +22,15 @@ const MAX_BACKOFF: Duration = Duration::from_secs(3600);
 
 pub enum Transport {
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
-    /// Development without SMTP: the e-mail, link included, goes to the log.
-    Log,
+    /// Development without SMTP: the e-mail, link included, goes to the log, and to an
+    /// `.eml` file when a folder is configured (see `mail::drop`).
+    Log(Option<MailDrop>),
 }
 
 impl Transport {
     pub fn from_config(config: &MailConfig) -> Result<Transport, String> {
         match &config.smtp_url {
-            None => Ok(Transport::Log),
+            None => Ok(Transport::Log(config.drop_dir.clone().map(MailDrop::new))),
             Some(url) => AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose_secret())
                 .map(|builder| {
                     Transport::Smtp(builder.timeout(Some(Duration::from_secs(10))).build())
@@ -39,35 +41,43 @@ impl Transport {
 
     async fn send(&self, from: &Mailbox, recipient: &str, email: &Email) -> Result<(), String> {
         match self {
-            Transport::Log => {
+            Transport::Log(drop) => {
                 tracing::info!(
                     to = %recipient,
                     subject = %email.subject,
                     body = %email.text,
                     "e-mail (no SMTP_URL configured, written to the log)"
                 );
+                if let Some(drop) = drop {
+                    let path = drop.write(&message(from, recipient, email)?).await;
+                    let path = path.map_err(|e| format!("cannot write the e-mail file: {e}"))?;
+                    tracing::info!(file = %path.display(), "e-mail written as a file");
+                }
                 Ok(())
             }
-            Transport::Smtp(smtp) => {
-                let to: Mailbox = recipient
-                    .parse()
-                    .map_err(|e| format!("invalid recipient: {e}"))?;
-                let message = Message::builder()
-                    .from(from.clone())
-                    .to(to)
-                    .subject(&email.subject)
-                    .multipart(MultiPart::alternative_plain_html(
-                        email.text.clone(),
-                        email.html.clone(),
-                    ))
-                    .map_err(|e| format!("cannot build message: {e}"))?;
-                smtp.send(message)
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| e.to_string())
-            }
+            Transport::Smtp(smtp) => smtp
+                .send(message(from, recipient, email)?)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
         }
     }
+}
+
+/// The e-mail as a MIME message: plain text and HTML as alternatives.
+fn message(from: &Mailbox, recipient: &str, email: &Email) -> Result<Message, String> {
+    let to: Mailbox = recipient
+        .parse()
+        .map_err(|e| format!("invalid recipient: {e}"))?;
+    Message::builder()
+        .from(from.clone())
+        .to(to)
+        .subject(&email.subject)
+        .multipart(MultiPart::alternative_plain_html(
+            email.text.clone(),
+            email.html.clone(),
+        ))
+        .map_err(|e| format!("cannot build message: {e}"))
 }
 
 pub struct Worker {

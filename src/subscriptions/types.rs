@@ -15,13 +15,25 @@ use crate::subscriptions::repo::{SubscriptionData, SubscriptionRow, Subscription
 
 /// State of a subscription ("Vertragsstatus").
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, EnumString, AsRefStr,
+    strum::VariantNames,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    EnumString,
+    AsRefStr,
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
 #[schema(example = "active")]
 pub enum SubscriptionStatus {
     Requested,
+    /// In force: running, or starting on `valid_from` when that lies ahead (the
+    /// dashboard counts those as `starting`); a cancelled one is `cancelled`.
     Active,
     Paused,
     /// Cancelled; runs until `valid_to`.
@@ -73,7 +85,10 @@ pub struct Subscription {
     /// Chip-card number, if any.
     #[schema(example = json!(null))]
     pub chip_card_number: Option<String>,
-    /// Product.
+    /// The ticket's product, what its holder rides on: `Deutschlandticket Job` for
+    /// every ticket an order or a staff list makes; an imported ticket carries what the
+    /// operator's data names. How the employer is billed is the contract's
+    /// `product_offering` (e.g. `D-Ticket Job (Rechnung)`), not this.
     #[schema(example = "Deutschlandticket Job")]
     pub product: String,
     /// First day of validity ("Gültig ab").
@@ -167,7 +182,10 @@ pub struct SubscriptionRecord {
     /// Chip-card number, unique when present.
     #[schema(example = json!(null))]
     pub chip_card_number: Option<String>,
-    /// Product.
+    /// The ticket's product, what its holder rides on: `Deutschlandticket Job` for
+    /// every ticket an order or a staff list makes; an imported ticket carries what the
+    /// operator's data names. How the employer is billed is the contract's
+    /// `product_offering` (e.g. `D-Ticket Job (Rechnung)`), not this.
     #[schema(example = "Deutschlandticket Job")]
     pub product: String,
     /// First day of validity.
@@ -454,7 +472,18 @@ pub struct SubscriptionListQuery {
 }
 
 /// Which tab of the Aboverwaltung.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema, EnumString)]
+#[derive(
+    strum::VariantNames,
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Deserialize,
+    ToSchema,
+    EnumString,
+)]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
 #[schema(example = "linked")]

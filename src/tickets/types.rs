@@ -6,8 +6,9 @@ use strum::EnumString;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::contracts::types::SortOrder;
+use crate::domain::choice::parse_given;
 use crate::domain::month::{last_of_month, parse_month};
-use crate::error::{AppError, FieldError, FieldErrorCode, FieldErrors};
+use crate::error::{AppError, FieldErrorCode, FieldErrors};
 use crate::http::{PageQuery, Paging};
 use crate::subscriptions::types::SubscriptionStatus;
 
@@ -55,7 +56,18 @@ pub struct ContractTicket {
 }
 
 /// Column the contract's ticket list sorts by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, ToSchema, EnumString)]
+#[derive(
+    strum::VariantNames,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    Deserialize,
+    ToSchema,
+    EnumString,
+)]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
 #[schema(example = "contract_number")]
@@ -116,14 +128,11 @@ impl TicketListQuery {
         let mut choice = |raw: Option<&str>, pointer: &str| -> Option<String> {
             raw.map(|raw| raw.trim().to_string()).filter(|raw| {
                 let known = match pointer {
-                    "/status" => raw.parse::<SubscriptionStatus>().is_ok(),
-                    "/sort" => raw.parse::<TicketSort>().is_ok(),
-                    _ => raw.parse::<SortOrder>().is_ok(),
+                    "/status" => parse_given::<SubscriptionStatus>(raw, pointer).map(drop),
+                    "/sort" => parse_given::<TicketSort>(raw, pointer).map(drop),
+                    _ => parse_given::<SortOrder>(raw, pointer).map(drop),
                 };
-                if !known {
-                    errors.push(FieldError::new(pointer, FieldErrorCode::InvalidChoice));
-                }
-                known
+                known.map_err(|error| errors.push(error)).is_ok()
             })
         };
         let status = choice(self.status.as_deref(), "/status");

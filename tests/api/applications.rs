@@ -230,6 +230,12 @@ async fn an_order_with_the_code_approved_by_the_admin_shows_in_the_employees_abo
     assert_eq!(ticket["status"], "active");
     assert_eq!(ticket["valid_from"], format!("{start}-01"));
     assert_eq!(ticket["valid_to"], Value::Null);
+    // The ticket's product, not the contract's billing offering.
+    assert_eq!(ticket["product"], "Deutschlandticket Job");
+    assert_eq!(
+        ticket["company_contract"]["product_offering"],
+        "D-Ticket Job (Rechnung)"
+    );
     let contract_number = ticket["contract_number"].as_str().unwrap().to_string();
     assert!(contract_number.starts_with("JT-"), "{contract_number}");
     let customer = json_of(

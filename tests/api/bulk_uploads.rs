@@ -46,7 +46,7 @@ fn german_csv() -> Vec<u8> {
          P-100;Herr;männlich;Jörg;Müller;05.10.1990;Königsplatz 1;34117;Kassel;DE;joerg.mueller@example.de;{month}\r\n\
          P-101;Frau;weiblich;Anna;Schmidt;14.02.1994;Wilhelmsstr. 2;34117;Kassel;;anna.schmidt@example.de;{month}\r\n\
          ;Frau;;Lena;Weiß;01.01.1985;Friedrichsplatz 8;34117;Kassel;DE;lena.weiss@example.de;{month}\r\n\
-         P-103;Herr;divers;Kim;Falsch;31.02.1990;Irgendwo 1;3411;Kassel;DE;kim@example.de;{month}\r\n"
+         P-103;Dr.;divers;Kim;Falsch;31.02.1990;Irgendwo 1;3411;Kassel;DE;kim@example.de;{month}\r\n"
     )
     .into_bytes()
 }
@@ -113,7 +113,8 @@ async fn a_german_csv_becomes_tickets_with_a_row_report_and_the_same_file_twice_
         first["rows"],
         serde_json::json!({"total": 4, "created": 3, "unchanged": 0, "rejected": 1})
     );
-    let mut errors: Vec<(u64, String, String)> = first["errors"]
+    // Every error of the row, each naming the column as the file's header wrote it.
+    let mut errors: Vec<(u64, String, String, String)> = first["errors"]
         .as_array()
         .unwrap()
         .iter()
@@ -121,21 +122,29 @@ async fn a_german_csv_becomes_tickets_with_a_row_report_and_the_same_file_twice_
             (
                 e["row"].as_u64().unwrap(),
                 e["column"].as_str().unwrap().to_string(),
+                e["header"].as_str().unwrap().to_string(),
                 e["code"].as_str().unwrap().to_string(),
             )
         })
         .collect();
     errors.sort();
+    let expected = [
+        (5, "birth_date", "Geburtsdatum", "invalid_date"),
+        (5, "postal_code", "PLZ", "invalid_postal_code"),
+        (5, "salutation", "Anrede", "invalid_choice"),
+    ]
+    .map(|(row, column, header, code)| (row, column.into(), header.into(), code.into()));
+    assert_eq!(errors, expected);
+    let salutation = first["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["column"] == "salutation")
+        .unwrap();
+    // The closed set, named (German by default).
     assert_eq!(
-        errors,
-        [
-            (5, "birth_date".to_string(), "invalid_date".to_string()),
-            (
-                5,
-                "postal_code".to_string(),
-                "invalid_postal_code".to_string()
-            ),
-        ]
+        salutation["detail"],
+        "Erlaubt sind: Herr, Frau, keine Angabe, mr, ms, none."
     );
     assert_eq!(first["created_by"]["id"], employer.admin.account.id);
 
@@ -163,6 +172,12 @@ async fn a_german_csv_becomes_tickets_with_a_row_report_and_the_same_file_twice_
     app.mail.wait_for("lena.weiss@example.de", 1).await;
     assert_eq!(
         count_where(&app, "consent_changes", "source = 'bulk_upload'").await,
+        3
+    );
+    // Every ticket of the list is a Deutschlandticket Job, whatever the contract's
+    // billing offering is called.
+    assert_eq!(
+        count_where(&app, "subscriptions", "product = 'Deutschlandticket Job'").await,
         3
     );
 
@@ -214,7 +229,7 @@ async fn a_german_csv_becomes_tickets_with_a_row_report_and_the_same_file_twice_
         .await
         .unwrap();
     assert_eq!(one["rows"]["created"], 3);
-    assert_eq!(one["errors"].as_array().unwrap().len(), 2);
+    assert_eq!(one["errors"].as_array().unwrap().len(), 3);
 }
 
 #[tokio::test]

@@ -1,6 +1,6 @@
 //! The dashboard's counts, for a company user and for an operator.
 
-use chrono::Days;
+use chrono::{Datelike, Days};
 use firmenportal::clock::today_berlin;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -51,6 +51,38 @@ async fn the_dashboard_counts_contracts_subscriptions_codes_and_users() {
             .await;
         assert_eq!(generated.status(), StatusCode::CREATED);
     }
+    // A ticket that starts next month is `active` in the ticket list, and `starting`
+    // here, not running.
+    let (_, loader) = operator(&app).await;
+    let customer = app
+        .request(
+            Method::POST,
+            "/api/v1/admin/customers",
+            Some(&loader.access),
+            Some(json!({
+                "customer_number": "KD-START", "salutation": "ms", "gender": "female",
+                "first_name": "Nora", "last_name": "Neubeginn", "birth_date": "1990-01-01",
+                "address": {"street": "Am Anfang 1", "postal_code": "34117", "city": "Kassel", "country": "DE"},
+                "marketing_consent": false
+            })),
+        )
+        .await;
+    assert_eq!(customer.status(), StatusCode::CREATED);
+    let customer: Value = customer.json().await.unwrap();
+    let next_month = today.with_day(1).unwrap() + chrono::Months::new(1);
+    let starting = app
+        .request(
+            Method::POST,
+            "/api/v1/admin/subscriptions",
+            Some(&loader.access),
+            Some(json!({
+                "contract_number": "JT-START-1", "product": "Deutschlandticket Job",
+                "valid_from": next_month.to_string(), "status": "active",
+                "customer_id": customer["id"], "company_contract_id": subscription.contract_id
+            })),
+        )
+        .await;
+    assert_eq!(starting.status(), StatusCode::CREATED);
     // Another company's records count only for operators.
     let other = company().insert(&app).await;
     contract(&other).insert(&app).await;
@@ -64,7 +96,7 @@ async fn the_dashboard_counts_contracts_subscriptions_codes_and_users() {
     let expected = json!({
         "contracts": {"active": 2, "cancelled": 1, "ended": 1},
         "active_subscriptions": 1,
-        "subscriptions": {"active": 1, "cancelled_this_month": 0},
+        "subscriptions": {"active": 1, "starting": 1, "cancelled_this_month": 0},
         "applications": {"pending": 0},
         "customer_codes": {"valid": 2, "expiring_within_30_days": 1},
         "users": {"admins": 1, "members": 1, "invited": 1}

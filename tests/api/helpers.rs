@@ -102,6 +102,7 @@ pub struct TestAppBuilder {
     database: Option<std::sync::Arc<TestDatabase>>,
     data_dir: Option<tempfile::TempDir>,
     smtp_port: Option<u16>,
+    without_smtp: bool,
 }
 
 impl TestApp {
@@ -115,6 +116,7 @@ impl TestApp {
             database: None,
             data_dir: None,
             smtp_port: None,
+            without_smtp: false,
         }
     }
 
@@ -260,6 +262,13 @@ impl TestAppBuilder {
         self
     }
 
+    /// No `SMTP_URL`, as `cargo run` on a fresh machine: e-mails go to the log and to
+    /// files in the data directory.
+    pub fn without_smtp(mut self) -> Self {
+        self.without_smtp = true;
+        self
+    }
+
     /// Points SMTP at a port where nothing may be listening yet.
     pub fn smtp_port(mut self, port: u16) -> Self {
         self.smtp_port = Some(port);
@@ -289,6 +298,9 @@ impl TestAppBuilder {
         .map(|(k, v)| (k.to_string(), v))
         .collect();
         settings.extend(self.settings);
+        if self.without_smtp {
+            settings.remove("SMTP_URL");
+        }
         let config = Config::from_lookup(|name| settings.get(name).cloned()).expect("test config");
         let app = Application::build(config.clone()).await.expect("build app");
         let port = app.port();

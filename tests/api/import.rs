@@ -251,3 +251,121 @@ async fn a_file_of_several_batches_is_applied_whole_with_every_refused_row_repor
         (0, 0, 2498, 2)
     );
 }
+
+#[tokio::test]
+async fn a_row_reports_every_bad_value_and_names_the_allowed_set() {
+    let app = TestApp::spawn().await;
+    // German values as staff lists take them; then a row with four bad values.
+    let csv = "customer_number;salutation;gender;first_name;last_name;birth_date;address_street;address_postal_code;address_city;address_country;marketing_consent\n\
+KD-7;Herr;männlich;Jörg;Müller;01.02.1980;Weg 1;34117;Kassel;DE;ja\n\
+KD-8;Dr.;weiblich;Anna;Acht;1980-02-30;Weg 2;3411;Kassel;DE;vielleicht\n";
+    let report = run(&app, ImportKind::Customers, csv, false).await;
+    assert_eq!((report.created, report.rejected()), (1, 1), "{report}");
+    let mut rejected: Vec<(u64, &str, &str)> = report
+        .rejected_rows
+        .iter()
+        .map(|r| (r.line, r.column.as_str(), r.reason.as_str()))
+        .collect();
+    rejected.sort();
+    assert_eq!(
+        rejected,
+        [
+            (
+                3,
+                "address_postal_code",
+                "Please enter a valid postal code (5 digits in Germany)."
+            ),
+            (
+                3,
+                "birth_date",
+                "Please enter a valid date (YYYY-MM-DD or DD.MM.YYYY)."
+            ),
+            (
+                3,
+                "marketing_consent",
+                "Allowed values: true, false, ja, nein, yes, no, 1, 0."
+            ),
+            (
+                3,
+                "salutation",
+                "Allowed values: Herr, Frau, keine Angabe, mr, ms, none."
+            ),
+        ]
+    );
+    assert_eq!(
+        count_where(
+            &app,
+            "customers",
+            "customer_number = 'KD-7' AND salutation = 'mr' AND gender = 'male' AND marketing_consent"
+        )
+        .await,
+        1
+    );
+    // The API names its own set too.
+    let csv = "contract_number,company_customer_number,product_offering,status,valid_from\n\
+FV-9,K-9,D-Ticket Job,aktiv,2024-01-01\n";
+    let report = run(&app, ImportKind::Contracts, csv, true).await;
+    let status = report
+        .rejected_rows
+        .iter()
+        .find(|r| r.column == "status")
+        .expect("status reported");
+    assert_eq!(status.reason, "Allowed values: active, cancelled, ended.");
+}
+
+/// Runs the binary on the test's database, off the test's runtime; returns (exit code,
+/// stdout, stderr).
+async fn command(app: &TestApp, args: &[&str]) -> (i32, String, String) {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_firmenportal"));
+    command
+        .args(args)
+        .env("DATABASE_URL", &app.database.url)
+        .env("DATA_DIR", app.data_dir.path())
+        .env_remove("NO_COLOR")
+        .env_remove("RUST_LOG");
+    let output = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .unwrap()
+        .expect("run firmenportal");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn the_command_prints_its_report_on_stdout_and_its_log_on_stderr_without_colours() {
+    let app = TestApp::spawn().await;
+    let file = app.data_dir.path().join("kunden.csv");
+    std::fs::write(
+        &file,
+        "customer_number;salutation;gender;first_name;last_name;birth_date;address_street;address_postal_code;address_city;address_country;marketing_consent\n\
+KD-1;Frau;weiblich;Paula;Pendler;12.03.1988;Weg 1;34117;Kassel;DE;ja\n\
+KD-2;Dr.;weiblich;Anna;Acht;1980-02-01;Weg 2;34117;Kassel;DE;nein\n",
+    )
+    .unwrap();
+    let (code, stdout, stderr) =
+        command(&app, &["import", "customers", file.to_str().unwrap()]).await;
+    assert_eq!(code, 1, "a rejected row: exit 1\n{stdout}\n{stderr}");
+    assert_eq!(
+        stdout,
+        "line 3: column salutation: Allowed values: Herr, Frau, keine Angabe, mr, ms, none.\n\
+         created 1, updated 0, unchanged 0, rejected 1\n"
+    );
+    assert!(stderr.contains("migrations applied"), "{stderr}");
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "no colours in a pipe: {stderr:?}"
+    );
+    assert!(
+        !stderr.contains("salutation"),
+        "said once, on stdout: {stderr}"
+    );
+
+    // A file that cannot be read: one message, on stderr.
+    let (code, stdout, stderr) = command(&app, &["import", "customers", "/nonexistent.csv"]).await;
+    assert_eq!(code, 1);
+    assert_eq!(stdout, "");
+    assert_eq!(stderr.matches("/nonexistent.csv").count(), 1, "{stderr}");
+}

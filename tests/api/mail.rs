@@ -224,3 +224,90 @@ async fn undeliverable_mail_is_kept_as_failed_for_inspection() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// `firmenportal mail last` on the test's data directory: (exit code, stdout, stderr).
+/// Run off the test's runtime, whose mail worker writes the files meanwhile.
+async fn mail_last(app: &TestApp, args: &[&str]) -> (i32, String, String) {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_firmenportal"));
+    command
+        .args(["mail", "last"])
+        .args(args)
+        .env("DATABASE_URL", &app.database.url)
+        .env("DATA_DIR", app.data_dir.path())
+        .env_remove("SMTP_URL")
+        .env_remove("APP_ENV");
+    let output = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .unwrap()
+        .expect("run firmenportal");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn without_smtp_each_mail_is_a_file_and_mail_last_prints_its_link_and_token() {
+    let app = TestApp::builder().without_smtp().spawn().await;
+    let (max, jana) = (unique_email(), unique_email());
+    for email in [&max, &jana] {
+        assert_eq!(app.register(email).await.status(), StatusCode::ACCEPTED);
+    }
+    // Each address gets its own link, picked out of a folder that holds both.
+    let (code, link, stderr) = mail_last(&app, &["--to", &jana.to_uppercase(), "--link"]).await;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        link.starts_with("https://portal.test/verify-email?token="),
+        "{link}"
+    );
+    let (code, token, _) = mail_last(&app, &["--to", &jana, "--token"]).await;
+    assert_eq!(code, 0);
+    assert_eq!(
+        format!("https://portal.test/verify-email?token={token}"),
+        link
+    );
+    let verified = app
+        .post(
+            "/api/v1/auth/verify-email",
+            json!({ "token": token.trim() }),
+        )
+        .await;
+    assert_eq!(verified.status(), StatusCode::NO_CONTENT);
+    let (_, max_token, _) = mail_last(&app, &["--to", &max, "--token"]).await;
+    assert_ne!(max_token, token);
+    // Without a flag: the whole mail, as a developer reads it.
+    let (code, whole, _) = mail_last(&app, &["--to", &max]).await;
+    assert_eq!(code, 0);
+    assert!(whole.contains("Subject: "), "{whole}");
+    assert!(whole.contains(max_token.trim()), "{whole}");
+    let files = std::fs::read_dir(app.data_dir.path().join("mail"))
+        .unwrap()
+        .filter(|f| {
+            f.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|e| e == "eml")
+        })
+        .count();
+    assert_eq!(files, 2);
+
+    // Nobody wrote to this address: a clear message and exit 1 after the wait.
+    let (code, stdout, stderr) =
+        mail_last(&app, &["--to", "nobody@example.de", "--wait", "0"]).await;
+    assert_eq!(code, 1);
+    assert_eq!(stdout, "");
+    assert!(
+        stderr.contains("no e-mail to nobody@example.de"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn with_smtp_no_mail_file_is_written() {
+    let app = TestApp::spawn().await;
+    let email = unique_email();
+    app.signed_up_user(&email).await;
+    assert!(!app.data_dir.path().join("mail").exists());
+}

@@ -49,6 +49,10 @@ async fn swagger_ui_and_the_openapi_document_are_served() {
     let ui = app.get("/swagger-ui/", None).await;
     assert_eq!(ui.status(), StatusCode::OK);
     assert!(ui.text().await.unwrap().contains("swagger"));
+    // Typed without the slash, the address leads there.
+    let bare = app.get("/swagger-ui", None).await;
+    assert_eq!(bare.status(), StatusCode::PERMANENT_REDIRECT);
+    assert_eq!(bare.headers()["location"], "/swagger-ui/");
     let doc: Value = app
         .get("/api-docs/openapi.json", None)
         .await
@@ -65,12 +69,14 @@ async fn swagger_ui_and_the_openapi_document_are_served() {
 #[tokio::test]
 async fn swagger_ui_can_be_switched_off_while_the_document_stays() {
     let app = TestApp::builder().set("SWAGGER_UI", "false").spawn().await;
-    assert_problem(
-        app.get("/swagger-ui/", None).await,
-        StatusCode::NOT_FOUND,
-        "not_found",
-    )
-    .await;
+    for path in ["/swagger-ui/", "/swagger-ui"] {
+        assert_problem(
+            app.get(path, None).await,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        )
+        .await;
+    }
     let document = app.get("/api-docs/openapi.json", None).await;
     assert_eq!(document.status(), StatusCode::OK);
     let document: Value = document.json().await.unwrap();

@@ -510,7 +510,7 @@ async fn the_dashboard_counts_pending_applications_active_tickets_and_this_month
     let before = dashboard().await;
     assert_eq!(
         before["subscriptions"],
-        json!({"active": 2, "cancelled_this_month": 0})
+        json!({"active": 2, "starting": 0, "cancelled_this_month": 0})
     );
     assert_eq!(before["applications"], json!({"pending": 0}));
     let response = cancel_mine(&app, &setup.holder_tokens.access, &setup.ticket.id, None).await;
