@@ -9,6 +9,7 @@ use crate::clock;
 use crate::contracts::portal::visible_contract;
 use crate::customer_codes::types::*;
 use crate::customer_codes::{CustomerCodeProblem, redeem, repo};
+use crate::domain::month::{earliest_start, format_month};
 use crate::error::{AppError, Problem};
 use crate::http::{ApiJson, ApiQuery, NestedIds, Page, PageQuery, RecordId};
 use crate::state::AppState;
@@ -185,6 +186,7 @@ pub async fn check_customer_code(
 ) -> Result<HttpResponse, AppError> {
     let code = request.parse()?;
     let limits = state.config.limits;
+    let deadline = state.config.ordering.order_deadline_day;
     let outcome = state
         .db
         .transaction(move |conn| {
@@ -202,6 +204,7 @@ pub async fn check_customer_code(
                 product_offering: target.product_offering,
                 contract_id: target.contract_id,
                 valid_until: target.valid_until,
+                earliest_start_month: format_month(earliest_start(today, deadline)),
             }))
         })
         .await??;

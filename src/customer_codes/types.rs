@@ -176,7 +176,8 @@ impl CheckCodeRequest {
     "company_name": "Musterfirma GmbH",
     "product_offering": "D-Ticket Job (Rechnung)",
     "contract_id": "0190f3a4-8c2d-7e3f-8a01-4d5e6f7a8b9c",
-    "valid_until": "2026-12-31"
+    "valid_until": "2026-12-31",
+    "earliest_start_month": "2027-01"
 }))]
 pub struct CheckedCode {
     /// The employer's name.
@@ -191,6 +192,11 @@ pub struct CheckedCode {
     /// Last day the code is valid.
     #[schema(example = "2026-12-31")]
     pub valid_until: NaiveDate,
+    /// The first month an order placed now can start in (`YYYY-MM`): next month up to
+    /// the order deadline day (Europe/Berlin), else the month after. The order form's
+    /// earliest `start_month`.
+    #[schema(example = "2027-01", pattern = r"^[0-9]{4}-[0-9]{2}$")]
+    pub earliest_start_month: String,
 }
 
 /// Paging of a contract's codes.

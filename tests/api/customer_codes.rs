@@ -1,7 +1,7 @@
 //! Customer codes: generation and its validity rules, revocation on regeneration and
 //! under a race, the list, and checking a code with its attempt limits.
 
-use chrono::{Days, Months};
+use chrono::{Datelike, Days, Months};
 use firmenportal::clock::today_berlin;
 use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json};
@@ -74,6 +74,15 @@ async fn a_new_code_replaces_the_previous_one_and_is_checked_however_it_is_typed
     assert_eq!(checked["product_offering"], "D-Ticket Job (Rechnung)");
     assert_eq!(checked["contract_id"], contract_id);
     assert_eq!(checked["valid_until"], until.to_string());
+    // The order form's first month: next month up to the 10th (Europe/Berlin), else the
+    // month after.
+    let today = today_berlin();
+    let first_of_this = today - Days::new(u64::from(today.day0()));
+    let earliest = first_of_this + Months::new(if today.day() <= 10 { 1 } else { 2 });
+    assert_eq!(
+        checked["earliest_start_month"],
+        earliest.format("%Y-%m").to_string()
+    );
 
     let second: Value = generate(&app, admin.access(), &contract_id, &until.to_string())
         .await
