@@ -337,6 +337,11 @@ async fn members_read_but_only_admins_change() {
         pointers(&problem),
         [("/role".to_string(), "invalid_choice".to_string())]
     );
+    // The closed set, named.
+    assert_eq!(
+        problem["errors"][0]["detail"],
+        "Erlaubt sind: admin, member."
+    );
 }
 
 #[tokio::test]

@@ -173,3 +173,43 @@ async fn seed_demo_is_refused_in_production() {
     assert!(matches!(refused, Err(SeedError::Production)));
     assert_eq!(crate::helpers::count_rows(&app, "companies").await, 0);
 }
+
+#[tokio::test]
+async fn seed_demo_shows_the_admin_password_once_and_then_how_to_get_a_new_one() {
+    let app = TestApp::spawn().await;
+    let run = || {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_firmenportal"));
+        command
+            .arg("seed-demo")
+            .env("DATABASE_URL", &app.database.url)
+            .env("DATA_DIR", app.data_dir.path())
+            .env_remove("APP_ENV");
+        async move {
+            let output = tokio::task::spawn_blocking(move || command.output())
+                .await
+                .unwrap()
+                .expect("run firmenportal");
+            assert!(output.status.success());
+            String::from_utf8(output.stdout).unwrap()
+        }
+    };
+    let first = run().await;
+    let password = first
+        .lines()
+        .find_map(|line| line.strip_prefix("password: "))
+        .expect("the password, on a line of its own");
+    assert_eq!(
+        app.login("personal@musterfirma.de", password)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let second = run().await;
+    assert!(!second.contains("password: "), "{second}");
+    assert!(second.contains("already there"), "{second}");
+    assert!(second.contains("/api/v1/auth/password/forgot"), "{second}");
+    assert!(
+        second.contains("mail last --to personal@musterfirma.de --token"),
+        "{second}"
+    );
+}
