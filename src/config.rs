@@ -98,7 +98,7 @@ pub struct MailConfig {
     pub smtp_url: Option<SecretString>,
     /// Development without SMTP: where each e-mail is also written as an `.eml` file
     /// (`DATA_DIR/mail`); never in production.
-    pub drop_dir: Option<PathBuf>,
+    pub files_dir: Option<PathBuf>,
     pub from: String,
     pub poll_interval: Duration,
     pub retry_base: Duration,
@@ -336,7 +336,7 @@ impl Config {
             },
             mail: MailConfig {
                 smtp_url: get("SMTP_URL").map(Into::into),
-                drop_dir: (app_env == AppEnv::Development && get("SMTP_URL").is_none())
+                files_dir: (app_env == AppEnv::Development && get("SMTP_URL").is_none())
                     .then(|| data_dir(&get).join("mail")),
                 from: get("MAIL_FROM")
                     .unwrap_or_else(|| "Firmenportal <no-reply@firmenportal.example>".into()),

@@ -143,7 +143,7 @@ async fn mail_last(
     token: bool,
     wait: u64,
 ) -> Result<ExitCode, String> {
-    let Some(dir) = &config.mail.drop_dir else {
+    let Some(dir) = &config.mail.files_dir else {
         return Err(
             "no e-mail files here: with SMTP_URL (or APP_ENV=production) e-mails go \
                     to the SMTP server"
@@ -152,7 +152,7 @@ async fn mail_last(
     };
     let until = std::time::Instant::now() + std::time::Duration::from_secs(wait);
     let mail = loop {
-        if let Some(mail) = firmenportal::mail::drop::newest_to(dir, to)? {
+        if let Some(mail) = firmenportal::mail::files::newest_to(dir, to)? {
             break mail;
         }
         if std::time::Instant::now() >= until {

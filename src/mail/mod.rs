@@ -9,7 +9,7 @@
 //! delivery was delayed, and a request for an unknown address writes exactly what one
 //! for a known address writes.
 
-pub mod drop;
+pub mod files;
 pub mod outbox;
 pub mod templates;
 pub mod worker;

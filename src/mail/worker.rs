@@ -12,7 +12,7 @@ use crate::clock;
 use crate::config::MailConfig;
 use crate::db::DbPool;
 use crate::error::{AppError, GeneralProblem};
-use crate::mail::drop::MailDrop;
+use crate::mail::files::MailFiles;
 use crate::mail::outbox::{self, QueuedMail};
 use crate::mail::{Composer, Email, LinkSettings, OutboxWaker, Prepared};
 
@@ -23,14 +23,14 @@ const MAX_BACKOFF: Duration = Duration::from_secs(3600);
 pub enum Transport {
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
     /// Development without SMTP: the e-mail, link included, goes to the log, and to an
-    /// `.eml` file when a folder is configured (see `mail::drop`).
-    Log(Option<MailDrop>),
+    /// `.eml` file when a folder is configured (see `mail::files`).
+    Log(Option<MailFiles>),
 }
 
 impl Transport {
     pub fn from_config(config: &MailConfig) -> Result<Transport, String> {
         match &config.smtp_url {
-            None => Ok(Transport::Log(config.drop_dir.clone().map(MailDrop::new))),
+            None => Ok(Transport::Log(config.files_dir.clone().map(MailFiles::new))),
             Some(url) => AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose_secret())
                 .map(|builder| {
                     Transport::Smtp(builder.timeout(Some(Duration::from_secs(10))).build())
@@ -41,15 +41,15 @@ impl Transport {
 
     async fn send(&self, from: &Mailbox, recipient: &str, email: &Email) -> Result<(), String> {
         match self {
-            Transport::Log(drop) => {
+            Transport::Log(files) => {
                 tracing::info!(
                     to = %recipient,
                     subject = %email.subject,
                     body = %email.text,
                     "e-mail (no SMTP_URL configured, written to the log)"
                 );
-                if let Some(drop) = drop {
-                    let path = drop.write(&message(from, recipient, email)?).await;
+                if let Some(files) = files {
+                    let path = files.write(&message(from, recipient, email)?).await;
                     let path = path.map_err(|e| format!("cannot write the e-mail file: {e}"))?;
                     tracing::info!(file = %path.display(), "e-mail written as a file");
                 }

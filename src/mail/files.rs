@@ -10,13 +10,13 @@ use lettre::Message;
 
 /// The folder the development e-mails are written to.
 #[derive(Debug, Clone)]
-pub struct MailDrop {
+pub struct MailFiles {
     dir: PathBuf,
 }
 
-impl MailDrop {
+impl MailFiles {
     pub fn new(dir: PathBuf) -> Self {
-        MailDrop { dir }
+        MailFiles { dir }
     }
 
     /// Writes the message as `{uuid v7}.eml`: the names sort in the order the mails
@@ -36,14 +36,14 @@ impl MailDrop {
 
 /// A mail read back from the folder.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DroppedMail {
+pub struct MailFile {
     pub path: PathBuf,
     pub subject: String,
     /// The plain-text part, decoded.
     pub text: String,
 }
 
-impl DroppedMail {
+impl MailFile {
     /// The first `http://` or `https://` link of the text.
     pub fn link(&self) -> Option<&str> {
         self.links().next()
@@ -68,7 +68,7 @@ impl DroppedMail {
 }
 
 /// The newest mail in `dir` whose `To` names `address` (case does not matter).
-pub fn newest_to(dir: &Path, address: &str) -> Result<Option<DroppedMail>, String> {
+pub fn newest_to(dir: &Path, address: &str) -> Result<Option<MailFile>, String> {
     let mut names: Vec<PathBuf> = match std::fs::read_dir(dir) {
         Ok(entries) => entries
             .filter_map(|entry| entry.ok().map(|e| e.path()))
@@ -109,7 +109,7 @@ pub fn newest_to(dir: &Path, address: &str) -> Result<Option<DroppedMail>, Strin
         let text = plain_text(&mail)
             .ok_or_else(|| format!("{}: no text part", path.display()))?
             .map_err(|e| format!("{}: {e}", path.display()))?;
-        return Ok(Some(DroppedMail {
+        return Ok(Some(MailFile {
             path,
             subject,
             text,
@@ -132,8 +132,8 @@ fn plain_text(
 mod tests {
     use super::*;
 
-    fn mail(text: &str) -> DroppedMail {
-        DroppedMail {
+    fn mail(text: &str) -> MailFile {
+        MailFile {
             path: PathBuf::new(),
             subject: String::new(),
             text: text.into(),
