@@ -265,14 +265,15 @@ async fn seed_demo(config: &Config) -> Result<ExitCode, String> {
         ),
         None => {
             let admin = firmenportal::demo::DEMO_ADMIN_EMAIL;
+            let api = format!("http://{}/api/v1", config.http.bind_addr);
             println!(
                 "company admin of Musterfirma GmbH: {admin}, already there (the first run \
                  showed her password). For a new one, with the server running:\n  \
-                 curl -sS -X POST http://127.0.0.1:8080/api/v1/auth/password/forgot \
+                 curl -sS -X POST {api}/auth/password/forgot \
                  -H 'content-type: application/json' -d '{{\"email\": \"{admin}\"}}'\n  \
                  firmenportal mail last --to {admin} --token\n\
                  and post that token with the new password (as \"password\" and \
-                 \"password_confirmation\") to /api/v1/auth/password/reset."
+                 \"password_confirmation\") to {api}/auth/password/reset."
             );
         }
     }

@@ -292,10 +292,17 @@ fn free_numbers(
     let mut numbers = Vec::with_capacity(count);
     while numbers.len() < count {
         let block = order::allocate_block(conn, kind, count - numbers.len())?;
-        let (Some(first), Some(last)) = (block.first(), block.last()) else {
+        if block.is_empty() {
             break;
-        };
-        let held: HashSet<String> = taken(conn, first, last)?.into_iter().collect();
+        }
+        // Text ranges follow the numbers only while they are as wide: a block across
+        // `…99999999` to `…100000000` is looked up as two ranges.
+        let mut held = HashSet::new();
+        for run in block.chunk_by(|a, b| a.len() == b.len()) {
+            if let (Some(first), Some(last)) = (run.first(), run.last()) {
+                held.extend(taken(conn, first, last)?);
+            }
+        }
         numbers.extend(block.into_iter().filter(|number| !held.contains(number)));
     }
     Ok(numbers)

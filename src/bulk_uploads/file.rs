@@ -107,6 +107,9 @@ impl SheetRow {
 /// (a cell at `XFD1048576`) never size anything.
 pub const MAX_COLUMNS: usize = 64;
 
+/// The most characters of a header word a report repeats (`Personalnummer` has 14).
+const MAX_HEADER_CHARS: usize = 40;
+
 /// What a file may cost to read.
 #[derive(Debug, Clone, Copy)]
 pub struct ReadLimits {
@@ -184,7 +187,10 @@ impl Rows {
             for (index, header) in cells {
                 headers[index] = Column::of_header(&header);
                 if let Some(column) = headers[index] {
-                    self.headers.insert(column, header.trim().to_string());
+                    // Kept for every error of the column: a header padded with
+                    // thousands of ignored dashes must not be copied that often.
+                    let words = header.trim().chars().take(MAX_HEADER_CHARS).collect();
+                    self.headers.insert(column, words);
                 }
             }
             check_columns(&headers)?;
@@ -391,6 +397,15 @@ mod tests {
         assert_eq!(
             read(wide.as_bytes(), limits).unwrap_err().code(),
             "too_many_columns"
+        );
+        // A header word padded with what recognition ignores is recognised, and the
+        // report repeats only its start.
+        let padded = format!("Vor-{}name", "-".repeat(10_000));
+        let text = header.replace("Vorname", &padded);
+        let sheet = read(format!("{text}\n").as_bytes(), limits).unwrap();
+        assert_eq!(
+            sheet.header_of(Column::FirstName).chars().count(),
+            MAX_HEADER_CHARS
         );
         let empty_beyond = format!("{header}x{}\n", ";".repeat(200));
         assert_eq!(read(empty_beyond.as_bytes(), limits).unwrap().rows.len(), 1);

@@ -39,7 +39,7 @@ pub struct RowErrorReport {
     /// to point the person who filled the list at it. Reports kept from before this
     /// field existed repeat `column`.
     #[serde(default)]
-    #[schema(example = "PLZ")]
+    #[schema(required = true, example = "PLZ")]
     pub header: String,
     /// The field error's stable code (as in problem `errors`).
     #[schema(example = "invalid_postal_code")]

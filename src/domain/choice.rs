@@ -26,7 +26,7 @@ pub fn parse_given<E: FromStr + VariantNames>(text: &str, pointer: &str) -> Resu
 }
 
 /// `invalid_choice` at `pointer`, naming the enum's values.
-pub fn invalid_choice<E: VariantNames>(pointer: &str) -> FieldError {
+fn invalid_choice<E: VariantNames>(pointer: &str) -> FieldError {
     FieldError::new(
         pointer,
         FieldErrorCode::InvalidChoice {

@@ -238,6 +238,26 @@ fn by_column(error: AppError, columns: &[(&str, &str)]) -> Vec<(String, String)>
         .collect()
 }
 
+/// The API's parsing of a row together with the import's own findings (an unknown
+/// reference, a value it could not read): every error of the row, each once. An API
+/// error at a column the import already reported is the same problem seen again.
+fn with_own_errors<D>(
+    parsed: Result<D, AppError>,
+    columns: &[(&str, &str)],
+    own: Vec<(String, String)>,
+) -> ParsedRow<D> {
+    match parsed {
+        Ok(data) if own.is_empty() => Ok(data),
+        Ok(_) => Err(own),
+        Err(error) => {
+            let mut all = by_column(error, columns);
+            all.retain(|(column, _)| !own.iter().any(|(c, _)| c == column));
+            all.extend(own);
+            Err(all)
+        }
+    }
+}
+
 fn request<T: serde::de::DeserializeOwned>(
     body: Map<String, Value>,
 ) -> Result<T, Vec<(String, String)>> {
@@ -267,16 +287,7 @@ fn contract(row: &Row, companies: &HashMap<String, String>) -> ParsedRow<Contrac
         ));
     }
     let request: NewContractRequest = request(body)?;
-    match request.parse(clock::now()) {
-        Ok(data) if errors.is_empty() => Ok(data),
-        Ok(_) => Err(errors),
-        Err(error) => {
-            let mut all = by_column(error, &columns);
-            all.retain(|(column, _)| column != "company_customer_number" || errors.is_empty());
-            all.extend(errors);
-            Err(all)
-        }
-    }
+    with_own_errors(request.parse(clock::now()), &columns, errors)
 }
 
 fn customer(row: &Row) -> ParsedRow<CustomerData> {
@@ -316,15 +327,11 @@ fn customer(row: &Row) -> ParsedRow<CustomerData> {
         json!(false),
     );
     let request: NewCustomerRequest = request(body)?;
-    match request.parse(clock::today_berlin(), clock::now()) {
-        Ok(data) if errors.is_empty() => Ok(data),
-        Ok(_) => Err(errors),
-        Err(error) => {
-            let mut all = by_column(error, &[]);
-            all.extend(errors);
-            Err(all)
-        }
-    }
+    with_own_errors(
+        request.parse(clock::today_berlin(), clock::now()),
+        &[],
+        errors,
+    )
 }
 
 /// `true`/`false` as a file may write them (`ja`/`nein`, `yes`/`no`, `1`/`0`).
@@ -374,16 +381,7 @@ fn subscription(
         ("/company_contract_id", "company_contract_number"),
     ];
     let request: NewSubscriptionRequest = request(body)?;
-    match request.parse(clock::now()) {
-        Ok(data) if errors.is_empty() => Ok(data),
-        Ok(_) => Err(errors),
-        Err(error) => {
-            let mut all = by_column(error, &columns);
-            all.retain(|(column, _)| !errors.iter().any(|(c, _)| c == column));
-            all.extend(errors);
-            Err(all)
-        }
-    }
+    with_own_errors(request.parse(clock::now()), &columns, errors)
 }
 
 /// How one kind of record is found and written.

@@ -1003,3 +1003,61 @@ async fn a_list_skips_the_numbers_an_operator_gave_records_by_hand() {
     assert_eq!(tickets, ["JT-00000001", "JT-00000003", "JT-00000004"]);
     assert_eq!(customers, ["KJ-00000002", "KJ-00000003", "KJ-00000004"]);
 }
+
+#[tokio::test]
+async fn a_list_skips_hand_given_numbers_where_the_numbers_grow_a_digit() {
+    let app = TestApp::spawn().await;
+    let employer = employer(&app).await;
+    // The sequence stands two short of 100,000,000: the list's block runs from
+    // JT-99999999 to JT-100000001, across a change of width, and the operator already
+    // gave JT-100000000 by hand.
+    let mut by_hand = crate::fixtures::subscription();
+    by_hand.contract_number = "JT-100000000".into();
+    by_hand.insert(&app).await;
+    app.with_db(|conn| {
+        use diesel::prelude::*;
+        use firmenportal::schema::number_sequences;
+        diesel::update(
+            number_sequences::table
+                .filter(number_sequences::name.eq("subscription_contract_number")),
+        )
+        .set(number_sequences::last_value.eq(99_999_998_i64))
+        .execute(conn)
+        .unwrap();
+    })
+    .await;
+    let month = start_month_german();
+    let csv = format!(
+        "Vorname;Nachname;Anrede;Geburtsdatum;Straße;PLZ;Ort;E-Mail;Startmonat\n\
+         Tom;Eins;Herr;03.04.1991;Weg 1;34117;Kassel;eins@example.de;{month}\n\
+         Uta;Zwei;Frau;17.08.1987;Weg 2;34117;Kassel;zwei@example.de;{month}\n\
+         Vera;Drei;Frau;30.11.1979;Weg 3;34117;Kassel;drei@example.de;{month}\n"
+    );
+    let report = report(
+        upload(
+            &app,
+            employer.admin.access(),
+            &employer.contract_id,
+            "liste.csv",
+            csv.into_bytes(),
+            "",
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(report["rows"]["created"], 3);
+    let contract_id = employer.contract_id.clone();
+    let mut tickets: Vec<String> = app
+        .with_db(move |conn| {
+            use diesel::prelude::*;
+            use firmenportal::schema::subscriptions;
+            subscriptions::table
+                .filter(subscriptions::company_contract_id.eq(contract_id))
+                .select(subscriptions::contract_number)
+                .load::<String>(conn)
+                .unwrap()
+        })
+        .await;
+    tickets.sort();
+    assert_eq!(tickets, ["JT-100000001", "JT-100000002", "JT-99999999"]);
+}

@@ -305,9 +305,22 @@ async fn without_smtp_each_mail_is_a_file_and_mail_last_prints_its_link_and_toke
 }
 
 #[tokio::test]
-async fn with_smtp_no_mail_file_is_written() {
+async fn with_smtp_no_mail_file_is_written_and_mail_last_says_where_the_mails_went() {
     let app = TestApp::spawn().await;
     let email = unique_email();
     app.signed_up_user(&email).await;
     assert!(!app.data_dir.path().join("mail").exists());
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_firmenportal"));
+    command
+        .args(["mail", "last", "--to", &email])
+        .env("DATA_DIR", app.data_dir.path())
+        .env("SMTP_URL", "smtp://127.0.0.1:2525")
+        .env_remove("APP_ENV");
+    let output = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("go to the SMTP server"), "{stderr}");
 }
