@@ -248,6 +248,14 @@ pub enum FieldErrorCode {
     MonthTooEarly,
     /// A column a file must have (the pointer names it, e.g. `/file/last_name`).
     MissingColumn,
+    /// Not an amount in euros with at most two decimal places (`"63.00"`).
+    InvalidAmount,
+    /// Not a percentage with at most two decimal places (`"5.00"`).
+    InvalidPercent,
+    /// A date that must be the 1st of a month (a price's `valid_from`).
+    NotFirstOfMonth,
+    /// An employer's share below the D-Ticket Job minimum of 25 % of the list price.
+    EmployerShareTooLow,
 }
 
 impl FieldErrorCode {
@@ -391,6 +399,26 @@ impl FieldErrorCode {
                 "Diese Spalte fehlt in der Datei.".into(),
                 "The file lacks this column.".into(),
             ),
+            InvalidAmount => (
+                "invalid_amount",
+                "Bitte geben Sie einen Betrag in Euro mit höchstens zwei Nachkommastellen und Punkt an, z. B. \"63.00\".".into(),
+                "Please give an amount in euros with at most two decimal places and a point, e.g. \"63.00\".".into(),
+            ),
+            InvalidPercent => (
+                "invalid_percent",
+                "Bitte geben Sie einen Prozentsatz mit höchstens zwei Nachkommastellen und Punkt an, z. B. \"5.00\".".into(),
+                "Please give a percentage with at most two decimal places and a point, e.g. \"5.00\".".into(),
+            ),
+            NotFirstOfMonth => (
+                "not_first_of_month",
+                "Das Datum muss der 1. eines Monats sein.".into(),
+                "The date must be the 1st of a month.".into(),
+            ),
+            EmployerShareTooLow => (
+                "employer_share_too_low",
+                "Der Arbeitgeberanteil muss mindestens 25 % des Listenpreises betragen.".into(),
+                "The employer's share must be at least 25 % of the list price.".into(),
+            ),
         };
         (code, de, en)
     }
@@ -414,6 +442,19 @@ pub struct FieldErrors(Vec<FieldError>);
 
 impl FieldErrors {
     /// Keeps the value or remembers the error.
+    /// Keeps the value or remembers every field error of a validation failure; any
+    /// other error is passed on.
+    pub fn take_all<T>(&mut self, result: Result<T, AppError>) -> Result<Option<T>, AppError> {
+        match result {
+            Ok(value) => Ok(Some(value)),
+            Err(AppError::Validation(fields)) => {
+                self.0.extend(fields);
+                Ok(None)
+            }
+            Err(other) => Err(other),
+        }
+    }
+
     pub fn take<T>(&mut self, result: Result<T, FieldError>) -> Option<T> {
         match result {
             Ok(value) => Some(value),
@@ -762,8 +803,9 @@ pub struct ProblemFieldError {
     /// `invalid_type`, `unknown_field`, `invalid_country`, `invalid_phone`,
     /// `invalid_choice`, `duplicate` (the key of a `duplicate_key`),
     /// `unknown_reference`, `field_read_only`, `ends_before_start`, `date_in_past`,
-    /// `after_contract_end`, `too_far_ahead`, `invalid_month`, `month_too_early` or
-    /// `missing_column` (at `/file/{column}` of a `missing_columns`).
+    /// `after_contract_end`, `too_far_ahead`, `invalid_month`, `month_too_early`,
+    /// `missing_column` (at `/file/{column}` of a `missing_columns`), `invalid_amount`,
+    /// `invalid_percent`, `not_first_of_month` or `employer_share_too_low` (of an `employer_share_too_low`).
     #[schema(example = "invalid_email")]
     pub code: String,
     /// Human-readable explanation.

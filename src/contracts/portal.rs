@@ -101,6 +101,7 @@ pub async fn get_contract_info(
             let current = crate::customer_codes::repo::current(conn, &id, today)?;
             let active_subscriptions = repo::count_active_subscriptions(conn, &id, today)?;
             Ok(ContractInfo {
+                employer_share: contract.employer_share()?.map(EmployerShareBody::from),
                 status: parse_status(&contract.data.status)?,
                 active: repo::is_active(&contract.data, today),
                 id: contract.id,

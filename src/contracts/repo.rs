@@ -11,6 +11,7 @@ use crate::domain::fold::fold_number;
 use crate::domain::fold::{fold_text, like_pattern, search_text, storable};
 use crate::error::AppError;
 use crate::http::{Paging, Total};
+use crate::prices::EmployerShare;
 use crate::schema::{companies, company_contracts};
 
 /// The columns of a contract that a create or update writes.
@@ -33,6 +34,33 @@ pub struct ContractRow {
     #[diesel(embed)]
     pub data: ContractData,
     pub created_at: NaiveDateTime,
+    pub employer_share_kind: Option<String>,
+    pub employer_share_value: Option<i64>,
+}
+
+impl ContractRow {
+    pub fn employer_share(&self) -> Result<Option<EmployerShare>, AppError> {
+        EmployerShare::from_columns(
+            self.employer_share_kind.as_deref(),
+            self.employer_share_value,
+        )
+    }
+}
+
+/// Sets (or with `None` removes) a contract's employer share.
+pub fn set_employer_share(
+    conn: &mut DbConnection,
+    id: &str,
+    share: Option<EmployerShare>,
+) -> Result<(), AppError> {
+    let (kind, value) = share.map(EmployerShare::to_columns).unzip();
+    diesel::update(company_contracts::table.find(id))
+        .set((
+            company_contracts::employer_share_kind.eq(kind),
+            company_contracts::employer_share_value.eq(value),
+        ))
+        .execute(conn)?;
+    Ok(())
 }
 
 /// The pointer of a contract field whose unique index refused a value.

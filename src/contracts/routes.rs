@@ -9,14 +9,17 @@ use crate::contracts::repo::{self, ContractData, ContractFilter};
 use crate::contracts::types::*;
 use crate::db::DbConnection;
 use crate::error::{AppError, FieldErrorCode, Problem};
-use crate::http::{ApiJson, ApiQuery, Page, PageQuery, RecordId};
+use crate::http::{ApiJson, ApiQuery, Page, PageQuery, Patch, RecordId};
+use crate::prices;
 use crate::state::AppState;
 
 /// Create a company contract (operator).
 ///
 /// The contract number is unique (`409 duplicate_key`); `company_id` must name a
 /// company (`unknown_reference` otherwise); `valid_to` must not lie before
-/// `valid_from` (`ends_before_start`).
+/// `valid_from` (`ends_before_start`). The `employer_share` must be at least 25 % of the
+/// list price in force today, or of the product's newest price when none is in force
+/// yet (`422 employer_share_too_low` at `/employer_share`).
 #[utoipa::path(
     tag = "admin",
     security(("bearer_auth" = [])),
@@ -25,16 +28,19 @@ use crate::state::AppState;
         (status = 201, description = "Created; `Location` names the new contract", body = Contract),
         (status = 403, description = "No operator rights (`forbidden`)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The contract number is taken (`duplicate_key`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields (`validation_failed`), or an employer share below 25 % of the list price (`employer_share_too_low` at `/employer_share`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/admin/contracts")]
 pub async fn create_contract(
     state: web::Data<AppState>,
     operator: Operator,
-    ApiJson(request): ApiJson<NewContractRequest>,
+    ApiJson(mut request): ApiJson<NewContractRequest>,
     context: AuditContext,
 ) -> Result<HttpResponse, AppError> {
-    let data = request.parse(clock::now())?;
+    let share = ShareChange::parse(std::mem::take(&mut request.employer_share));
+    let (data, share) = both(request.parse(clock::now()), share)?;
+    let today = state.clock.today_berlin();
     let contract = state
         .db
         .transaction(move |conn| {
@@ -42,6 +48,10 @@ pub async fn create_contract(
             let id = uuid::Uuid::now_v7().to_string();
             repo::insert(conn, &id, &data)
                 .map_err(|e| e.or_duplicate_key(repo::duplicate_pointer))?;
+            if let ShareChange::Set(Some(share)) = share {
+                prices::repo::require_minimum_share(conn, &data.product_offering, share, today)?;
+                repo::set_employer_share(conn, &id, Some(share))?;
+            }
             audit::record(
                 conn,
                 &context,
@@ -125,8 +135,11 @@ pub async fn get_contract(
 
 /// Change a company contract (operator).
 ///
-/// A JSON merge patch: absent fields stay, `null` makes `valid_to` open-ended. All
-/// invalid fields are reported at once and nothing is stored then.
+/// A JSON merge patch: absent fields stay, `null` makes `valid_to` open-ended and
+/// removes the `employer_share`. All invalid fields are reported at once and nothing is
+/// stored then. A share below 25 % of the list price in force today (or of the newest
+/// price) answers `422 employer_share_too_low`; it is checked whenever the share or the
+/// product offering changes.
 #[utoipa::path(
     tag = "admin",
     security(("bearer_auth" = [])),
@@ -137,6 +150,7 @@ pub async fn get_contract(
         (status = 403, description = "No operator rights (`forbidden`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such contract (`not_found`)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The contract number is taken (`duplicate_key`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields (`validation_failed`), or an employer share below 25 % of the list price (`employer_share_too_low` at `/employer_share`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[patch("/admin/contracts/{id}")]
@@ -148,16 +162,30 @@ pub async fn update_contract(
     context: AuditContext,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
+    let today = state.clock.today_berlin();
     let contract = state
         .db
         .transaction(move |conn| {
             let current = repo::find(conn, &id)?.ok_or_else(AppError::not_found)?;
-            let data = request
-                .clone()
-                .merged_onto(Some(&current.data), clock::now())?;
+            let mut patch = request.clone();
+            let share = ShareChange::parse(std::mem::take(&mut patch.employer_share));
+            let product_changed = patch.product_offering != Patch::Absent;
+            let (data, share) = both(patch.merged_onto(Some(&current.data), clock::now()), share)?;
             require_company(conn, &data)?;
             repo::update(conn, &id, &data)
                 .map_err(|e| e.or_duplicate_key(repo::duplicate_pointer))?;
+            let share_after = match share {
+                ShareChange::Keep => current.employer_share()?,
+                ShareChange::Set(share) => share,
+            };
+            if let Some(kept) = share_after
+                && (share != ShareChange::Keep || product_changed)
+            {
+                prices::repo::require_minimum_share(conn, &data.product_offering, kept, today)?;
+            }
+            if let ShareChange::Set(share) = share {
+                repo::set_employer_share(conn, &id, share)?;
+            }
             audit::record(
                 conn,
                 &context,

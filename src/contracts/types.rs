@@ -6,12 +6,14 @@ use strum::{AsRefStr, EnumString};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::contracts::repo::{ContractData, ContractRow};
-use crate::domain::RecordNumber;
 use crate::domain::choice::parse_choice;
 use crate::domain::date::parse_date;
 use crate::domain::text::parse_line;
+use crate::domain::{Cents, Percent, RecordNumber};
 use crate::error::{AppError, FieldError, FieldErrorCode, FieldErrors};
 use crate::http::{PageQuery, Patch};
+use crate::prices::EmployerShare;
+use crate::prices::pricing::ShareKind;
 
 /// State of a company contract.
 #[derive(
@@ -46,6 +48,7 @@ pub enum ContractStatus {
     "status": "active",
     "valid_from": "2023-05-01",
     "valid_to": null,
+    "employer_share": {"kind": "percent", "value": "50.00"},
     "created_at": "2024-10-01T08:00:00Z",
     "updated_at": "2024-10-01T08:00:00Z"
 }))]
@@ -70,6 +73,8 @@ pub struct Contract {
     /// Last day of validity; `null`: open-ended ("unbefristet").
     #[schema(example = json!(null))]
     pub valid_to: Option<NaiveDate>,
+    /// The employer's share (Arbeitgeberanteil); `null` while none is set.
+    pub employer_share: Option<EmployerShareBody>,
     /// When the record was created.
     #[schema(example = "2024-10-01T08:00:00Z")]
     pub created_at: DateTime<Utc>,
@@ -82,6 +87,7 @@ impl TryFrom<ContractRow> for Contract {
     type Error = AppError;
 
     fn try_from(row: ContractRow) -> Result<Self, AppError> {
+        let employer_share = row.employer_share()?.map(EmployerShareBody::from);
         Ok(Contract {
             id: row.id,
             status: row.data.status.parse().map_err(|_| {
@@ -92,6 +98,7 @@ impl TryFrom<ContractRow> for Contract {
             product_offering: row.data.product_offering,
             valid_from: row.data.valid_from,
             valid_to: row.data.valid_to,
+            employer_share,
             created_at: row.created_at.and_utc(),
             updated_at: row.data.updated_at.and_utc(),
         })
@@ -130,6 +137,11 @@ pub struct NewContractRequest {
     #[serde(default)]
     #[schema(value_type = Option<String>, pattern = r"^ *([0-9]{4}-[0-9]{1,2}-[0-9]{1,2}|[0-9]{1,2}\.[0-9]{1,2}\.[0-9]{4}) *$", example = json!(null))]
     pub valid_to: Patch<String>,
+    /// The employer's share (Arbeitgeberanteil); absent or `null`: none set yet. At
+    /// least 25 % of the list price (`422 employer_share_too_low`).
+    #[serde(default)]
+    #[schema(value_type = Option<EmployerShareInput>)]
+    pub employer_share: Patch<EmployerShareInput>,
 }
 
 /// Changes to a company contract (operator), as a JSON merge patch.
@@ -161,6 +173,95 @@ pub struct UpdateContractRequest {
     #[serde(default)]
     #[schema(value_type = Option<String>, pattern = r"^ *([0-9]{4}-[0-9]{1,2}-[0-9]{1,2}|[0-9]{1,2}\.[0-9]{1,2}\.[0-9]{4}) *$", example = "2026-12-31")]
     pub valid_to: Patch<String>,
+    /// The employer's share (Arbeitgeberanteil); `null` removes it. At least 25 % of
+    /// the list price in force today, or of the newest price when none is in force yet
+    /// (`422 employer_share_too_low` at `/employer_share`).
+    #[serde(default)]
+    #[schema(value_type = Option<EmployerShareInput>)]
+    pub employer_share: Patch<EmployerShareInput>,
+}
+
+/// The employer's share of a contract as a request gives it.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"kind": "percent", "value": "50.00"}))]
+pub struct EmployerShareInput {
+    /// `percent`: a percentage of the list price; `amount`: euros a month.
+    #[schema(value_type = ShareKind, required = true)]
+    pub kind: Option<String>,
+    /// A percentage from 0 to 100 (`invalid_percent`, `out_of_range`) or an amount in
+    /// euros (`invalid_amount`), with a point and at most two places.
+    #[schema(value_type = String, required = true, pattern = r"^ *[0-9]{1,6}(\.[0-9]{1,2})? *$", example = "50.00")]
+    pub value: Option<String>,
+}
+
+impl EmployerShareInput {
+    /// The share, or the first invalid field of it.
+    pub fn parse(self) -> Result<EmployerShare, FieldError> {
+        let kind = parse_choice::<ShareKind>(self.kind.as_deref(), "/employer_share/kind")?;
+        let value = self
+            .value
+            .filter(|v| !v.trim().is_empty())
+            .ok_or_else(|| FieldError::new("/employer_share/value", FieldErrorCode::Required))?;
+        Ok(match kind {
+            ShareKind::Percent => {
+                EmployerShare::Percent(Percent::parse(&value, "/employer_share/value")?)
+            }
+            ShareKind::Amount => {
+                EmployerShare::Amount(Cents::parse(&value, "/employer_share/value")?)
+            }
+        })
+    }
+}
+
+/// A contract's employer share as the API shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"kind": "percent", "value": "50.00"}))]
+pub struct EmployerShareBody {
+    /// `percent`: a percentage of the list price; `amount`: euros a month.
+    pub kind: ShareKind,
+    /// The percentage or the amount in euros, two decimal places.
+    #[schema(example = "50.00")]
+    pub value: String,
+}
+
+impl From<EmployerShare> for EmployerShareBody {
+    fn from(share: EmployerShare) -> Self {
+        EmployerShareBody {
+            kind: share.kind(),
+            value: share.value_text(),
+        }
+    }
+}
+
+/// What a request does to a contract's employer share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShareChange {
+    Keep,
+    Set(Option<EmployerShare>),
+}
+
+impl ShareChange {
+    /// The change a request's `employer_share` asks for, or its invalid field.
+    pub fn parse(patch: Patch<EmployerShareInput>) -> Result<ShareChange, AppError> {
+        Ok(match patch {
+            Patch::Absent => ShareChange::Keep,
+            Patch::Null => ShareChange::Set(None),
+            Patch::Value(input) => ShareChange::Set(Some(input.parse()?)),
+        })
+    }
+}
+
+/// Both results, or every field error of both at once.
+pub fn both<A, B>(a: Result<A, AppError>, b: Result<B, AppError>) -> Result<(A, B), AppError> {
+    match (a, b) {
+        (Ok(a), Ok(b)) => Ok((a, b)),
+        (Err(AppError::Validation(mut first)), Err(AppError::Validation(second))) => {
+            first.extend(second);
+            Err(AppError::Validation(first))
+        }
+        (Err(error), _) | (_, Err(error)) => Err(error),
+    }
 }
 
 /// Filters of the operator's contract list.
@@ -179,6 +280,7 @@ pub struct ContractListQuery {
 }
 
 impl NewContractRequest {
+    /// The contract's columns; its `employer_share` is the caller's ([`ShareChange`]).
     pub fn parse(self, now: NaiveDateTime) -> Result<ContractData, AppError> {
         UpdateContractRequest {
             contract_number: self.contract_number.into(),
@@ -187,6 +289,7 @@ impl NewContractRequest {
             status: self.status.into(),
             valid_from: self.valid_from.into(),
             valid_to: self.valid_to,
+            employer_share: Patch::Absent,
         }
         .merged_onto(None, now)
     }
@@ -194,7 +297,8 @@ impl NewContractRequest {
 
 impl UpdateContractRequest {
     /// The contract's columns after this patch of `current` (`None`: a new contract).
-    /// Whether `company_id` names a company is the caller's check.
+    /// Whether `company_id` names a company is the caller's check; the employer share is
+    /// parsed on its own ([`ShareChange`]).
     pub fn merged_onto(
         self,
         current: Option<&ContractData>,
@@ -541,7 +645,8 @@ pub struct CurrentCustomerCode {
         "contact": {"name": "Erika Personal", "email": "personal@musterfirma.de", "phone": "+495617001234"}
     },
     "current_customer_code": {"id": "0190f3a6-2e3f-7a41-9b52-6c7d8e9f0a1b", "code": "K7QM-3XHD-9PTA", "valid_until": "2026-12-31"},
-    "active_subscriptions": 42
+    "active_subscriptions": 42,
+    "employer_share": {"kind": "percent", "value": "50.00"}
 }))]
 pub struct ContractInfo {
     /// Opaque contract id.
@@ -573,6 +678,9 @@ pub struct ContractInfo {
     /// Subscriptions under this contract that are active today.
     #[schema(example = 42)]
     pub active_subscriptions: i64,
+    /// The employer's share (Arbeitgeberanteil) of each ticket's month, as the operator
+    /// set it; `null` while none is set.
+    pub employer_share: Option<EmployerShareBody>,
 }
 
 /// A company's data as the contract infos show it.
