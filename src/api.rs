@@ -19,6 +19,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .configure(accounts::configure)
             .configure(crate::companies::configure)
             .configure(crate::contracts::configure)
+            .configure(crate::prices::configure)
+            .configure(crate::statements::configure)
             .configure(crate::customers::configure)
             .configure(crate::memberships::configure)
             .configure(crate::customer_codes::configure)
@@ -61,6 +63,7 @@ pub fn problem_catalogue() -> Vec<ProblemSpec> {
             crate::memberships::MembershipProblem::iter()
                 .map(crate::memberships::MembershipProblem::spec),
         )
+        .chain(crate::prices::PriceProblem::iter().map(crate::prices::PriceProblem::spec))
         .collect()
 }
 

@@ -106,6 +106,10 @@ pub enum AuditAction {
     SubscriptionCancelled,
     /// A staff list uploaded (Massenupload), with its counts.
     BulkUploaded,
+    /// A price list entry added.
+    PriceCreated,
+    /// A month's final statements re-opened by an operator.
+    StatementsReopened,
 }
 
 impl AuditAction {
@@ -155,6 +159,8 @@ impl AuditAction {
             AuditAction::ApplicationRejected => "application.rejected",
             AuditAction::SubscriptionCancelled => "subscription.cancelled",
             AuditAction::BulkUploaded => "bulk_upload.uploaded",
+            AuditAction::PriceCreated => "price.created",
+            AuditAction::StatementsReopened => "statement.reopened",
         }
     }
 }

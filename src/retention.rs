@@ -2,14 +2,15 @@
 //! windows, old e-mails, spent e-mail tokens, ended sessions with their refresh tokens,
 //! and old audit entries — each after the period configured for it. Every instance runs
 //! the job; a row in `maintenance_runs`, moved forward with one conditional statement,
-//! lets exactly one of them do the work per period.
+//! lets exactly one of them do the work per period. The same job freezes the past
+//! month's statements once it has ended (`statements::freezing`), claimed per month.
 
 use std::time::Duration;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::clock;
+use crate::clock::{self, Clock};
 use crate::config::RetentionConfig;
 use crate::db::{DbConnection, DbPool, PreparedSql};
 use crate::error::AppError;
@@ -77,9 +78,20 @@ pub fn claim_run(
     Ok(changed == 1)
 }
 
-/// The job: every `policy.interval`, claim the run and purge if it was ours.
-pub async fn run(db: DbPool, policy: RetentionConfig) {
+/// The job: every `policy.interval`, claim the run and purge if it was ours; and freeze
+/// the past month's statements if no instance has yet.
+pub async fn run(db: DbPool, policy: RetentionConfig, clock: Clock) {
     loop {
+        match crate::statements::freezing::freeze_past_month(&db, &clock).await {
+            Ok(Some((month, frozen))) => tracing::info!(
+                month = %crate::domain::month::format_month(month),
+                frozen = frozen.frozen,
+                without_price = frozen.without_price,
+                "statements of the past month frozen"
+            ),
+            Ok(None) => {}
+            Err(error) => tracing::warn!(%error, "statements: cannot freeze the past month"),
+        }
         let outcome = db
             .run(move |conn| {
                 let now = clock::now();

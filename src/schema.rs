@@ -130,6 +130,8 @@ diesel::table! {
         company_postal_code -> Text,
         company_city -> Text,
         search_text -> Text,
+        employer_share_kind -> Nullable<Text>,
+        employer_share_value -> Nullable<BigInt>,
     }
 }
 
@@ -287,6 +289,52 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    prices (id) {
+        id -> Text,
+        product_offering -> Text,
+        valid_from -> Date,
+        list_price_cents -> BigInt,
+        job_discount_bp -> BigInt,
+        created_at -> Timestamp,
+        created_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    statements (id) {
+        id -> Text,
+        contract_id -> Text,
+        month -> Date,
+        contract_number -> Text,
+        company_name -> Text,
+        customer_number -> Text,
+        list_price_cents -> BigInt,
+        job_price_cents -> BigInt,
+        employer_share_kind -> Nullable<Text>,
+        employer_share_value -> Nullable<BigInt>,
+        employer_share_cents -> BigInt,
+        employee_share_cents -> BigInt,
+        share_below_minimum -> Bool,
+        tickets -> BigInt,
+        final_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    statement_items (statement_id, subscription_id) {
+        statement_id -> Text,
+        subscription_id -> Text,
+        contract_number -> Text,
+        personnel_number -> Nullable<Text>,
+        first_name -> Text,
+        last_name -> Text,
+        valid_from -> Date,
+        valid_to -> Nullable<Date>,
+        status -> Text,
+    }
+}
+
 diesel::joinable!(email_tokens -> accounts (account_id));
 diesel::joinable!(sessions -> accounts (account_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
@@ -299,6 +347,8 @@ diesel::joinable!(company_memberships -> companies (company_id));
 diesel::joinable!(company_memberships -> accounts (account_id));
 diesel::joinable!(customer_codes -> company_contracts (contract_id));
 diesel::joinable!(applications -> company_contracts (contract_id));
+diesel::joinable!(statements -> company_contracts (contract_id));
+diesel::joinable!(statement_items -> statements (statement_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
@@ -320,4 +370,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     number_sequences,
     bulk_uploads,
     application_counts,
+    prices,
+    statements,
+    statement_items,
 );

@@ -137,7 +137,12 @@ impl Application {
             }
             .run(),
         );
-        let retention = tokio::spawn(crate::retention::run(db.clone(), config.retention));
+        let clock = crate::clock::Clock::default();
+        let retention = tokio::spawn(crate::retention::run(
+            db.clone(),
+            config.retention,
+            clock.clone(),
+        ));
 
         let bind_addr = &config.http.bind_addr;
         let listener = TcpListener::bind(bind_addr)
@@ -166,7 +171,7 @@ impl Application {
                 config.bulk_upload.queue,
             ),
             outbox,
-            clock: crate::clock::Clock::default(),
+            clock,
         });
         let trusted = web::Data::new(TrustedProxies(config.http.trusted_proxies.clone()));
         let cors_origins = config.http.cors_allowed_origins.clone();

@@ -82,7 +82,15 @@ fn matches(template: &[String], concrete: &[String]) -> bool {
         && template
             .iter()
             .zip(concrete)
-            .all(|(t, c)| (t.starts_with('{') && t.ends_with('}')) || t == c)
+            .all(|(t, c)| t == c || placeholder_matches(t, c))
+}
+
+/// `{id}` matches any segment, `{month}.csv` one that ends with `.csv`.
+fn placeholder_matches(template: &str, concrete: &str) -> bool {
+    template.starts_with('{')
+        && template
+            .split_once('}')
+            .is_some_and(|(_, suffix)| concrete.len() > suffix.len() && concrete.ends_with(suffix))
 }
 
 pub async fn unmatched_route(

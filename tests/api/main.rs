@@ -25,6 +25,7 @@ mod operators;
 mod paging;
 mod rate_limit;
 mod retention;
+mod statements;
 mod subscriptions;
 mod system;
 mod tickets;
