@@ -28,6 +28,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .configure(crate::tickets::configure)
             .configure(crate::bulk_uploads::configure)
             .configure(crate::dashboard::configure)
+            .configure(crate::webhooks::configure)
             .configure(crate::subscriptions::configure),
     );
 }
@@ -64,6 +65,7 @@ pub fn problem_catalogue() -> Vec<ProblemSpec> {
                 .map(crate::memberships::MembershipProblem::spec),
         )
         .chain(crate::prices::PriceProblem::iter().map(crate::prices::PriceProblem::spec))
+        .chain(crate::webhooks::WebhookProblem::iter().map(crate::webhooks::WebhookProblem::spec))
         .collect()
 }
 
@@ -79,6 +81,7 @@ pub fn compose_mail(
         Some("bulk_upload") => crate::bulk_uploads::mails::compose_mail(conn, mail, links),
         Some("ticket") => crate::tickets::mails::compose_mail(conn, mail, links),
         Some("application") => crate::applications::mails::compose_mail(conn, mail, links),
+        Some("webhook") => crate::webhooks::mails::compose_mail(conn, mail, links),
         _ => Err(AppError::Internal(format!(
             "no composer for template {:?}",
             mail.template

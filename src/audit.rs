@@ -17,6 +17,9 @@ use crate::schema::audit_log;
 pub struct AuditContext {
     pub client_ip: ClientIp,
     pub request_id: RequestId,
+    /// The caller's W3C trace context (`traceparent`), when it sent a valid one: events
+    /// the action causes carry it on to webhook receivers.
+    pub traceparent: Option<String>,
 }
 
 impl AuditContext {
@@ -26,6 +29,7 @@ impl AuditContext {
         AuditContext {
             client_ip: ClientIp(std::net::IpAddr::from([127, 0, 0, 1])),
             request_id: RequestId(format!("cli:{command}:{}", uuid::Uuid::new_v4())),
+            traceparent: None,
         }
     }
 }
@@ -39,11 +43,32 @@ impl FromRequest for AuditContext {
             Ok(id) => id,
             Err(error) => return ready(Err(error)),
         };
+        let traceparent = req
+            .headers()
+            .get("traceparent")
+            .and_then(|value| value.to_str().ok())
+            .filter(|value| is_traceparent(value))
+            .map(str::to_ascii_lowercase);
         ready(Ok(AuditContext {
             client_ip: ClientIp::resolve(req),
             request_id,
+            traceparent,
         }))
     }
+}
+
+/// A W3C `traceparent` of version 00: `00-<32 hex trace id>-<16 hex parent id>-<2 hex
+/// flags>`, ids not all zero.
+fn is_traceparent(value: &str) -> bool {
+    let parts: Vec<&str> = value.split('-').collect();
+    let hex = |s: &str, len: usize| s.len() == len && s.bytes().all(|b| b.is_ascii_hexdigit());
+    matches!(parts.as_slice(), [version, trace, parent, flags]
+        if *version == "00"
+            && hex(trace, 32)
+            && hex(parent, 16)
+            && hex(flags, 2)
+            && trace.bytes().any(|b| b != b'0')
+            && parent.bytes().any(|b| b != b'0'))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,6 +135,12 @@ pub enum AuditAction {
     PriceCreated,
     /// A month's final statements re-opened by an operator.
     StatementsReopened,
+    WebhookCreated,
+    WebhookUpdated,
+    WebhookDeleted,
+    WebhookSecretRotated,
+    /// A delivery sent again by a company admin.
+    WebhookRedelivered,
 }
 
 impl AuditAction {
@@ -161,6 +192,11 @@ impl AuditAction {
             AuditAction::BulkUploaded => "bulk_upload.uploaded",
             AuditAction::PriceCreated => "price.created",
             AuditAction::StatementsReopened => "statement.reopened",
+            AuditAction::WebhookCreated => "webhook.created",
+            AuditAction::WebhookUpdated => "webhook.updated",
+            AuditAction::WebhookDeleted => "webhook.deleted",
+            AuditAction::WebhookSecretRotated => "webhook.secret_rotated",
+            AuditAction::WebhookRedelivered => "webhook.redelivered",
         }
     }
 }

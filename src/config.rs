@@ -35,6 +35,26 @@ pub struct Config {
     pub ordering: OrderingConfig,
     pub bulk_upload: BulkUploadConfig,
     pub lists: ListConfig,
+    pub webhooks: WebhookConfig,
+}
+
+/// Webhook deliveries to HR systems.
+#[derive(Debug, Clone)]
+pub struct WebhookConfig {
+    /// Waits after each failed attempt before the next; after the last the delivery is
+    /// `failed`.
+    pub retry_schedule: Vec<Duration>,
+    /// Plain `http://` targets allowed (tests, local development).
+    pub allow_http: bool,
+    /// Loopback, private, link-local, multicast and unspecified targets allowed
+    /// (on-premise setups, tests).
+    pub allow_private_targets: bool,
+    /// How long an endpoint may fail every delivery before it is disabled.
+    pub disable_after: Duration,
+    /// How often the worker looks for due deliveries.
+    pub poll_interval: Duration,
+    /// Deliveries sent at once by one instance.
+    pub concurrency: usize,
 }
 
 /// Lists and their searches.
@@ -409,6 +429,14 @@ impl Config {
             lists: ListConfig {
                 search_count_limit: search_count_limit(&get)?,
             },
+            webhooks: WebhookConfig {
+                retry_schedule: retry_schedule(&get)?,
+                allow_http: parse_bool(&get, "WEBHOOK_ALLOW_HTTP", false)?,
+                allow_private_targets: parse_bool(&get, "WEBHOOK_ALLOW_PRIVATE_TARGETS", false)?,
+                disable_after: days("WEBHOOK_DISABLE_AFTER_DAYS", 5)?,
+                poll_interval: millis("WEBHOOK_POLL_INTERVAL_MS", 500)?,
+                concurrency: at_least_one("WEBHOOK_CONCURRENCY", 64)?,
+            },
         })
     }
 
@@ -423,6 +451,31 @@ impl Config {
             );
         }
         warnings
+    }
+}
+
+/// `WEBHOOK_RETRY_SCHEDULE`: comma-separated seconds between attempts.
+fn retry_schedule(get: &impl Fn(&str) -> Option<String>) -> Result<Vec<Duration>, ConfigError> {
+    const DEFAULT: [u64; 7] = [5, 300, 1800, 7200, 18_000, 36_000, 36_000];
+    match get("WEBHOOK_RETRY_SCHEDULE") {
+        None => Ok(DEFAULT.map(Duration::from_secs).to_vec()),
+        // Empty: no retries, the first failure is final.
+        Some(list) if list.trim().is_empty() => Ok(Vec::new()),
+        Some(list) => list
+            .split(',')
+            .map(|s| {
+                s.trim()
+                    .parse::<u64>()
+                    .map(Duration::from_secs)
+                    .map_err(|_| {
+                        invalid(
+                            "WEBHOOK_RETRY_SCHEDULE",
+                            &list,
+                            "comma-separated seconds, e.g. 5,300,1800",
+                        )
+                    })
+            })
+            .collect(),
     }
 }
 

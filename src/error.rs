@@ -254,6 +254,8 @@ pub enum FieldErrorCode {
     InvalidPercent,
     /// A date that must be the 1st of a month (a price's `valid_from`).
     NotFirstOfMonth,
+    /// A URL the service will not call: not `https`, or a target in a private network.
+    UrlNotAllowed,
     /// An employer's share below the D-Ticket Job minimum of 25 % of the list price.
     EmployerShareTooLow,
 }
@@ -413,6 +415,11 @@ impl FieldErrorCode {
                 "not_first_of_month",
                 "Das Datum muss der 1. eines Monats sein.".into(),
                 "The date must be the 1st of a month.".into(),
+            ),
+            UrlNotAllowed => (
+                "url_not_allowed",
+                "Diese Adresse wird nicht aufgerufen: nur https, und kein Ziel in einem privaten Netz.".into(),
+                "This address is not called: https only, and no target in a private network.".into(),
             ),
             EmployerShareTooLow => (
                 "employer_share_too_low",
@@ -805,7 +812,8 @@ pub struct ProblemFieldError {
     /// `unknown_reference`, `field_read_only`, `ends_before_start`, `date_in_past`,
     /// `after_contract_end`, `too_far_ahead`, `invalid_month`, `month_too_early`,
     /// `missing_column` (at `/file/{column}` of a `missing_columns`), `invalid_amount`,
-    /// `invalid_percent`, `not_first_of_month` or `employer_share_too_low` (of an `employer_share_too_low`).
+    /// `invalid_percent`, `not_first_of_month`, `url_not_allowed` (of a
+    /// `webhook_url_not_allowed`) or `employer_share_too_low` (of an `employer_share_too_low`).
     #[schema(example = "invalid_email")]
     pub code: String,
     /// Human-readable explanation.

@@ -36,3 +36,4 @@ pub mod subscriptions;
 pub mod system;
 pub mod telemetry;
 pub mod tickets;
+pub mod webhooks;

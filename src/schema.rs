@@ -335,6 +335,43 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhooks (id) {
+        id -> Text,
+        company_id -> Text,
+        url -> Text,
+        description -> Text,
+        events -> Text,
+        enabled -> Bool,
+        secret -> Text,
+        previous_secret -> Nullable<Text>,
+        previous_secret_until -> Nullable<Timestamp>,
+        failing_since -> Nullable<Timestamp>,
+        disabled_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Text,
+        webhook_id -> Text,
+        message_id -> Text,
+        event_type -> Text,
+        body -> Text,
+        traceparent -> Nullable<Text>,
+        status -> Text,
+        attempts -> Integer,
+        last_status_code -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+        last_attempt_at -> Nullable<Timestamp>,
+        next_attempt_at -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(email_tokens -> accounts (account_id));
 diesel::joinable!(sessions -> accounts (account_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
@@ -349,6 +386,8 @@ diesel::joinable!(customer_codes -> company_contracts (contract_id));
 diesel::joinable!(applications -> company_contracts (contract_id));
 diesel::joinable!(statements -> company_contracts (contract_id));
 diesel::joinable!(statement_items -> statements (statement_id));
+diesel::joinable!(webhooks -> companies (company_id));
+diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
@@ -373,4 +412,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     prices,
     statements,
     statement_items,
+    webhooks,
+    webhook_deliveries,
 );

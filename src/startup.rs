@@ -1,4 +1,4 @@
-//! Builds the application: database, keys, background jobs (mail, retention) and HTTP
+//! Builds the application: database, keys, background jobs (mail, webhooks, retention) and HTTP
 //! server. `main` and the tests both start the service through [`Application::build`].
 
 use std::net::TcpListener;
@@ -138,6 +138,15 @@ impl Application {
             .run(),
         );
         let clock = crate::clock::Clock::default();
+        let webhook_worker = tokio::spawn(
+            crate::webhooks::worker::Worker::new(
+                db.clone(),
+                config.webhooks.clone(),
+                clock.clone(),
+                outbox.clone(),
+            )
+            .run(),
+        );
         let retention = tokio::spawn(crate::retention::run(
             db.clone(),
             config.retention,
@@ -237,7 +246,7 @@ impl Application {
             port,
             server,
             state,
-            jobs: vec![mail_worker, retention],
+            jobs: vec![mail_worker, retention, webhook_worker],
         })
     }
 

@@ -21,6 +21,8 @@ use crate::http::{ApiJson, ApiQuery, NestedIds, Page, RecordId};
 use crate::i18n::Lang;
 use crate::mail;
 use crate::state::AppState;
+use crate::webhooks::events::{self as webhook_events, Origin, TicketSource};
+use crate::webhooks::types::EventType;
 
 /// A contract's applications (Anträge).
 ///
@@ -250,6 +252,19 @@ pub async fn approve_application(
                     "valid_from": start_month,
                 })),
             )?;
+            let origin = Origin::of(&context, now);
+            webhook_events::application_by_id(
+                conn,
+                EventType::ApplicationApproved,
+                &row.id,
+                origin,
+            )?;
+            webhook_events::tickets_created(
+                conn,
+                std::slice::from_ref(&ticket.subscription_id),
+                TicketSource::Application,
+                origin,
+            )?;
             let decided = repo::find(conn, &row.id)?.ok_or_else(AppError::not_found)?;
             employer_view(conn, decided)
         })
@@ -321,6 +336,12 @@ pub async fn reject_application(
                 Some(&account.id),
                 Some(&row.id),
                 None,
+            )?;
+            webhook_events::application_by_id(
+                conn,
+                EventType::ApplicationRejected,
+                &row.id,
+                Origin::of(&context, now),
             )?;
             let decided = repo::find(conn, &row.id)?.ok_or_else(AppError::not_found)?;
             employer_view(conn, decided)

@@ -17,6 +17,8 @@ use crate::i18n::Lang;
 use crate::mail;
 use crate::rate_limit;
 use crate::state::AppState;
+use crate::webhooks::events::{self as webhook_events, Origin};
+use crate::webhooks::types::EventType;
 
 /// The rate-limit scope of submitted applications.
 const SUBMISSION_SCOPE: &str = "application";
@@ -142,6 +144,12 @@ pub async fn submit_application(
                 Some(&row.id),
                 Some(serde_json::json!({ "contract_id": contract_id })),
             )?;
+            webhook_events::application(
+                conn,
+                EventType::ApplicationSubmitted,
+                &row,
+                Origin::of(&context, now),
+            )?;
             view(conn, row).map(Ok)
         })
         .await??;
@@ -254,6 +262,12 @@ pub async fn withdraw_application(
                 Some(account_id),
                 Some(&id),
                 None,
+            )?;
+            webhook_events::application_by_id(
+                conn,
+                EventType::ApplicationWithdrawn,
+                &id,
+                Origin::of(&context, now),
             )
         })
         .await?;

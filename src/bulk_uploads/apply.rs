@@ -113,10 +113,10 @@ pub fn write(
     bulk_upload_id: &str,
     today: NaiveDate,
     now: NaiveDateTime,
-) -> Result<(), AppError> {
+) -> Result<Vec<String>, AppError> {
     let to_create = &plan.to_create;
     if to_create.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let orders: Vec<Order<'_>> = to_create
         .iter()
@@ -203,7 +203,7 @@ pub fn write(
         .map(|((id, _), row)| (row.email.clone(), mails::params(id)))
         .collect();
     crate::mail::outbox::enqueue_many(conn, mails::ORDERED, Lang::De, &confirmations)?;
-    Ok(())
+    Ok(tickets.into_iter().map(|(id, _)| id).collect())
 }
 
 /// Whether a person holds a current (not expired) ticket under the contract, by the

@@ -18,6 +18,8 @@ use crate::http::problems::HttpProblem;
 use crate::http::{ApiQuery, NestedIds, Page, PageQuery, RecordId};
 use crate::i18n::Lang;
 use crate::state::AppState;
+use crate::webhooks::events::{self as webhook_events, Origin, TicketSource};
+use crate::webhooks::types::EventType;
 
 /// Upload a staff list (company admin or operator).
 ///
@@ -150,8 +152,26 @@ pub async fn upload_staff_list(
             };
             // The report first: each ticket names it.
             repo::insert(conn, &row)?;
+            // A dry run changes nothing, so it tells nobody.
             if !dry_run {
-                apply::write(conn, &contract, &plan, &row.id, today, now)?;
+                let created = apply::write(conn, &contract, &plan, &row.id, today, now)?;
+                let origin = Origin::of(&context, now);
+                webhook_events::tickets_created(conn, &created, TicketSource::BulkUpload, origin)?;
+                webhook_events::of_contract(
+                    conn,
+                    &contract.id,
+                    EventType::BulkUploadCompleted,
+                    serde_json::json!({
+                        "bulk_upload_id": row.id,
+                        "contract_id": contract.id,
+                        "file_name": row.file_name,
+                        "total": row.total,
+                        "created": row.created,
+                        "unchanged": row.unchanged,
+                        "rejected": row.rejected,
+                    }),
+                    origin,
+                )?;
             }
             audit::record(
                 conn,

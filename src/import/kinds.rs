@@ -717,7 +717,18 @@ impl Records for Subscriptions {
                 bulk_upload_id: None,
             })
             .collect();
-        crate::subscriptions::repo::insert_many(conn, &rows)
+        crate::subscriptions::repo::insert_many(conn, &rows)?;
+        // Tickets the operator loads under a company contract tell its HR system too.
+        let ids: Vec<String> = rows.iter().map(|row| row.id.to_string()).collect();
+        crate::webhooks::events::tickets_created(
+            conn,
+            &ids,
+            crate::webhooks::events::TicketSource::Operator,
+            crate::webhooks::events::Origin {
+                now: crate::clock::now(),
+                traceparent: None,
+            },
+        )
     }
     fn update(
         &self,

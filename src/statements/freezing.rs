@@ -16,7 +16,9 @@ use crate::error::AppError;
 use crate::prices::{EmployerShare, MonthPrice, PriceProblem};
 use crate::schema::company_contracts;
 use crate::statements::repo::{self, ItemSource, StatementRow};
-use crate::statements::types::{StatementContract, StatementStatus};
+use crate::statements::types::{StatementContract, StatementStatus, StatementTotals};
+use crate::webhooks::types::EventType;
+use serde_json::json;
 
 /// A statement without its items.
 #[derive(Debug, Clone)]
@@ -128,7 +130,25 @@ pub fn statement(
         final_at: chrono::SubsecRound::trunc_subsecs(now, 6),
     };
     row.tickets = repo::insert_frozen(conn, &row)?;
-    StatementHead::of_frozen(row)
+    let head = StatementHead::of_frozen(row)?;
+    crate::webhooks::events::of_contract(
+        conn,
+        &contract.id,
+        EventType::StatementFinalized,
+        json!({
+            "contract_id": head.contract.id,
+            "contract_number": head.contract.contract_number,
+            "month": crate::domain::month::format_month(month),
+            "tickets": head.tickets,
+            "totals": StatementTotals::of(head.price, head.tickets),
+            "final_at": head.final_at.map(|at| at.and_utc()),
+        }),
+        crate::webhooks::events::Origin {
+            now,
+            traceparent: None,
+        },
+    )?;
+    Ok(head)
 }
 
 /// The statement computed from the contract's tickets and price as they are now.

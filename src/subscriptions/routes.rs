@@ -55,6 +55,12 @@ pub async fn create_subscription(
                 Some(&id),
                 None,
             )?;
+            crate::webhooks::events::tickets_created(
+                conn,
+                std::slice::from_ref(&id),
+                crate::webhooks::events::TicketSource::Operator,
+                crate::webhooks::events::Origin::of(&context, clock::now()),
+            )?;
             repo::find(conn, &id)?.ok_or_else(AppError::not_found)
         })
         .await?;

@@ -241,6 +241,17 @@ fn cancel(
         Some(&ticket.id),
         Some(serde_json::json!({ "valid_to": valid_to, "status": status.as_ref() })),
     )?;
+    // A ticket cancelled before it started ends at once; it is still a cancellation.
+    let cancelled_by = match ticket.account_id.as_deref() == Some(actor_id) {
+        true => "employee",
+        false => "employer",
+    };
+    crate::webhooks::events::ticket_cancelled(
+        conn,
+        &ticket.id,
+        cancelled_by,
+        crate::webhooks::events::Origin::of(context, now),
+    )?;
     Ok(Cancellation {
         id: ticket.id,
         contract_number: ticket.data.contract_number,

@@ -29,3 +29,4 @@ mod statements;
 mod subscriptions;
 mod system;
 mod tickets;
+mod webhooks;

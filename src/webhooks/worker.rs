@@ -1,0 +1,225 @@
+//! Delivers webhook events: claims due deliveries (several instances never the same
+//! attempt), sends them concurrently, signed, with a 5 s timeout and no redirects, and
+//! records each attempt. A failure is retried after the configured schedule with the
+//! same `webhook-id`; after its last step the delivery is `failed`. An endpoint failing
+//! every attempt for `WEBHOOK_DISABLE_AFTER_DAYS` is disabled and its company's admins
+//! e-mailed.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+
+use crate::clock::{self, Clock};
+use crate::config::WebhookConfig;
+use crate::db::DbPool;
+use crate::error::AppError;
+use crate::i18n::Lang;
+use crate::mail::OutboxWaker;
+use crate::webhooks::repo::{self, Attempt, DeliveryRow, WebhookRow};
+use crate::webhooks::signing::signature_header;
+use crate::webhooks::targets::{Refusal, TargetPolicy, delivery_client, is_forbidden};
+
+/// Deliveries claimed at a time.
+const BATCH: i64 = 256;
+/// How long a claim holds: far beyond a batch of 5 s attempts.
+const CLAIM_LOCK: Duration = Duration::from_secs(120);
+
+pub struct Worker {
+    db: DbPool,
+    client: reqwest::Client,
+    policy: TargetPolicy,
+    config: WebhookConfig,
+    clock: Clock,
+    outbox: OutboxWaker,
+}
+
+impl Worker {
+    pub fn new(db: DbPool, config: WebhookConfig, clock: Clock, outbox: OutboxWaker) -> Worker {
+        let policy = TargetPolicy {
+            allow_http: config.allow_http,
+            allow_private: config.allow_private_targets,
+        };
+        Worker {
+            client: delivery_client(policy),
+            db,
+            policy,
+            config,
+            clock,
+            outbox,
+        }
+    }
+
+    /// Runs until the task is dropped.
+    pub async fn run(self) {
+        loop {
+            match self.deliver_due().await {
+                Ok(claimed) if claimed > 0 => continue,
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "webhooks: cannot reach the database"),
+            }
+            tokio::time::sleep(self.config.poll_interval).await;
+        }
+    }
+
+    /// Sends one batch of due deliveries; how many were claimed.
+    pub async fn deliver_due(&self) -> Result<usize, AppError> {
+        let now = self.clock.now();
+        let lock_until = now + clock::duration(CLAIM_LOCK);
+        let batch = self
+            .db
+            .run(move |conn| repo::claim_due(conn, BATCH, now, lock_until))
+            .await?;
+        let claimed = batch.len();
+        if claimed == 0 {
+            return Ok(0);
+        }
+        let attempts: Vec<Attempt> = futures_util::stream::iter(batch)
+            .map(|(delivery, webhook)| self.attempt(delivery, webhook))
+            .buffer_unordered(self.config.concurrency)
+            .collect()
+            .await;
+        let now = self.clock.now();
+        let disable_before = now - clock::duration(self.config.disable_after);
+        let disabled = self
+            .db
+            .transaction(move |conn| {
+                let disabled = repo::record_attempts(conn, &attempts, now, disable_before)?;
+                for webhook in &disabled {
+                    for admin in
+                        crate::memberships::repo::admin_addresses(conn, &webhook.company_id)?
+                    {
+                        crate::mail::enqueue(
+                            conn,
+                            &admin,
+                            super::mails::DISABLED,
+                            Lang::De,
+                            super::mails::params(&webhook.id),
+                        )?;
+                    }
+                }
+                Ok(disabled.len())
+            })
+            .await?;
+        if disabled > 0 {
+            tracing::warn!(
+                disabled,
+                "webhooks: endpoints disabled after failing for days"
+            );
+            self.outbox.wake();
+        }
+        Ok(claimed)
+    }
+
+    /// One attempt of one delivery.
+    async fn attempt(&self, delivery: DeliveryRow, webhook: WebhookRow) -> Attempt {
+        let outcome = self.send(&delivery, &webhook).await;
+        let (status_code, error) = match outcome {
+            Ok(code) if (200..300).contains(&code) => (Some(code), None),
+            Ok(code) => (
+                Some(code),
+                Some(format!("the receiver answered HTTP {code}")),
+            ),
+            Err(error) => (None, Some(error)),
+        };
+        let retry_at = match &error {
+            None => None,
+            Some(_) => usize::try_from(delivery.attempts)
+                .ok()
+                .and_then(|attempts| self.config.retry_schedule.get(attempts.saturating_sub(1)))
+                .map(|wait| self.clock.now() + clock::duration(*wait)),
+        };
+        if let Some(error) = &error {
+            tracing::info!(
+                delivery_id = %delivery.id,
+                webhook_id = %webhook.id,
+                attempts = delivery.attempts,
+                will_retry = retry_at.is_some(),
+                %error,
+                "webhook delivery failed"
+            );
+        }
+        Attempt {
+            delivery_id: delivery.id,
+            webhook_id: webhook.id,
+            status_code,
+            error,
+            retry_at,
+        }
+    }
+
+    /// Sends the delivery; the receiver's status, or why nothing was received.
+    async fn send(&self, delivery: &DeliveryRow, webhook: &WebhookRow) -> Result<i32, String> {
+        let url = self.policy.parse(&webhook.url).map_err(|e| e.to_string())?;
+        // Names go through the guarded resolver; a literal address is checked here.
+        if !self.policy.allow_private
+            && let Some(host) = url.host_str()
+            && let Ok(ip) = host.trim_start_matches('[').trim_end_matches(']').parse()
+            && is_forbidden(ip)
+        {
+            return Err(Refusal::PrivateTarget.to_string());
+        }
+        let now = self.clock.now();
+        let timestamp = now.and_utc().timestamp();
+        let signature = signature_header(
+            &webhook.signing_secrets(now),
+            &delivery.message_id,
+            timestamp,
+            delivery.body.as_bytes(),
+        )
+        .map_err(|e| e.to_string())?;
+        let mut request = self
+            .client
+            .post(url)
+            .header("content-type", "application/json")
+            .header("webhook-id", &delivery.message_id)
+            .header("webhook-timestamp", timestamp.to_string())
+            .header("webhook-signature", signature)
+            .body(delivery.body.clone());
+        if let Some(parent) = &delivery.traceparent {
+            request = request.header("traceparent", child_span(parent));
+        }
+        match request.send().await {
+            Ok(response) => Ok(i32::from(response.status().as_u16())),
+            Err(error) => Err(describe(&error)),
+        }
+    }
+}
+
+/// The trace of `parent` with a span of this delivery: `00-<trace>-<new id>-<flags>`.
+fn child_span(parent: &str) -> String {
+    let parts: Vec<&str> = parent.split('-').collect();
+    match parts.as_slice() {
+        [version, trace, _, flags] => {
+            let span: u64 = rand::random::<u64>().max(1);
+            format!("{version}-{trace}-{span:016x}-{flags}")
+        }
+        _ => parent.to_string(),
+    }
+}
+
+/// An error with its causes: reqwest's own message rarely says why.
+fn describe(error: &reqwest::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_delivery_continues_the_callers_trace_with_a_span_of_its_own() {
+        let parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        let child = child_span(parent);
+        assert!(child.starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"));
+        assert!(child.ends_with("-01"));
+        assert_ne!(child, parent);
+        assert_eq!(child.len(), parent.len());
+    }
+}
