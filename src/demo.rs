@@ -1,5 +1,7 @@
 //! `firmenportal seed-demo`: the guide's data (Musterfirma GmbH, Max Musterjobber and his
-//! subscription 431177) and a few more records so lists are not trivial. Idempotent:
+//! subscription 431177) and a few more records so lists are not trivial, with the price
+//! list of 2025 and 2026 and Musterfirma's 50 % employer share, so that its monthly
+//! statements show at once. Idempotent:
 //! records are found by their natural keys and only missing ones are created. Refused
 //! in production.
 
@@ -14,6 +16,7 @@ use crate::customers::repo::ConsentSource;
 use crate::customers::types::NewCustomerRequest;
 use crate::db::{DbConnection, DbPool};
 use crate::error::AppError;
+use crate::prices::types::NewPriceRequest;
 use crate::subscriptions::types::NewSubscriptionRequest;
 
 /// How many records the run created and how many were there already, and the demo
@@ -202,6 +205,30 @@ fn customers() -> Vec<Value> {
             "Fulda",
             "2025-02-10",
         ),
+        customer(
+            "KD-4715",
+            "ms",
+            "female",
+            "Anna",
+            "Schmidt",
+            "1994-02-14",
+            "Wilhelmsstr. 2",
+            "34117",
+            "Kassel",
+            "2025-12-01",
+        ),
+        customer(
+            "KD-4716",
+            "mr",
+            "male",
+            "Jörg",
+            "Müller",
+            "1990-10-05",
+            "Königsplatz 1",
+            "34117",
+            "Kassel",
+            "2026-02-01",
+        ),
     ]
 }
 
@@ -259,7 +286,41 @@ fn subscriptions() -> Vec<(Value, &'static str, &'static str)> {
             "KD-4714",
             "FV-2025-0007",
         ),
+        // Musterfirma's statements: a ticket since January 2026 and one that ran from
+        // March to September.
+        (
+            subscription("431181", "active", "2026-01-01", None, json!({})),
+            "KD-4715",
+            "FV-2023-0815",
+        ),
+        (
+            subscription(
+                "431182",
+                "cancelled",
+                "2026-03-01",
+                Some("2026-09-30"),
+                json!({}),
+            ),
+            "KD-4716",
+            "FV-2023-0815",
+        ),
     ]
+}
+
+/// The price list: the D-Ticket of 2025 (58.00) and 2026 (63.00), 5 % job discount.
+fn prices() -> Vec<NewPriceRequest> {
+    let price = |product: &str, from: &str, list: &str| NewPriceRequest {
+        product_offering: Some(product.into()),
+        valid_from: Some(from.into()),
+        list_price: Some(list.into()),
+        job_discount_percent: Some("5.00".into()),
+    };
+    let mut prices = Vec::new();
+    for product in ["D-Ticket Job (Rechnung)", "D-Ticket Job (Lastschrift)"] {
+        prices.push(price(product, "2025-01-01", "58.00"));
+        prices.push(price(product, "2026-01-01", "63.00"));
+    }
+    prices
 }
 
 pub async fn seed_demo(config: &Config, db: &DbPool) -> Result<SeedSummary, SeedError> {
@@ -395,6 +456,45 @@ fn seed(conn: &mut DbConnection) -> Result<SeedSummary, AppError> {
         let id = uuid::Uuid::now_v7().to_string();
         subscriptions::repo::insert(conn, &id, &data)?;
         created(&mut summary, AuditAction::SubscriptionCreated, &id, conn)?;
+    }
+    for request in prices() {
+        let price = request.parse()?;
+        let month = price.valid_from;
+        if crate::prices::repo::in_force(conn, &price.product_offering, month)?
+            .is_some_and(|found| found.valid_from == month)
+        {
+            summary.existing += 1;
+            continue;
+        }
+        let id = uuid::Uuid::now_v7().to_string();
+        crate::prices::repo::insert(
+            conn,
+            &crate::prices::repo::PriceRow {
+                id: id.clone(),
+                product_offering: price.product_offering,
+                valid_from: month,
+                list_price_cents: price.list_price.0,
+                job_discount_bp: price.job_discount.0,
+                created_at: now,
+                created_by: None,
+            },
+        )?;
+        created(&mut summary, AuditAction::PriceCreated, &id, conn)?;
+    }
+    // Musterfirma pays half of the list price.
+    let musterfirma = contracts::repo::find_by_number(conn, "FV-2023-0815")?
+        .ok_or_else(|| AppError::Internal("demo contract FV-2023-0815".into()))?;
+    if musterfirma.employer_share()?.is_none() {
+        let half = crate::prices::EmployerShare::Percent(crate::domain::Percent(5_000));
+        contracts::repo::set_employer_share(conn, &musterfirma.id, Some(half))?;
+        created(
+            &mut summary,
+            AuditAction::ContractUpdated,
+            &musterfirma.id,
+            conn,
+        )?;
+    } else {
+        summary.existing += 1;
     }
     Ok(summary)
 }

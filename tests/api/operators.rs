@@ -66,9 +66,9 @@ async fn create_operator_makes_a_verified_operator_or_grants_the_rights() {
 async fn seed_demo_twice_loads_the_guides_data_once_for_the_walkthrough() {
     let app = TestApp::spawn().await;
     let first = seed_demo(&app.state.config, &app.db).await.unwrap();
-    assert_eq!((first.created, first.existing), (20, 0));
+    assert_eq!((first.created, first.existing), (29, 0));
     let second = seed_demo(&app.state.config, &app.db).await.unwrap();
-    assert_eq!((second.created, second.existing), (0, 20));
+    assert_eq!((second.created, second.existing), (0, 29));
     assert_eq!(second.company_admin, None);
 
     // Guide 001 with the demo company admin: log in, find the contract, generate a
@@ -97,6 +97,23 @@ async fn seed_demo_twice_loads_the_guides_data_once_for_the_walkthrough() {
         )
         .await;
     assert_eq!(code.status(), StatusCode::CREATED);
+
+    // Musterfirma's statement of June 2026: Max, Anna and Jörg at 59.85, half of the
+    // list price paid by the employer.
+    let june: Value = app
+        .get(
+            &format!("/api/v1/contracts/{contract_id}/statements/2026-06"),
+            Some(&admin.access),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(june["tickets"], 3, "{june}");
+    assert_eq!(
+        june["totals"],
+        json!({"job_price": "179.55", "employer_share": "94.50", "employee_share": "85.05"})
+    );
 
     // The README's walk-through: an account links 431177 with the guide's data.
     let tokens = account().insert(&app).await.login(&app).await;
