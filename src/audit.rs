@@ -141,6 +141,8 @@ pub enum AuditAction {
     WebhookSecretRotated,
     /// A delivery sent again by a company admin.
     WebhookRedelivered,
+    /// A `ping` queued to an endpoint.
+    WebhookPinged,
 }
 
 impl AuditAction {
@@ -197,6 +199,7 @@ impl AuditAction {
             AuditAction::WebhookDeleted => "webhook.deleted",
             AuditAction::WebhookSecretRotated => "webhook.secret_rotated",
             AuditAction::WebhookRedelivered => "webhook.redelivered",
+            AuditAction::WebhookPinged => "webhook.pinged",
         }
     }
 }

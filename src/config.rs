@@ -184,6 +184,8 @@ pub struct RetentionConfig {
     pub email_tokens: Duration,
     pub sessions: Duration,
     pub audit_log: Duration,
+    /// Delivered and failed webhook deliveries.
+    pub webhook_deliveries: Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -410,6 +412,7 @@ impl Config {
                 email_tokens: days("RETENTION_EMAIL_TOKENS_DAYS", 7)?,
                 sessions: days("RETENTION_SESSIONS_DAYS", 30)?,
                 audit_log: days("RETENTION_AUDIT_LOG_DAYS", 400)?,
+                webhook_deliveries: days("RETENTION_WEBHOOK_DELIVERIES_DAYS", 30)?,
             },
             ordering: OrderingConfig {
                 order_deadline_day: day_of_month("ORDER_DEADLINE_DAY")?,

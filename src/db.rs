@@ -366,6 +366,8 @@ enum Piece<'a> {
     OptionalText(Option<&'a str>),
     Timestamp(chrono::NaiveDateTime),
     Integer(i32),
+    BigInt(i64),
+    Date(chrono::NaiveDate),
 }
 
 impl<'a> PreparedSql<'a> {
@@ -405,6 +407,16 @@ impl<'a> PreparedSql<'a> {
         self.pieces.push(Piece::Integer(value));
         self
     }
+
+    pub fn big_integer(mut self, value: i64) -> Self {
+        self.pieces.push(Piece::BigInt(value));
+        self
+    }
+
+    pub fn date(mut self, value: chrono::NaiveDate) -> Self {
+        self.pieces.push(Piece::Date(value));
+        self
+    }
 }
 
 impl<DB> QueryFragment<DB> for PreparedSql<'_>
@@ -413,6 +425,8 @@ where
     str: ToSql<sql_types::Text, DB>,
     chrono::NaiveDateTime: ToSql<sql_types::Timestamp, DB>,
     i32: ToSql<sql_types::Integer, DB>,
+    i64: ToSql<sql_types::BigInt, DB>,
+    chrono::NaiveDate: ToSql<sql_types::Date, DB>,
 {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
         for piece in &self.pieces {
@@ -424,6 +438,8 @@ where
                 }
                 Piece::Timestamp(value) => out.push_bind_param::<sql_types::Timestamp, _>(value)?,
                 Piece::Integer(value) => out.push_bind_param::<sql_types::Integer, _>(value)?,
+                Piece::BigInt(value) => out.push_bind_param::<sql_types::BigInt, _>(value)?,
+                Piece::Date(value) => out.push_bind_param::<sql_types::Date, _>(value)?,
             }
         }
         Ok(())

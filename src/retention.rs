@@ -1,6 +1,7 @@
 //! Retention: a background job deletes what no longer matters — ended rate-limit
 //! windows, old e-mails, spent e-mail tokens, ended sessions with their refresh tokens,
-//! and old audit entries — each after the period configured for it. Every instance runs
+//! old audit entries and finished webhook deliveries — each after the period configured
+//! for it. Every instance runs
 //! the job; a row in `maintenance_runs`, moved forward with one conditional statement,
 //! lets exactly one of them do the work per period. The same job freezes the past
 //! month's statements once it has ended (`statements::freezing`), claimed per month.
@@ -28,6 +29,7 @@ pub struct Purged {
     pub email_tokens: usize,
     pub sessions: usize,
     pub audit_entries: usize,
+    pub webhook_deliveries: usize,
 }
 
 /// Deletes everything past its retention, as of `now`.
@@ -53,6 +55,10 @@ pub fn purge(
             audit_log::table.filter(audit_log::occurred_at.lt(before(policy.audit_log))),
         )
         .execute(conn)?,
+        webhook_deliveries: crate::webhooks::repo::delete_finished(
+            conn,
+            before(policy.webhook_deliveries),
+        )?,
     })
 }
 

@@ -114,16 +114,22 @@ impl PriceEntry {
     /// One ticket's month under a contract with this share (none set: the employer pays
     /// nothing, and the share is below the minimum).
     pub fn month(self, share: Option<EmployerShare>) -> MonthPrice {
-        let job_price = self.job_price();
+        MonthPrice::of(self.list_price, self.job_price(), share)
+    }
+}
+
+impl MonthPrice {
+    /// The shares of a month with this list and job price.
+    pub fn of(list_price: Cents, job_price: Cents, share: Option<EmployerShare>) -> MonthPrice {
         let employer_share = share
-            .map(|s| s.of(self.list_price).min(job_price))
+            .map(|s| s.of(list_price).min(job_price))
             .unwrap_or_default();
         MonthPrice {
-            list_price: self.list_price,
+            list_price,
             job_price,
             employer_share,
             employee_share: Cents(job_price.0 - employer_share.0),
-            share_below_minimum: share.is_none_or(|s| s.below_minimum(self.list_price)),
+            share_below_minimum: share.is_none_or(|s| s.below_minimum(list_price)),
         }
     }
 }

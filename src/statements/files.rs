@@ -20,8 +20,9 @@ use crate::statements::repo::{self, ItemRow};
 use crate::statements::types::{ItemOrder, StatementStatus};
 use crate::subscriptions::types::SubscriptionStatus;
 
-/// Rows fetched at a time while a file streams.
-const ROWS_PER_FETCH: i64 = 2_000;
+/// Rows fetched at a time while a file streams: each fetch sorts the month's tickets
+/// anew, so a contract of up to this many is one query.
+const ROWS_PER_FETCH: i64 = 10_000;
 
 const ITEM_HEADERS: [&str; 10] = [
     "Vertragsnummer",
@@ -169,7 +170,9 @@ pub fn statement_csv(
                         Ok(rows) => rows,
                         Err(error) => return Some((Err(error), Step::Done)),
                     };
-                    let next = if (rows.len() as i64) < ROWS_PER_FETCH {
+                    // Done when the page is short or the month's count is reached.
+                    let fetched = (page - 1) * ROWS_PER_FETCH + rows.len() as i64;
+                    let next = if (rows.len() as i64) < ROWS_PER_FETCH || fetched >= head.tickets {
                         Step::Totals
                     } else {
                         Step::Page(page + 1)
@@ -286,7 +289,7 @@ pub fn statement_xlsx(
             }
             row += 1;
         }
-        if (items.len() as i64) < ROWS_PER_FETCH {
+        if (items.len() as i64) < ROWS_PER_FETCH || i64::from(row - 1) >= head.tickets {
             break;
         }
         page += 1;

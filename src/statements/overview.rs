@@ -1,26 +1,23 @@
 //! The operator's side of statements: a month's overview, one line per contract, as a
 //! page or as CSV for the billing system, and re-opening a month's final statements.
 
-use std::collections::HashMap;
-
 use actix_web::{HttpResponse, get, post, web};
 use chrono::NaiveDate;
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Integer, Nullable, Text};
 
 use crate::audit::{self, AuditAction, AuditContext};
 use crate::auth::Operator;
 use crate::contracts::types::SortOrder;
-use crate::db::DbConnection;
+use crate::db::{DbConnection, PreparedSql};
 use crate::domain::Cents;
 use crate::domain::fold::{fold_number, storable};
 use crate::domain::month::{format_month, last_of_month};
 use crate::error::{AppError, Problem};
-use crate::http::{ApiQuery, Page, PageQuery};
+use crate::http::{ApiQuery, Page, PageQuery, Paging};
 use crate::prices::{EmployerShare, MonthPrice};
-use crate::schema::{companies, company_contracts};
 use crate::state::AppState;
 use crate::statements::files;
-use crate::statements::freezing::StatementHead;
 use crate::statements::repo;
 use crate::statements::routes::StatementMonth;
 use crate::statements::types::*;
@@ -36,12 +33,6 @@ pub struct OverviewRow {
     /// `None`: no price holds for the contract's product in the month.
     pub price: Option<MonthPrice>,
     pub status: StatementStatus,
-}
-
-impl OverviewRow {
-    fn total(&self) -> Cents {
-        job_price_total(self.price, self.tickets)
-    }
 }
 
 impl From<OverviewRow> for OverviewLine {
@@ -60,127 +51,223 @@ impl From<OverviewRow> for OverviewLine {
     }
 }
 
-/// A contract as the overview needs it.
-#[derive(Debug, Queryable)]
-struct ContractLine {
-    id: String,
+/// One line as the database gives it: a final statement (`final_line` 1), or a
+/// contract's month as it stands, with the price that holds for its product.
+#[derive(Debug, QueryableByName)]
+struct LineRow {
+    #[diesel(sql_type = Text)]
+    contract_id: String,
+    #[diesel(sql_type = Text)]
     contract_number: String,
+    #[diesel(sql_type = Text)]
     company_name: String,
+    #[diesel(sql_type = Text)]
     customer_number: String,
-    product_offering: String,
-    employer_share_kind: Option<String>,
-    employer_share_value: Option<i64>,
-    valid_from: NaiveDate,
-    valid_to: Option<NaiveDate>,
+    #[diesel(sql_type = BigInt)]
+    tickets: i64,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    list_price: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    job_price: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    employer_cents: Option<i64>,
+    #[diesel(sql_type = Nullable<Text>)]
+    share_kind: Option<String>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    share_value: Option<i64>,
+    #[diesel(sql_type = Integer)]
+    final_line: i32,
 }
 
-/// Every contract's line of `month`: the final statement where one was frozen, else
-/// the month as its tickets and prices stand now. Listed are the contracts whose
-/// validity overlaps the month and those with a counted ticket or a final statement.
+impl LineRow {
+    fn into_row(self) -> Result<OverviewRow, AppError> {
+        let share = EmployerShare::from_columns(self.share_kind.as_deref(), self.share_value)?;
+        let price = match (self.list_price, self.job_price) {
+            (Some(list), Some(job)) => {
+                let mut price = MonthPrice::of(Cents(list), Cents(job), share);
+                // A final statement keeps the amounts it was frozen with.
+                if let Some(employer) = self.employer_cents {
+                    price.employer_share = Cents(employer);
+                    price.employee_share = Cents(job - employer);
+                }
+                Some(price)
+            }
+            _ => None,
+        };
+        Ok(OverviewRow {
+            contract_id: self.contract_id,
+            contract_number: self.contract_number,
+            company_name: self.company_name,
+            customer_number: self.customer_number,
+            tickets: self.tickets,
+            price,
+            status: match self.final_line {
+                0 => StatementStatus::Provisional,
+                _ => StatementStatus::Final,
+            },
+        })
+    }
+}
+
+/// The lines of a month in SQL: every final statement of the month, and every other
+/// contract whose validity overlaps it, its tickets counted and with the price that
+/// holds for its product. The database sorts and pages, so a page in the default order
+/// costs its own rows rather than the whole list.
+fn lines_sql(
+    month: NaiveDate,
+    customer_number: Option<&str>,
+    order: (OverviewSort, SortOrder),
+    paging: Option<Paging>,
+) -> PreparedSql<'_> {
+    let last = last_of_month(month);
+    let mut sql = PreparedSql::new(
+        "SELECT * FROM (SELECT c.id AS contract_id, c.contract_number, co.name AS company_name, \
+         co.customer_number, (SELECT count(*) FROM subscriptions s \
+         WHERE s.company_contract_id = c.id AND s.status <> 'requested' AND s.valid_from <= ",
+    )
+    .date(last)
+    .sql(" AND (s.valid_to IS NULL OR s.valid_to >= ")
+    .date(month)
+    .sql(
+        ")) AS tickets, p.list_price_cents AS list_price, \
+         p.list_price_cents - (p.list_price_cents * p.job_discount_bp + 5000) / 10000 AS job_price, \
+         NULL AS employer_cents, c.employer_share_kind AS share_kind, \
+         c.employer_share_value AS share_value, 0 AS final_line \
+         FROM company_contracts c JOIN companies co ON co.id = c.company_id \
+         LEFT JOIN prices p ON p.product_offering = c.product_offering AND p.valid_from = \
+         (SELECT max(p2.valid_from) FROM prices p2 \
+         WHERE p2.product_offering = c.product_offering AND p2.valid_from <= ",
+    )
+    .date(month)
+    .sql(") WHERE c.valid_from <= ")
+    .date(last)
+    .sql(" AND (c.valid_to IS NULL OR c.valid_to >= ")
+    .date(month)
+    .sql(") AND NOT EXISTS (SELECT 1 FROM statements f WHERE f.contract_id = c.id AND f.month = ")
+    .date(month)
+    .sql(")");
+    if let Some(number) = customer_number {
+        sql = sql.sql(" AND co.customer_number = ").text(number);
+    }
+    sql = sql
+        .sql(
+            " UNION ALL SELECT st.contract_id, st.contract_number, st.company_name, \
+             st.customer_number, st.tickets, st.list_price_cents, st.job_price_cents, \
+             st.employer_share_cents, st.employer_share_kind, st.employer_share_value, 1 \
+             FROM statements st WHERE st.month = ",
+        )
+        .date(month);
+    if let Some(number) = customer_number {
+        sql = sql.sql(" AND st.customer_number = ").text(number);
+    }
+    let order_by = match order {
+        (OverviewSort::ContractNumber, SortOrder::Asc) => {
+            ") lines ORDER BY contract_number ASC, contract_id ASC"
+        }
+        (OverviewSort::ContractNumber, SortOrder::Desc) => {
+            ") lines ORDER BY contract_number DESC, contract_id DESC"
+        }
+        (OverviewSort::CompanyName, SortOrder::Asc) => {
+            ") lines ORDER BY company_name ASC, contract_id ASC"
+        }
+        (OverviewSort::CompanyName, SortOrder::Desc) => {
+            ") lines ORDER BY company_name DESC, contract_id DESC"
+        }
+        (OverviewSort::Tickets, SortOrder::Asc) => ") lines ORDER BY tickets ASC, contract_id ASC",
+        (OverviewSort::Tickets, SortOrder::Desc) => {
+            ") lines ORDER BY tickets DESC, contract_id DESC"
+        }
+        (OverviewSort::Total, SortOrder::Asc) => {
+            ") lines ORDER BY COALESCE(tickets * job_price, 0) ASC, contract_id ASC"
+        }
+        (OverviewSort::Total, SortOrder::Desc) => {
+            ") lines ORDER BY COALESCE(tickets * job_price, 0) DESC, contract_id DESC"
+        }
+    };
+    sql = sql.sql(order_by);
+    if let Some(paging) = paging {
+        sql = sql
+            .sql(" LIMIT ")
+            .big_integer(paging.limit())
+            .sql(" OFFSET ")
+            .big_integer(paging.offset());
+    }
+    sql
+}
+
+/// How many lines the month has: the contracts that overlap it without a final
+/// statement, and the final statements.
+fn count_lines(
+    conn: &mut DbConnection,
+    month: NaiveDate,
+    customer_number: Option<&str>,
+) -> Result<i64, AppError> {
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = BigInt)]
+        lines: i64,
+    }
+    let last = last_of_month(month);
+    let mut sql = PreparedSql::new(
+        "SELECT (SELECT count(*) FROM company_contracts c JOIN companies co \
+         ON co.id = c.company_id WHERE c.valid_from <= ",
+    )
+    .date(last)
+    .sql(" AND (c.valid_to IS NULL OR c.valid_to >= ")
+    .date(month)
+    .sql(") AND NOT EXISTS (SELECT 1 FROM statements f WHERE f.contract_id = c.id AND f.month = ")
+    .date(month)
+    .sql(")");
+    if let Some(number) = customer_number {
+        sql = sql.sql(" AND co.customer_number = ").text(number);
+    }
+    sql = sql
+        .sql(") + (SELECT count(*) FROM statements st WHERE st.month = ")
+        .date(month);
+    if let Some(number) = customer_number {
+        sql = sql.sql(" AND st.customer_number = ").text(number);
+    }
+    sql = sql.sql(") AS lines");
+    let counted: Vec<Count> = match conn {
+        DbConnection::Postgres(pg) => sql.load(pg)?,
+        DbConnection::Sqlite(sqlite) => sql.load(sqlite)?,
+    };
+    Ok(counted.first().map_or(0, |c| c.lines))
+}
+
+/// The month's lines in the asked order, one page (`paging`) or all, and how many
+/// there are.
 pub fn lines(
     conn: &mut DbConnection,
     month: NaiveDate,
     customer_number: Option<&str>,
-) -> Result<Vec<OverviewRow>, AppError> {
+    order: (OverviewSort, SortOrder),
+    paging: Option<Paging>,
+) -> Result<(Vec<OverviewRow>, i64), AppError> {
     if customer_number.is_some_and(|c| !storable(c)) {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), 0));
     }
     let folded = customer_number.map(fold_number);
-    let mut frozen: HashMap<String, OverviewRow> = repo::of_month(conn, month)?
-        .into_iter()
-        .filter(|row| folded.as_ref().is_none_or(|c| *c == row.customer_number))
-        .map(|row| {
-            let head = StatementHead::of_frozen(row)?;
-            Ok((
-                head.contract.id.clone(),
-                OverviewRow {
-                    contract_id: head.contract.id,
-                    contract_number: head.contract.contract_number,
-                    company_name: head.contract.company_name,
-                    customer_number: head.contract.customer_number,
-                    tickets: head.tickets,
-                    price: Some(head.price),
-                    status: StatementStatus::Final,
-                },
-            ))
-        })
-        .collect::<Result<_, AppError>>()?;
-    let mut query = company_contracts::table
-        .inner_join(companies::table)
-        .select((
-            company_contracts::id,
-            company_contracts::contract_number,
-            companies::name,
-            companies::customer_number,
-            company_contracts::product_offering,
-            company_contracts::employer_share_kind,
-            company_contracts::employer_share_value,
-            company_contracts::valid_from,
-            company_contracts::valid_to,
-        ))
-        .into_boxed();
-    if let Some(number) = &folded {
-        query = query.filter(companies::customer_number.eq(number.clone()));
+    let total = count_lines(conn, month, folded.as_deref())?;
+    if paging.is_some_and(|p| p.offset() >= total) {
+        return Ok((Vec::new(), total));
     }
-    let contracts: Vec<ContractLine> = query.load(conn)?;
-    let counts: HashMap<String, i64> = repo::count_live_per_contract(conn, month)?
+    let sql = lines_sql(month, folded.as_deref(), order, paging);
+    let rows: Vec<LineRow> = match conn {
+        DbConnection::Postgres(pg) => sql.load(pg)?,
+        DbConnection::Sqlite(sqlite) => sql.load(sqlite)?,
+    };
+    let rows = rows
         .into_iter()
-        .collect();
-    let prices = crate::prices::repo::all_in_force(conn, month)?;
-    let mut lines = Vec::with_capacity(contracts.len());
-    for contract in contracts {
-        if let Some(final_line) = frozen.remove(&contract.id) {
-            lines.push(final_line);
-            continue;
-        }
-        let tickets = counts.get(&contract.id).copied().unwrap_or(0);
-        let overlaps = contract.valid_from <= last_of_month(month)
-            && contract.valid_to.is_none_or(|to| to >= month);
-        if tickets == 0 && !overlaps {
-            continue;
-        }
-        let share = EmployerShare::from_columns(
-            contract.employer_share_kind.as_deref(),
-            contract.employer_share_value,
-        )?;
-        lines.push(OverviewRow {
-            price: prices
-                .get(&contract.product_offering)
-                .map(|price| price.entry().month(share)),
-            contract_id: contract.id,
-            contract_number: contract.contract_number,
-            company_name: contract.company_name,
-            customer_number: contract.customer_number,
-            tickets,
-            status: StatementStatus::Provisional,
-        });
-    }
-    // A final statement of a contract deleted since (none is: contracts stay).
-    lines.extend(frozen.into_values());
-    Ok(lines)
-}
-
-/// Sorts the lines as asked; ties by contract id.
-fn sort(lines: &mut [OverviewRow], filter: &OverviewFilter) {
-    lines.sort_by(|a, b| {
-        let by = match filter.sort {
-            OverviewSort::ContractNumber => a.contract_number.cmp(&b.contract_number),
-            OverviewSort::CompanyName => a.company_name.cmp(&b.company_name),
-            OverviewSort::Tickets => a.tickets.cmp(&b.tickets),
-            OverviewSort::Total => a.total().cmp(&b.total()),
-        }
-        .then_with(|| a.contract_id.cmp(&b.contract_id));
-        match filter.order {
-            SortOrder::Asc => by,
-            SortOrder::Desc => by.reverse(),
-        }
-    });
+        .map(LineRow::into_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((rows, total))
 }
 
 /// A month's statements, one line per contract (operator).
 ///
-/// Every contract whose validity overlaps the month or that has tickets in it, with its
-/// tickets, totals and whether its statement is final. Lines of an ended month that
+/// Every contract whose validity overlaps the month, and every contract with a final
+/// statement of it, with its tickets, totals and whether its statement is final. Lines of an ended month that
 /// were not frozen yet show the month as it stands (`provisional`); `totals` is `null`
 /// where no price holds. Filter by customer number; sort by `contract_number`,
 /// `company_name`, `tickets` or `total`; paged.
@@ -207,19 +294,19 @@ pub async fn month_overview(
 ) -> Result<HttpResponse, AppError> {
     let month = month.checked(state.clock.today_berlin())?;
     let (filter, paging) = query.parse()?;
-    let number = filter.customer_number.clone();
-    let mut rows = state
+    let (rows, total) = state
         .db
-        .read(move |conn| lines(conn, month, number.as_deref()))
+        .read(move |conn| {
+            lines(
+                conn,
+                month,
+                filter.customer_number.as_deref(),
+                (filter.sort, filter.order),
+                Some(paging),
+            )
+        })
         .await?;
-    sort(&mut rows, &filter);
-    let total = rows.len() as i64;
-    let items = rows
-        .into_iter()
-        .skip(usize::try_from(paging.offset()).unwrap_or(usize::MAX))
-        .take(usize::try_from(paging.limit()).unwrap_or(0))
-        .map(OverviewLine::from)
-        .collect();
+    let items = rows.into_iter().map(OverviewLine::from).collect();
     Ok(HttpResponse::Ok().json(paging.page_of(items, total)))
 }
 
@@ -250,18 +337,18 @@ pub async fn month_overview_csv(
 ) -> Result<HttpResponse, AppError> {
     let month = month.checked(state.clock.today_berlin())?;
     let number = query.customer_number.filter(|c| !c.trim().is_empty());
-    let mut rows = state
+    let (rows, _) = state
         .db
-        .read(move |conn| lines(conn, month, number.as_deref()))
+        .read(move |conn| {
+            lines(
+                conn,
+                month,
+                number.as_deref(),
+                (OverviewSort::ContractNumber, SortOrder::Asc),
+                None,
+            )
+        })
         .await?;
-    sort(
-        &mut rows,
-        &OverviewFilter {
-            customer_number: None,
-            sort: OverviewSort::ContractNumber,
-            order: SortOrder::Asc,
-        },
-    );
     let body = files::overview_csv(&rows)?;
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")

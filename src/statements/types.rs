@@ -6,7 +6,6 @@ use strum::{AsRefStr, EnumString};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::contracts::types::{EmployerShareBody, SortOrder};
-use crate::domain::Cents;
 use crate::error::{AppError, FieldErrors};
 use crate::http::{PageQuery, Paging, TotalRelation};
 use crate::prices::MonthPrice;
@@ -427,11 +426,4 @@ pub fn item_amounts(price: MonthPrice) -> (String, String, String) {
         price.employer_share.to_string(),
         price.employee_share.to_string(),
     )
-}
-
-/// Sums of a line's totals, for sorting by `total`.
-pub fn job_price_total(price: Option<MonthPrice>, tickets: i64) -> Cents {
-    price
-        .map(|p| p.job_price.times(tickets))
-        .unwrap_or_default()
 }

@@ -412,3 +412,13 @@ pub fn record_attempts(
     }
     Ok(to_disable)
 }
+
+/// Deletes delivered and failed deliveries made before `before` (pending ones stay).
+pub fn delete_finished(conn: &mut DbConnection, before: NaiveDateTime) -> Result<usize, AppError> {
+    Ok(diesel::delete(
+        webhook_deliveries::table
+            .filter(webhook_deliveries::status.ne(DeliveryStatus::Pending.as_ref()))
+            .filter(webhook_deliveries::created_at.lt(before)),
+    )
+    .execute(conn)?)
+}

@@ -440,6 +440,14 @@ pub async fn ping(
                 now,
             );
             repo::insert_deliveries(conn, std::slice::from_ref(&delivery))?;
+            audit::record(
+                conn,
+                &context,
+                AuditAction::WebhookPinged,
+                Some(&subscriber.account.id),
+                Some(&row.id),
+                Some(json!({"delivery_id": delivery.id})),
+            )?;
             Ok(delivery)
         })
         .await?;

@@ -11,6 +11,9 @@ use std::sync::Arc;
 use reqwest::Url;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
+/// How long a registration waits for the name of its URL to resolve.
+const LOOKUP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// The rules a target must meet.
 #[derive(Debug, Clone, Copy)]
 pub struct TargetPolicy {
@@ -97,8 +100,11 @@ impl TargetPolicy {
             };
         }
         let port = url.port_or_known_default().unwrap_or(443);
-        let addresses: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
+        // A resolver that does not answer must not hold the request.
+        let lookup = tokio::net::lookup_host((host, port));
+        let addresses: Vec<SocketAddr> = tokio::time::timeout(LOOKUP_TIMEOUT, lookup)
             .await
+            .map_err(|_| Refusal::Unresolvable)?
             .map_err(|_| Refusal::Unresolvable)?
             .collect();
         if addresses.is_empty() {

@@ -159,6 +159,7 @@ async fn records_go_after_their_period_and_recent_ones_stay() {
         .await;
     let current: Tokens = rotated.json::<serde_json::Value>().await.unwrap().into();
 
+    let company = fixtures::company().insert(&app).await;
     let account_id = account.id.clone();
     let (old, recent) = app
         .with_db(move |conn| {
@@ -203,6 +204,30 @@ async fn records_go_after_their_period_and_recent_ones_stay() {
                 let key = id();
                 insert_audit(conn, &key, days_ago(age));
                 if gone { &mut old } else { &mut recent }.push(("audit_log", key));
+            }
+            // Webhook deliveries: finished ones after 30 days; a pending one waits on.
+            let hook = id();
+            diesel::sql_query(format!(
+                "INSERT INTO webhooks (id, company_id, url, description, events, enabled, secret, \
+                 created_at, updated_at) SELECT '{hook}', '{}', 'https://hr.example.com/hook', '', \
+                 'subscription.created', false, 'whsec_AAAA', created_at, updated_at FROM accounts \
+                 WHERE id = '{account_id}'",
+                company.id
+            ))
+            .execute(conn)
+            .unwrap();
+            for (status, age, gone) in [
+                ("delivered", 31, true),
+                ("delivered", 29, false),
+                ("failed", 31, true),
+                ("pending", 40, false),
+            ] {
+                use firmenportal::webhooks::repo::{DeliveryRow, insert_deliveries};
+                use firmenportal::webhooks::types::EventType;
+                let mut row = DeliveryRow::new(&hook, "msg_x", EventType::Ping, "{}", None, days_ago(age));
+                row.status = status.into();
+                insert_deliveries(conn, std::slice::from_ref(&row)).unwrap();
+                if gone { &mut old } else { &mut recent }.push(("webhook_deliveries", row.id));
             }
             (old, recent)
         })

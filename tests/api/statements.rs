@@ -651,6 +651,31 @@ async fn each_month_is_priced_by_its_own_entry_and_a_share_below_the_minimum_is_
     );
     assert_eq!(may["share_below_minimum"], true);
 
+    // A third of the list price: 33.33 % of 63.00 is 20.9979, rounded half up 21.00.
+    let response = set_share(
+        &app,
+        &setup.operator,
+        &setup.contract_id,
+        json!({"kind": "percent", "value": "33.33"}),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let june = statement_ok(&app, setup.admin.access(), &setup.contract_id, "2026-06").await;
+    assert_eq!(
+        june["price"]["employer_share"], "23.33",
+        "33.33 % of 70.00 is 23.331"
+    );
+    let april_again = statement_ok(&app, setup.admin.access(), &setup.contract_id, "2026-04").await;
+    assert_eq!(
+        april_again["price"]["employer_share"], "16.00",
+        "April was frozen before"
+    );
+    let march = statement_ok(&app, setup.admin.access(), &setup.contract_id, "2026-03").await;
+    assert_eq!(
+        march["price"],
+        json!({"list_price": "63.00", "job_price": "59.85", "employer_share": "21.00", "employee_share": "38.85"})
+    );
+
     // Before the first entry no price holds.
     let december = statement(
         &app,
@@ -661,7 +686,7 @@ async fn each_month_is_priced_by_its_own_entry_and_a_share_below_the_minimum_is_
     )
     .await;
     assert_problem(december, StatusCode::CONFLICT, "price_missing").await;
-    assert_eq!(count_rows(&app, "statements").await, 2);
+    assert_eq!(count_rows(&app, "statements").await, 4);
 }
 
 /// 10:30 UTC on `day` of the month `ahead` months after the current one (Berlin).

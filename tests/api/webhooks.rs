@@ -580,6 +580,7 @@ async fn a_receiver_that_is_down_gets_the_event_later_with_the_same_webhook_id()
     )
     .await;
     let queued = ping(&app, &employer, &hook).await;
+    assert_eq!(count_audited(&app, "webhook.pinged").await, 1);
     assert_eq!(queued["event_type"], "ping");
     assert_eq!(queued["status"], "pending");
     // Attempts fail while it is down.
