@@ -197,11 +197,11 @@ pub struct NewWebhookRequest {
     #[schema(value_type = String, required = true, max_length = 2000, example = "https://hr.musterfirma.de/hooks/jobticket")]
     pub url: Option<String>,
     /// The events to send, at least one (`ping` is always sent on request).
-    #[schema(value_type = Vec<EventType>, required = true, min_items = 1)]
+    #[schema(value_type = Vec<SubscribableEvent>, required = true, min_items = 1)]
     pub events: Option<Vec<String>>,
     /// What the endpoint is for, up to 200 characters.
     #[serde(default)]
-    #[schema(value_type = Option<String>, max_length = 200, example = "Personio")]
+    #[schema(value_type = Option<String>, max_length = 200, pattern = r"^[^\u0000-\u001F\u007F-\u009F\u200B-\u200F\u202A-\u202E\u2060-\u206F\uFEFF]*$", example = "Personio")]
     pub description: Option<String>,
 }
 
@@ -216,11 +216,11 @@ pub struct UpdateWebhookRequest {
     pub url: Patch<String>,
     /// The events to send, at least one.
     #[serde(default)]
-    #[schema(value_type = Vec<EventType>, min_items = 1)]
+    #[schema(value_type = Vec<SubscribableEvent>, min_items = 1)]
     pub events: Patch<Vec<String>>,
     /// What the endpoint is for.
     #[serde(default)]
-    #[schema(value_type = Option<String>, max_length = 200, example = "Personio")]
+    #[schema(value_type = Option<String>, max_length = 200, pattern = r"^[^\u0000-\u001F\u007F-\u009F\u200B-\u200F\u202A-\u202E\u2060-\u206F\uFEFF]*$", example = "Personio")]
     pub description: Patch<String>,
     /// `true` turns a disabled endpoint on again; `false` pauses it.
     #[serde(default)]
@@ -265,7 +265,30 @@ fn parse_events(raw: Vec<String>, errors: &mut FieldErrors) -> Option<Vec<EventT
     valid.then_some(events)
 }
 
-/// The events an endpoint can ask for.
+/// The events an endpoint can ask for: every event but `ping`, which every endpoint gets
+/// on request. Only the request schemas name it; the server parses [`EventType`].
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[schema(example = "subscription.created")]
+pub enum SubscribableEvent {
+    #[serde(rename = "application.submitted")]
+    ApplicationSubmitted,
+    #[serde(rename = "application.approved")]
+    ApplicationApproved,
+    #[serde(rename = "application.rejected")]
+    ApplicationRejected,
+    #[serde(rename = "application.withdrawn")]
+    ApplicationWithdrawn,
+    #[serde(rename = "subscription.created")]
+    SubscriptionCreated,
+    #[serde(rename = "subscription.cancelled")]
+    SubscriptionCancelled,
+    #[serde(rename = "bulk_upload.completed")]
+    BulkUploadCompleted,
+    #[serde(rename = "statement.finalized")]
+    StatementFinalized,
+}
+
+/// The events an endpoint can ask for, as the API spells them.
 pub const SUBSCRIBABLE: &[&str] = &[
     "application.submitted",
     "application.approved",
@@ -418,5 +441,27 @@ impl TryFrom<DeliveryRow> for Delivery {
             last_attempt_at: row.last_attempt_at.map(utc),
             created_at: utc(row.created_at),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_request_schema_names_exactly_the_subscribable_events() {
+        for name in SUBSCRIBABLE {
+            let quoted = format!("\"{name}\"");
+            assert!(
+                serde_json::from_str::<SubscribableEvent>(&quoted).is_ok(),
+                "{name}"
+            );
+            assert!(name.parse::<EventType>().is_ok(), "{name}");
+        }
+        assert!(serde_json::from_str::<SubscribableEvent>("\"ping\"").is_err());
+        assert_eq!(
+            SUBSCRIBABLE.len() + 1,
+            <EventType as strum::VariantNames>::VARIANTS.len()
+        );
     }
 }
