@@ -37,11 +37,6 @@ pub fn now() -> NaiveDateTime {
     Utc::now().naive_utc()
 }
 
-/// Today's date in Europe/Berlin.
-pub fn today_berlin() -> NaiveDate {
-    berlin_date_of(now())
-}
-
 /// The Europe/Berlin calendar date of a stored UTC timestamp.
 pub fn berlin_date_of(utc: NaiveDateTime) -> NaiveDate {
     DateTime::<Utc>::from_naive_utc_and_offset(utc, Utc)

@@ -401,7 +401,7 @@ fn parse<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, AppError> {
 fn seed(conn: &mut DbConnection) -> Result<SeedSummary, AppError> {
     use crate::{companies, contracts, customers, subscriptions};
     let context = AuditContext::for_command("seed-demo");
-    let (now, today) = (clock::now(), clock::today_berlin());
+    let (now, today) = (clock::now(), clock::berlin_date_of(clock::now()));
     let mut summary = SeedSummary::default();
     let created =
         |summary: &mut SeedSummary, action: AuditAction, id: &str, conn: &mut DbConnection| {

@@ -10,6 +10,7 @@ pub mod bulk_uploads;
 pub mod clock;
 pub mod companies;
 pub mod config;
+pub mod contract_columns;
 pub mod contracts;
 pub mod customer_codes;
 pub mod customers;

@@ -20,13 +20,10 @@ use crate::db::DbPool;
 use crate::http::context::TrustedProxies;
 use crate::http::fallback::{RouteTable, unmatched_route};
 use crate::http::middleware::{REQUEST_ID_HEADER, request_context};
+use crate::http::{OPENAPI_PATH, SWAGGER_UI_BARE_PATH, SWAGGER_UI_PATH};
 use crate::mail::worker::{Transport, Worker};
 use crate::mail::{LinkSettings, OutboxWaker};
 use crate::state::AppState;
-
-pub const OPENAPI_PATH: &str = "/api-docs/openapi.json";
-pub const SWAGGER_UI_PATH: &str = "/swagger-ui/";
-const SWAGGER_UI_BARE_PATH: &str = "/swagger-ui";
 
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]

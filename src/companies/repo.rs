@@ -4,6 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::companies::types::Contact;
+use crate::contract_columns::{self, ContractScope};
 use crate::db::DbConnection;
 use crate::domain::Address;
 use crate::domain::fold::{fold_number, fold_text, like_pattern, storable};
@@ -75,16 +76,13 @@ pub fn insert(conn: &mut DbConnection, id: &str, data: &CompanyData) -> Result<(
     Ok(())
 }
 
-/// Also refreshes the search words of the company's contracts, which hold its name and
-/// address.
+/// Updates the company and the columns its contracts copy from it
+/// ([`crate::contract_columns`]).
 pub fn update(conn: &mut DbConnection, id: &str, data: &CompanyData) -> Result<(), AppError> {
     diesel::update(companies::table.find(id))
         .set(data)
         .execute(conn)?;
-    crate::contracts::repo::refresh_list_columns(
-        conn,
-        crate::contracts::repo::ContractScope::Company(id),
-    )
+    contract_columns::refresh(conn, ContractScope::Company(id))
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<CompanyRow>, AppError> {

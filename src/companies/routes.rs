@@ -4,7 +4,6 @@ use actix_web::{HttpResponse, get, patch, post, web};
 
 use crate::audit::{self, AuditAction, AuditContext};
 use crate::auth::Operator;
-use crate::clock;
 use crate::companies::repo::{self, CompanyFilter};
 use crate::companies::types::*;
 use crate::error::{AppError, Problem};
@@ -32,7 +31,8 @@ pub async fn create_company(
     ApiJson(request): ApiJson<NewCompanyRequest>,
     context: AuditContext,
 ) -> Result<HttpResponse, AppError> {
-    let data = request.parse(clock::now())?;
+    let clock = state.clock.clone();
+    let data = request.parse(clock.now())?;
     let company = state
         .db
         .transaction(move |conn| {
@@ -143,6 +143,7 @@ pub async fn update_company(
     ApiJson(request): ApiJson<UpdateCompanyRequest>,
     context: AuditContext,
 ) -> Result<HttpResponse, AppError> {
+    let clock = state.clock.clone();
     let id = id.into_inner();
     let company = state
         .db
@@ -150,7 +151,7 @@ pub async fn update_company(
             let current = repo::find(conn, &id)?.ok_or_else(AppError::not_found)?;
             let data = request
                 .clone()
-                .merged_onto(Some(&current.data), clock::now())?;
+                .merged_onto(Some(&current.data), clock.now())?;
             repo::update(conn, &id, &data)
                 .map_err(|e| e.or_duplicate_key(repo::duplicate_pointer))?;
             audit::record(

@@ -5,7 +5,6 @@
 use actix_web::{HttpResponse, get, web};
 
 use crate::auth::{SignedInAccount, Subscriber};
-use crate::clock;
 use crate::contracts::repo::{self, ContractRow};
 use crate::contracts::types::*;
 use crate::db::DbConnection;
@@ -48,6 +47,7 @@ pub async fn list_portal_contracts(
     subscriber: Subscriber,
     ApiQuery(query): ApiQuery<PortalContractListQuery>,
 ) -> Result<HttpResponse, AppError> {
+    let clock = state.clock.clone();
     let (filter, paging) = query.parse()?;
     let search_count_limit = state.config.lists.search_count_limit;
     let (rows, total) = state
@@ -58,7 +58,7 @@ pub async fn list_portal_contracts(
                 conn,
                 visible.as_deref(),
                 &filter,
-                clock::today_berlin(),
+                clock.today_berlin(),
                 paging,
                 search_count_limit,
             )
@@ -90,12 +90,13 @@ pub async fn get_contract_info(
     subscriber: Subscriber,
     id: RecordId,
 ) -> Result<HttpResponse, AppError> {
+    let clock = state.clock.clone();
     let id = id.into_inner();
     let info = state
         .db
         .read(move |conn| {
             let (contract, _) = visible_contract(conn, &subscriber.account, &id)?;
-            let today = clock::today_berlin();
+            let today = clock.today_berlin();
             let company = crate::companies::repo::find(conn, &contract.data.company_id)?
                 .ok_or_else(AppError::not_found)?;
             let current = crate::customer_codes::repo::current(conn, &id, today)?;

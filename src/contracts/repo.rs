@@ -5,10 +5,11 @@ use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Text};
 
+use crate::contract_columns::{self, ContractScope};
 use crate::contracts::types::{ContractSort, PortalContractFilter, SortOrder};
 use crate::db::DbConnection;
 use crate::domain::fold::fold_number;
-use crate::domain::fold::{fold_text, like_pattern, search_text, storable};
+use crate::domain::fold::{fold_text, like_pattern, storable};
 use crate::error::AppError;
 use crate::http::{Paging, Total};
 use crate::prices::EmployerShare;
@@ -95,60 +96,14 @@ pub fn insert(conn: &mut DbConnection, id: &str, data: &ContractData) -> Result<
             data,
         ))
         .execute(conn)?;
-    refresh_list_columns(conn, ContractScope::Contracts(&[id.to_string()]))
+    contract_columns::refresh(conn, ContractScope::Contracts(&[id.to_string()]))
 }
 
 pub fn update(conn: &mut DbConnection, id: &str, data: &ContractData) -> Result<(), AppError> {
     diesel::update(company_contracts::table.find(id))
         .set(data)
         .execute(conn)?;
-    refresh_list_columns(conn, ContractScope::Contracts(&[id.to_string()]))
-}
-
-/// Which contracts' copied company columns and search words to refresh.
-pub enum ContractScope<'a> {
-    Contracts(&'a [String]),
-    /// Every contract of a company, after the company changed.
-    Company(&'a str),
-}
-
-/// Copies the company's name and address onto its contracts, where the contract list
-/// sorts by them with an index, and folds the words the list's `q` looks in — the
-/// contract's number and product offering and its company's name and address — into
-/// `search_text`. Neither database folds umlauts and `ß` as `domain::fold` does, so it is
-/// done here, whenever a contract or its company is written.
-pub fn refresh_list_columns(conn: &mut DbConnection, scope: ContractScope) -> Result<(), AppError> {
-    let query = company_contracts::table
-        .inner_join(companies::table)
-        .select((
-            company_contracts::id,
-            company_contracts::contract_number,
-            company_contracts::product_offering,
-            companies::name,
-            companies::street,
-            companies::postal_code,
-            companies::city,
-        ))
-        .into_boxed();
-    let query = match scope {
-        ContractScope::Contracts(ids) => query.filter(company_contracts::id.eq_any(ids)),
-        ContractScope::Company(id) => query.filter(company_contracts::company_id.eq(id)),
-    };
-    type Words = (String, String, String, String, String, String, String);
-    let rows: Vec<Words> = query.load(conn)?;
-    for (id, number, offering, name, street, postal_code, city) in rows {
-        let text = search_text(&[&number, &name, &street, &postal_code, &city, &offering]);
-        diesel::update(company_contracts::table.find(id))
-            .set((
-                company_contracts::company_name.eq(name),
-                company_contracts::company_street.eq(street),
-                company_contracts::company_postal_code.eq(postal_code),
-                company_contracts::company_city.eq(city),
-                company_contracts::search_text.eq(text),
-            ))
-            .execute(conn)?;
-    }
-    Ok(())
+    contract_columns::refresh(conn, ContractScope::Contracts(&[id.to_string()]))
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<ContractRow>, AppError> {

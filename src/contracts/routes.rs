@@ -4,7 +4,6 @@ use actix_web::{HttpResponse, get, patch, post, web};
 
 use crate::audit::{self, AuditAction, AuditContext};
 use crate::auth::Operator;
-use crate::clock;
 use crate::contracts::repo::{self, ContractData, ContractFilter};
 use crate::contracts::types::*;
 use crate::db::DbConnection;
@@ -38,8 +37,9 @@ pub async fn create_contract(
     ApiJson(mut request): ApiJson<NewContractRequest>,
     context: AuditContext,
 ) -> Result<HttpResponse, AppError> {
+    let clock = state.clock.clone();
     let share = ShareChange::parse(std::mem::take(&mut request.employer_share));
-    let (data, share) = both(request.parse(clock::now()), share)?;
+    let (data, share) = both(request.parse(clock.now()), share)?;
     let today = state.clock.today_berlin();
     let contract = state
         .db
@@ -161,6 +161,7 @@ pub async fn update_contract(
     ApiJson(request): ApiJson<UpdateContractRequest>,
     context: AuditContext,
 ) -> Result<HttpResponse, AppError> {
+    let clock = state.clock.clone();
     let id = id.into_inner();
     let today = state.clock.today_berlin();
     let contract = state
@@ -170,7 +171,7 @@ pub async fn update_contract(
             let mut patch = request.clone();
             let share = ShareChange::parse(std::mem::take(&mut patch.employer_share));
             let product_changed = patch.product_offering != Patch::Absent;
-            let (data, share) = both(patch.merged_onto(Some(&current.data), clock::now()), share)?;
+            let (data, share) = both(patch.merged_onto(Some(&current.data), clock.now()), share)?;
             require_company(conn, &data)?;
             repo::update(conn, &id, &data)
                 .map_err(|e| e.or_duplicate_key(repo::duplicate_pointer))?;

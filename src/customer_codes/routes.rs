@@ -5,7 +5,6 @@ use actix_web::{HttpResponse, delete, get, post, web};
 
 use crate::audit::{self, AuditAction, AuditContext};
 use crate::auth::Subscriber;
-use crate::clock;
 use crate::contracts::portal::visible_contract;
 use crate::customer_codes::types::*;
 use crate::customer_codes::{CustomerCodeProblem, redeem, repo};
@@ -41,6 +40,7 @@ pub async fn generate_customer_code(
     ApiJson(request): ApiJson<GenerateCodeRequest>,
     context: AuditContext,
 ) -> Result<HttpResponse, AppError> {
+    let clock = state.clock.clone();
     let id = id.into_inner();
     let code = state
         .db
@@ -52,12 +52,12 @@ pub async fn generate_customer_code(
             // Read under the lock: an operator may have just ended the contract.
             let contract =
                 crate::contracts::repo::find(conn, &id)?.ok_or_else(AppError::not_found)?;
-            let today = clock::today_berlin();
+            let today = clock.today_berlin();
             if !crate::contracts::repo::is_active(&contract.data, today) {
                 return Err(CustomerCodeProblem::ContractNotActive.into());
             }
             let valid_until = request.clone().parse(today, contract.data.valid_to)?;
-            let now = clock::now();
+            let now = clock.now();
             repo::revoke_current(conn, &id, now)?;
             let row = new_code_row(&id, valid_until, &account.id, now);
             repo::insert(conn, &row)?;
@@ -96,6 +96,7 @@ pub async fn list_customer_codes(
     id: RecordId,
     ApiQuery(query): ApiQuery<CodeListQuery>,
 ) -> Result<HttpResponse, AppError> {
+    let clock = state.clock.clone();
     let paging = query.page.paging()?;
     let id = id.into_inner();
     let (rows, total) = state
@@ -105,7 +106,7 @@ pub async fn list_customer_codes(
             repo::list(conn, &id, paging)
         })
         .await?;
-    let today = clock::today_berlin();
+    let today = clock.today_berlin();
     let items = rows
         .into_iter()
         .map(|row| CustomerCode::new(row, today))
@@ -137,6 +138,7 @@ pub async fn revoke_customer_code(
     ids: NestedIds,
     context: AuditContext,
 ) -> Result<HttpResponse, AppError> {
+    let clock = state.clock.clone();
     state
         .db
         .transaction(move |conn| {
@@ -144,7 +146,7 @@ pub async fn revoke_customer_code(
             let (_, access) = visible_contract(conn, account, &ids.parent)?;
             access.require_admin()?;
             repo::find(conn, &ids.parent, &ids.item)?.ok_or_else(AppError::not_found)?;
-            if repo::revoke(conn, &ids.parent, &ids.item, clock::now())? {
+            if repo::revoke(conn, &ids.parent, &ids.item, clock.now())? {
                 audit::record(
                     conn,
                     &context,
@@ -184,13 +186,14 @@ pub async fn check_customer_code(
     ApiJson(request): ApiJson<CheckCodeRequest>,
     context: AuditContext,
 ) -> Result<HttpResponse, AppError> {
+    let clock = state.clock.clone();
     let code = request.parse()?;
     let limits = state.config.limits;
     let deadline = state.config.ordering.order_deadline_day;
     let outcome = state
         .db
         .transaction(move |conn| {
-            let today = clock::today_berlin();
+            let today = clock.today_berlin();
             let checked = redeem::check(
                 conn,
                 &subscriber.account.id,

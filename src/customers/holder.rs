@@ -60,10 +60,11 @@ pub fn update(
     request: UpdateHolderRequest,
     if_match: Option<Vec<String>>,
     context: &AuditContext,
+    now: chrono::NaiveDateTime,
 ) -> Result<(CustomerDetails, String), AppError> {
     let customer_id = holder_id(conn, subscriber, subscription_id)?;
     let current = repo::find_for_update(conn, &customer_id)?.ok_or_else(AppError::not_found)?;
-    let today = clock::today_berlin();
+    let today = clock::berlin_date_of(now);
     let holder = request.check_read_only(&current.data, today)?;
     let mut errors = crate::error::FieldErrors::default();
     let values = holder.merged_onto(Some(&current.data), &mut errors);
@@ -85,7 +86,7 @@ pub fn update(
     data.recipient = values.recipient;
     data.phone = values.phone;
     data.phone_work = values.phone_work;
-    data.updated_at = clock::now();
+    data.updated_at = now;
     let changed_fields = changed_fields(&current.data, &data);
     if !changed_fields.is_empty() {
         repo::update(

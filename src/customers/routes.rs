@@ -6,7 +6,6 @@ use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 
 use crate::audit::{self, AuditAction, AuditContext};
 use crate::auth::{Operator, Subscriber};
-use crate::clock;
 use crate::customers::holder;
 use crate::customers::repo::{self, ConsentSource, CustomerFilter};
 use crate::customers::types::*;
@@ -35,7 +34,8 @@ pub async fn create_customer(
     ApiJson(request): ApiJson<NewCustomerRequest>,
     context: AuditContext,
 ) -> Result<HttpResponse, AppError> {
-    let data = request.parse(clock::today_berlin(), clock::now())?;
+    let clock = state.clock.clone();
+    let data = request.parse(clock.today_berlin(), clock.now())?;
     let customer = state
         .db
         .transaction(move |conn| {
@@ -149,6 +149,7 @@ pub async fn update_customer(
     ApiJson(request): ApiJson<UpdateCustomerRequest>,
     context: AuditContext,
 ) -> Result<HttpResponse, AppError> {
+    let clock = state.clock.clone();
     let id = id.into_inner();
     let customer = state
         .db
@@ -156,8 +157,8 @@ pub async fn update_customer(
             let current = repo::find_for_update(conn, &id)?.ok_or_else(AppError::not_found)?;
             let data = request.clone().merged_onto(
                 Some(&current.data),
-                clock::today_berlin(),
-                clock::now(),
+                clock.today_berlin(),
+                clock.now(),
             )?;
             repo::update(conn, &id, &current.data, &data, ConsentSource::Operator)
                 .map_err(|e| e.or_duplicate_key(repo::duplicate_pointer))?;
@@ -241,6 +242,7 @@ pub async fn update_holder_data(
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let if_match = if_match(&request);
+    let now = state.clock.now();
     let (details, tag) = state
         .db
         .transaction(move |conn| {
@@ -251,6 +253,7 @@ pub async fn update_holder_data(
                 body.clone(),
                 if_match.clone(),
                 &context,
+                now,
             )
         })
         .await?;

@@ -72,7 +72,7 @@ pub async fn request_context(
 /// JSON answers load nothing and may not be framed. Swagger UI loads its own scripts,
 /// styles and images from this origin (its styles are partly inline) and calls the API.
 fn content_security_policy(path: &str) -> &'static str {
-    if path.starts_with(crate::startup::SWAGGER_UI_PATH) {
+    if path.starts_with(crate::http::SWAGGER_UI_PATH) {
         "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
          img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; \
          form-action 'self'; frame-ancestors 'none'"

@@ -328,7 +328,7 @@ fn customer(row: &Row) -> ParsedRow<CustomerData> {
     );
     let request: NewCustomerRequest = request(body)?;
     with_own_errors(
-        request.parse(clock::today_berlin(), clock::now()),
+        request.parse(clock::berlin_date_of(clock::now()), clock::now()),
         &[],
         errors,
     )
@@ -627,9 +627,9 @@ impl Records for Contracts {
             }
         }
         let ids: Vec<String> = rows.iter().map(|(id, _)| id.clone()).collect();
-        crate::contracts::repo::refresh_list_columns(
+        crate::contract_columns::refresh(
             conn,
-            crate::contracts::repo::ContractScope::Contracts(&ids),
+            crate::contract_columns::ContractScope::Contracts(&ids),
         )
     }
     fn update(

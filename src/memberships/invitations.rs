@@ -10,7 +10,6 @@ use crate::accounts::passwords::confirm_password;
 use crate::accounts::repo::{self as accounts, NewAccount};
 use crate::audit::{self, AuditAction, AuditContext};
 use crate::auth::opaque;
-use crate::clock;
 use crate::error::{AppError, FieldErrors};
 use crate::memberships::MembershipProblem;
 use crate::memberships::repo::{self, MembershipRow};
@@ -24,6 +23,8 @@ pub async fn accept_invitation(
     request: AcceptInvitationRequest,
     context: AuditContext,
 ) -> Result<AcceptedInvitation, AppError> {
+    let clock = state.clock.clone();
+    let now = clock.now();
     let token = {
         let mut errors = FieldErrors::default();
         let token = errors.take(required_token(request.token.clone(), "/token"));
@@ -38,7 +39,8 @@ pub async fn accept_invitation(
         state
             .db
             .run(move |conn| {
-                let membership = open_invitation(repo::find_by_token_hash(conn, &token_hash)?)?;
+                let membership =
+                    open_invitation(repo::find_by_token_hash(conn, &token_hash)?, now)?;
                 let account = accounts::find_by_email(conn, &membership.email)?;
                 Ok((membership, account))
             })
@@ -67,7 +69,7 @@ pub async fn accept_invitation(
     let company = state
         .db
         .transaction(move |conn| {
-            let now = clock::now();
+            let now = clock.now();
             let account_id = match (&account, &new_account) {
                 (Some(account), _) => {
                     // The invitation reached this mailbox: the address is confirmed.
@@ -130,13 +132,16 @@ pub async fn accept_invitation(
 }
 
 /// The membership of a token that is still open, or the problem to answer.
-fn open_invitation(found: Option<MembershipRow>) -> Result<MembershipRow, AppError> {
+fn open_invitation(
+    found: Option<MembershipRow>,
+    now: chrono::NaiveDateTime,
+) -> Result<MembershipRow, AppError> {
     let membership = found.ok_or(MembershipProblem::InvitationTokenInvalid)?;
     if membership.accepted_at.is_some() {
         return Err(MembershipProblem::InvitationTokenInvalid.into());
     }
     match membership.invitation_expires_at {
-        Some(expires) if expires > clock::now() => Ok(membership),
+        Some(expires) if expires > now => Ok(membership),
         _ => Err(MembershipProblem::InvitationTokenExpired.into()),
     }
 }

@@ -6,7 +6,6 @@ use actix_web::{HttpResponse, delete, get, patch, post, web};
 
 use crate::audit::{self, AuditAction, AuditContext};
 use crate::auth::{Operator, SignedInAccount, Subscriber};
-use crate::clock;
 use crate::companies::types::Company;
 use crate::db::DbConnection;
 use crate::error::{AppError, Problem};
@@ -171,6 +170,7 @@ async fn invite(
     lang: Lang,
     context: AuditContext,
 ) -> Result<HttpResponse, AppError> {
+    let clock = state.clock.clone();
     let row = state
         .db
         .transaction(move |conn| {
@@ -183,7 +183,7 @@ async fn invite(
                 invitation.last_name.as_str(),
                 invitation.role,
                 &inviter.id,
-                clock::now(),
+                clock.now(),
             )?
             .ok_or(MembershipProblem::AlreadyMember)?;
             mail::enqueue(
@@ -271,6 +271,7 @@ pub async fn change_company_user(
     ApiJson(request): ApiJson<ChangeRoleRequest>,
     context: AuditContext,
 ) -> Result<HttpResponse, AppError> {
+    let clock = state.clock.clone();
     let role = request.parse()?;
     let row = state
         .db
@@ -279,7 +280,7 @@ pub async fn change_company_user(
             if !repo::keeps_an_admin(conn, &row, Some(role))? {
                 return Err(MembershipProblem::LastAdmin.into());
             }
-            repo::set_role(conn, &row.id, role, clock::now())?;
+            repo::set_role(conn, &row.id, role, clock.now())?;
             audit::record(
                 conn,
                 &context,

@@ -6,7 +6,6 @@ use actix_web::{HttpResponse, delete, get, patch, post, web};
 
 use crate::audit::{self, AuditAction, AuditContext};
 use crate::auth::{Operator, Subscriber};
-use crate::clock;
 use crate::db::DbConnection;
 use crate::domain::choice::parse_choice;
 use crate::error::{AppError, FieldErrorCode, Problem};
@@ -39,7 +38,8 @@ pub async fn create_subscription(
     ApiJson(request): ApiJson<NewSubscriptionRequest>,
     context: AuditContext,
 ) -> Result<HttpResponse, AppError> {
-    let data = request.parse(clock::now())?;
+    let clock = state.clock.clone();
+    let data = request.parse(clock.now())?;
     let subscription = state
         .db
         .transaction(move |conn| {
@@ -59,7 +59,7 @@ pub async fn create_subscription(
                 conn,
                 std::slice::from_ref(&id),
                 crate::webhooks::events::TicketSource::Operator,
-                crate::webhooks::events::Origin::of(&context, clock::now()),
+                crate::webhooks::events::Origin::of(&context, clock.now()),
             )?;
             repo::find(conn, &id)?.ok_or_else(AppError::not_found)
         })
@@ -161,6 +161,7 @@ pub async fn update_subscription(
     ApiJson(request): ApiJson<UpdateSubscriptionRequest>,
     context: AuditContext,
 ) -> Result<HttpResponse, AppError> {
+    let clock = state.clock.clone();
     let id = id.into_inner();
     let subscription = state
         .db
@@ -168,7 +169,7 @@ pub async fn update_subscription(
             let current = repo::find(conn, &id)?.ok_or_else(AppError::not_found)?;
             let data = request
                 .clone()
-                .merged_onto(Some(&current.data), clock::now())?;
+                .merged_onto(Some(&current.data), clock.now())?;
             require_references(conn, &data)?;
             repo::update(conn, &id, &data)
                 .map_err(|e| e.or_duplicate_key(repo::duplicate_pointer))?;
@@ -222,7 +223,7 @@ pub async fn link_subscription(
             linking::attempt_link(conn, &subscriber, &attempt, limits, &context)
         })
         .await??;
-    let today = clock::today_berlin();
+    let today = state.clock.today_berlin();
     Ok(match outcome {
         LinkOutcome::Linked(view) => {
             let subscription = Subscription::from_view(view, today)?;
@@ -267,7 +268,7 @@ pub async fn list_my_subscriptions(
             LinkedStateParam::Expired => LinkedState::Expired,
         },
     };
-    let today = clock::today_berlin();
+    let today = state.clock.today_berlin();
     let (rows, total) = state
         .db
         .run(move |conn| {
@@ -307,7 +308,7 @@ pub async fn get_my_subscription(
                 .ok_or_else(AppError::not_found)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(Subscription::from_view(view, clock::today_berlin())?))
+    Ok(HttpResponse::Ok().json(Subscription::from_view(view, state.clock.today_berlin())?))
 }
 
 /// Download the Abo-Übersicht (PDF).
@@ -339,7 +340,7 @@ pub async fn download_overview(
     lang: crate::i18n::Lang,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
-    let today = clock::today_berlin();
+    let today = state.clock.today_berlin();
     let (view, holder) = state
         .db
         .run(move |conn| {

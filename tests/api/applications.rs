@@ -2,8 +2,8 @@
 //! the ticket shows in the employee's Aboverwaltung; the deadline rule, the code's
 //! attempt limits, every conflict, the races and tenant isolation.
 
+use crate::helpers::today_berlin;
 use chrono::{Datelike, Days, Months, NaiveDate, NaiveTime};
-use firmenportal::clock::today_berlin;
 use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json};
 

@@ -2,8 +2,8 @@
 //! (real date cells), the row report with lines and columns, the second upload of the
 //! same file, dry runs, the limits, access, and the templates.
 
+use crate::helpers::today_berlin;
 use chrono::{Datelike, Months, NaiveDate};
-use firmenportal::clock::today_berlin;
 use reqwest::{Response, StatusCode};
 use serde_json::Value;
 

@@ -3,8 +3,8 @@
 //! deadlock or a serialization failure would answer if the database's aborted
 //! transactions were not retried (and if locks were not taken in one order).
 
+use crate::helpers::today_berlin;
 use chrono::{Datelike, Days, Months};
-use firmenportal::clock::today_berlin;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 

@@ -2,8 +2,8 @@
 //! filter and sort against a reference computed here, paging without overlap or gap,
 //! and tenant isolation.
 
+use crate::helpers::today_berlin;
 use chrono::Days;
-use firmenportal::clock::today_berlin;
 use reqwest::StatusCode;
 use serde_json::Value;
 

@@ -1,8 +1,8 @@
 //! Customer codes: generation and its validity rules, revocation on regeneration and
 //! under a race, the list, and checking a code with its attempt limits.
 
+use crate::helpers::today_berlin;
 use chrono::{Datelike, Days, Months};
-use firmenportal::clock::today_berlin;
 use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json};
 
@@ -306,16 +306,10 @@ async fn an_expired_code_is_listed_as_expired_and_no_longer_checks() {
             .status(),
         StatusCode::OK
     );
-    let yesterday = today_berlin() - Days::new(1);
-    app.with_db(move |conn| {
-        use diesel::prelude::*;
-        use firmenportal::schema::customer_codes;
-        diesel::update(customer_codes::table)
-            .set(customer_codes::valid_until.eq(yesterday))
-            .execute(conn)
-            .unwrap();
-    })
-    .await;
+    // The next day, by the app's clock: the check, the list and the contract infos all
+    // read the date from it.
+    let tomorrow = today_berlin() + Days::new(1);
+    app.state.clock.set(tomorrow.and_hms_opt(11, 0, 0).unwrap());
     assert_problem(
         check(&app, admin.access(), code["code"].as_str().unwrap()).await,
         StatusCode::UNPROCESSABLE_ENTITY,

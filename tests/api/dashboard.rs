@@ -1,7 +1,7 @@
 //! The dashboard's counts, for a company user and for an operator.
 
+use crate::helpers::today_berlin;
 use chrono::{Datelike, Days};
-use firmenportal::clock::today_berlin;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 

@@ -398,7 +398,7 @@ impl ContractFixture {
 
     /// Inserts the contract and folds its search words as the service does.
     pub async fn insert(self, app: &TestApp) -> String {
-        use firmenportal::contracts::repo::{ContractScope, refresh_list_columns};
+        use firmenportal::contract_columns::{ContractScope, refresh as refresh_list_columns};
         use firmenportal::schema::company_contracts;
         let id = uuid::Uuid::new_v4().to_string();
         let inserted = id.clone();

@@ -453,3 +453,8 @@ pub async fn count_where(app: &TestApp, table: &'static str, condition: &str) ->
     })
     .await
 }
+
+/// Today in Europe/Berlin by the system clock, as an app's unmoved `state.clock` reads it.
+pub fn today_berlin() -> chrono::NaiveDate {
+    firmenportal::clock::Clock::default().today_berlin()
+}

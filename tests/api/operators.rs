@@ -93,7 +93,7 @@ async fn seed_demo_twice_loads_the_guides_data_once_for_the_walkthrough() {
             Method::POST,
             &format!("/api/v1/contracts/{contract_id}/customer-codes"),
             Some(&admin.access),
-            Some(json!({"valid_until": firmenportal::clock::today_berlin().to_string()})),
+            Some(json!({"valid_until": crate::helpers::today_berlin().to_string()})),
         )
         .await;
     assert_eq!(code.status(), StatusCode::CREATED);

@@ -2,8 +2,8 @@
 //! (`total_relation: gte`), and every match still served page by page, in order, without
 //! overlap or gap. Lists without `q` count exactly (`eq`). Each list with `q` is tried.
 
+use crate::helpers::today_berlin;
 use chrono::{Datelike, Days, Months};
-use firmenportal::clock::today_berlin;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 

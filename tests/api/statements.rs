@@ -3,9 +3,9 @@
 //! freezing and re-opening, a burst of first reads, CSV read back in a German dialect,
 //! Excel read back, formula escaping, the operator's overview and the maintenance job.
 
+use crate::helpers::today_berlin;
 use chrono::{Datelike, NaiveDate, NaiveTime};
 use diesel::prelude::*;
-use firmenportal::clock::today_berlin;
 use firmenportal::domain::month::{format_month, months_after};
 use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json};

@@ -2,9 +2,9 @@
 //! private data, the deadline on both sides of the 10th, later months, tickets that never
 //! start, every refusal, a parallel burst, tenant isolation and the dashboard's counts.
 
+use crate::helpers::today_berlin;
 use chrono::{Datelike, Months, NaiveDate, NaiveTime};
 use diesel::prelude::*;
-use firmenportal::clock::today_berlin;
 use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json};
 
