@@ -36,6 +36,27 @@ pub struct Config {
     pub bulk_upload: BulkUploadConfig,
     pub lists: ListConfig,
     pub webhooks: WebhookConfig,
+    pub metrics: MetricsConfig,
+}
+
+/// The Prometheus listener.
+#[derive(Debug, Clone)]
+pub struct MetricsConfig {
+    /// Where `GET /metrics` is served; `None` (set empty or `off`) turns metrics off.
+    pub bind_addr: Option<String>,
+    /// How often the queue gauges (outbox, webhook deliveries) are read from the
+    /// database.
+    pub db_refresh: Duration,
+}
+
+/// Settings whose empty value means something (here: off), so an empty variable is
+/// passed on as a value instead of being taken as unset.
+const EMPTY_IS_A_VALUE: &[&str] = &["METRICS_BIND_ADDR"];
+
+/// A variable's value as the configuration sees it: empty counts as unset, except for
+/// [`EMPTY_IS_A_VALUE`].
+fn set_value(name: &str, value: Option<String>) -> Option<String> {
+    value.filter(|v| !v.is_empty() || EMPTY_IS_A_VALUE.contains(&name))
 }
 
 /// Webhook deliveries to HR systems.
@@ -212,7 +233,7 @@ impl Config {
     /// Reads `.env` (if present) and then the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
         let _ = dotenvy::dotenv();
-        Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+        Self::from_lookup(|name| set_value(name, std::env::var(name).ok()))
     }
 
     /// Builds the configuration from any lookup (tests pass a map).
@@ -440,6 +461,14 @@ impl Config {
                 poll_interval: millis("WEBHOOK_POLL_INTERVAL_MS", 500)?,
                 concurrency: at_least_one("WEBHOOK_CONCURRENCY", 64)?,
             },
+            metrics: MetricsConfig {
+                bind_addr: match get("METRICS_BIND_ADDR").as_deref().map(str::trim) {
+                    None => Some("127.0.0.1:9464".into()),
+                    Some("" | "off") => None,
+                    Some(address) => Some(address.to_string()),
+                },
+                db_refresh: Duration::from_secs(at_least_one("METRICS_DB_REFRESH_SECS", 15)? as u64),
+            },
         })
     }
 
@@ -574,6 +603,30 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn metrics_listen_locally_by_default_and_empty_or_off_turns_them_off() {
+        let bind = |pairs: &[(&str, &str)]| {
+            Config::from_lookup(lookup(pairs))
+                .unwrap()
+                .metrics
+                .bind_addr
+        };
+        assert_eq!(bind(&[]).as_deref(), Some("127.0.0.1:9464"));
+        assert_eq!(bind(&[("METRICS_BIND_ADDR", "")]), None);
+        assert_eq!(bind(&[("METRICS_BIND_ADDR", "off")]), None);
+        assert_eq!(
+            bind(&[("METRICS_BIND_ADDR", "0.0.0.0:9100")]).as_deref(),
+            Some("0.0.0.0:9100")
+        );
+        assert!(Config::from_lookup(lookup(&[("METRICS_DB_REFRESH_SECS", "0")])).is_err());
+        // From the environment, an empty value is kept for the metrics address only.
+        assert_eq!(
+            set_value("METRICS_BIND_ADDR", Some(String::new())),
+            Some(String::new())
+        );
+        assert_eq!(set_value("SMTP_URL", Some(String::new())), None);
     }
 
     #[test]

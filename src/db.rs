@@ -172,6 +172,22 @@ pub struct DbPool {
     /// connection.
     readers: Option<r2d2::Pool<ConnectionManager>>,
     backend: Backend,
+    /// How long callers waited for a connection (`db_client_connection_wait_time_seconds`).
+    wait_time: prometheus::Histogram,
+}
+
+/// Observes how long each checkout waited for a connection, a timeout included.
+#[derive(Debug)]
+struct WaitTimes(prometheus::Histogram);
+
+impl r2d2::HandleEvent for WaitTimes {
+    fn handle_checkout(&self, event: r2d2::event::CheckoutEvent) {
+        self.0.observe(event.duration().as_secs_f64());
+    }
+
+    fn handle_timeout(&self, event: r2d2::event::TimeoutEvent) {
+        self.0.observe(event.timeout().as_secs_f64());
+    }
 }
 
 impl DbPool {
@@ -194,8 +210,13 @@ impl DbPool {
                 1
             }
         };
+        let wait_time = crate::telemetry::metrics::seconds_histogram(
+            "db_client_connection_wait_time_seconds",
+            "Time waited for a database connection from the pool",
+        );
         let pool_of = |manager, max_size| {
             r2d2::Pool::builder()
+                .event_handler(Box::new(WaitTimes(wait_time.clone())))
                 .max_size(max_size)
                 .min_idle(Some(0))
                 .connection_timeout(settings.timeout)
@@ -211,6 +232,7 @@ impl DbPool {
             pool: pool_of(manager, max_size),
             readers,
             backend,
+            wait_time,
         })
     }
 
@@ -225,6 +247,25 @@ impl DbPool {
                 .readers
                 .as_ref()
                 .map_or(0, |readers| readers.max_size())
+    }
+
+    /// The connections of both pools now: checked out, and open but idle.
+    pub fn connections_in_use_and_idle(&self) -> (u32, u32) {
+        [Some(&self.pool), self.readers.as_ref()]
+            .into_iter()
+            .flatten()
+            .map(r2d2::Pool::state)
+            .fold((0, 0), |(used, idle), state| {
+                (
+                    used + state.connections - state.idle_connections,
+                    idle + state.idle_connections,
+                )
+            })
+    }
+
+    /// The wait-time histogram, for the metrics registry.
+    pub fn wait_time_histogram(&self) -> prometheus::Histogram {
+        self.wait_time.clone()
     }
 
     /// Runs blocking database work on the blocking pool, never on an actix worker.

@@ -513,6 +513,9 @@ pub enum AppError {
     RetryLater {
         problem: ProblemSpec,
         after: Duration,
+        /// The rate limit that refused (its name as in `RATE_LIMIT_<NAME>`, lower case);
+        /// `None` for a busy service.
+        limit: Option<&'static str>,
     },
     #[error("method not allowed")]
     MethodNotAllowed { allowed: Vec<String> },
@@ -586,10 +589,19 @@ impl AppError {
             .map(|(_, column)| column.trim().to_string())
     }
 
-    pub fn rate_limited(after: Duration) -> Self {
+    pub fn rate_limited(after: Duration, limit: &'static str) -> Self {
         AppError::RetryLater {
             problem: GeneralProblem::RateLimited.spec(),
             after,
+            limit: Some(limit),
+        }
+    }
+
+    /// The rate limit that refused, if this is such a refusal.
+    pub fn rate_limit(&self) -> Option<&'static str> {
+        match self {
+            AppError::RetryLater { limit, .. } => *limit,
+            _ => None,
         }
     }
 
@@ -598,6 +610,7 @@ impl AppError {
         AppError::RetryLater {
             problem: GeneralProblem::ServiceBusy.spec(),
             after,
+            limit: None,
         }
     }
 

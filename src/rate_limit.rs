@@ -144,7 +144,7 @@ pub fn permits_or_refusal(
         .select(rate_limits::expires_at)
         .first(conn)?;
     let retry_after = (ends - now).to_std().unwrap_or(Duration::ZERO);
-    Err(AppError::rate_limited(retry_after))
+    Err(AppError::rate_limited(retry_after, limit_name(refused)))
 }
 
 /// Gives a counted attempt back, if its window is still the current one.
@@ -188,6 +188,45 @@ pub fn delete_ended(conn: &mut DbConnection, now: NaiveDateTime) -> Result<usize
     Ok(diesel::delete(rate_limits::table.filter(rate_limits::expires_at.le(now))).execute(conn)?)
 }
 
+/// The name of the limit a key counts for, as its setting names it (`RATE_LIMIT_<NAME>`
+/// in lower case): the `limit` label of the refusal metric, a fixed set whatever the
+/// keys hold.
+pub fn limit_name(key: &str) -> &'static str {
+    limit_name_of(key)
+}
+
+/// Every name [`limit_name`] gives.
+pub const LIMIT_NAMES: &[&str] = &[
+    "login_per_account",
+    "login_per_ip",
+    "email_per_address",
+    "email_per_ip",
+    "password_reset_per_ip",
+    "link_per_account",
+    "link_per_number",
+    "code_check_per_account",
+    "code_check_per_ip",
+    "applications_per_account",
+    "other",
+];
+
+fn limit_name_of(key: &str) -> &'static str {
+    let mut parts = key.splitn(3, ':');
+    match (parts.next(), parts.next()) {
+        (Some("login"), Some("email")) => "login_per_account",
+        (Some("login"), Some("ip" | "ip6")) => "login_per_ip",
+        (Some("mail"), Some("email")) => "email_per_address",
+        (Some("mail"), Some("ip" | "ip6")) => "email_per_ip",
+        (Some("reset"), Some("ip" | "ip6")) => "password_reset_per_ip",
+        (Some("link"), Some("account")) => "link_per_account",
+        (Some("link"), Some("subscription" | "number")) => "link_per_number",
+        (Some("code_check"), Some("account")) => "code_check_per_account",
+        (Some("code_check"), Some("ip" | "ip6")) => "code_check_per_ip",
+        (Some("application"), Some("account")) => "applications_per_account",
+        _ => "other",
+    }
+}
+
 /// Keys never hold an e-mail address in clear text.
 pub fn email_key(scope: &str, email: &str) -> String {
     format!("{scope}:email:{}", crate::auth::opaque::hash(email))
@@ -211,6 +250,19 @@ pub fn ip_key(scope: &str, ip: IpAddr) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_key_counts_for_a_named_limit() {
+        assert_eq!(limit_name("login:email:abc"), "login_per_account");
+        assert_eq!(limit_name("login:ip6:2001:db8:0:0::/64"), "login_per_ip");
+        assert_eq!(limit_name("link:subscription:42"), "link_per_number");
+        assert_eq!(
+            limit_name("application:account:7"),
+            "applications_per_account"
+        );
+        assert_eq!(limit_name("nonsense"), "other");
+        assert!(LIMIT_NAMES.contains(&limit_name("code_check:ip:10.0.0.1")));
+    }
 
     #[test]
     fn ipv6_clients_share_their_64_and_mapped_ipv4_is_ipv4() {

@@ -24,6 +24,7 @@ use crate::http::{OPENAPI_PATH, SWAGGER_UI_BARE_PATH, SWAGGER_UI_PATH};
 use crate::mail::worker::{Transport, Worker};
 use crate::mail::{LinkSettings, OutboxWaker};
 use crate::state::AppState;
+use crate::telemetry::metrics::{Metrics, refresh_queue_gauges};
 
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -69,6 +70,8 @@ pub struct Application {
     server: Server,
     state: web::Data<AppState>,
     jobs: Vec<tokio::task::JoinHandle<()>>,
+    metrics_server: Option<Server>,
+    metrics_port: Option<u16>,
 }
 
 impl Application {
@@ -115,6 +118,14 @@ impl Application {
             "password hashing threads started"
         );
         let outbox = OutboxWaker::default();
+        let metrics = Arc::new(
+            Metrics::new(
+                db.clone(),
+                hasher.clone(),
+                config.metrics.bind_addr.is_some(),
+            )
+            .map_err(|e| StartupError(format!("metrics: {e}")))?,
+        );
 
         let mail_worker = tokio::spawn(
             Worker {
@@ -131,6 +142,7 @@ impl Application {
                 poll_interval: config.mail.poll_interval,
                 retry_base: config.mail.retry_base,
                 max_attempts: config.mail.max_attempts,
+                counts: metrics.outbox.clone(),
             }
             .run(),
         );
@@ -141,6 +153,7 @@ impl Application {
                 config.webhooks.clone(),
                 clock.clone(),
                 outbox.clone(),
+                metrics.webhooks.clone(),
             )
             .run(),
         );
@@ -149,6 +162,27 @@ impl Application {
             config.retention,
             clock.clone(),
         ));
+
+        let mut jobs = vec![mail_worker, retention, webhook_worker];
+        let (metrics_server, metrics_port) = match &config.metrics.bind_addr {
+            Some(address) => match metrics_listener(address, metrics.clone()) {
+                Ok((server, port)) => {
+                    jobs.push(tokio::spawn(refresh_queue_gauges(
+                        metrics.clone(),
+                        db.clone(),
+                        clock.clone(),
+                        config.metrics.db_refresh,
+                    )));
+                    (Some(server), Some(port))
+                }
+                // Metrics are not worth an outage, and several instances may share a host.
+                Err(error) => {
+                    tracing::error!(%error, address, "metrics listener not started; serving on without it");
+                    (None, None)
+                }
+            },
+            None => (None, None),
+        };
 
         let bind_addr = &config.http.bind_addr;
         let listener = TcpListener::bind(bind_addr)
@@ -178,6 +212,7 @@ impl Application {
             ),
             outbox,
             clock,
+            metrics,
         });
         let trusted = web::Data::new(TrustedProxies(config.http.trusted_proxies.clone()));
         let cors_origins = config.http.cors_allowed_origins.clone();
@@ -239,11 +274,16 @@ impl Application {
             },
             "Firmenportal listening"
         );
+        if let Some(port) = metrics_port {
+            tracing::info!(address = %format!("http://127.0.0.1:{port}/metrics"), "metrics listening");
+        }
         Ok(Application {
             port,
             server,
             state,
-            jobs: vec![mail_worker, retention, webhook_worker],
+            jobs,
+            metrics_server,
+            metrics_port,
         })
     }
 
@@ -256,13 +296,51 @@ impl Application {
         self.state.clone()
     }
 
+    /// The port of the metrics listener, when it runs.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_port
+    }
+
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let metrics = self.metrics_server.map(|server| {
+            let handle = server.handle();
+            tokio::spawn(server);
+            handle
+        });
         let result = self.server.await;
+        if let Some(metrics) = metrics {
+            metrics.stop(false).await;
+        }
         for job in self.jobs {
             job.abort();
         }
         result
     }
+}
+
+/// Serves `GET /metrics` on its own address, with one worker and no signal handling of
+/// its own (the API server's shutdown stops it).
+fn metrics_listener(address: &str, metrics: Arc<Metrics>) -> std::io::Result<(Server, u16)> {
+    let listener = TcpListener::bind(address)?;
+    let port = listener.local_addr()?.port();
+    let metrics = web::Data::from(metrics);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(metrics.clone())
+            .route("/metrics", web::get().to(scrape))
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)?
+    .run();
+    Ok((server, port))
+}
+
+/// The Prometheus text exposition (format 0.0.4).
+async fn scrape(metrics: web::Data<Metrics>) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok()
+        .content_type(prometheus::TEXT_FORMAT)
+        .body(metrics.render())
 }
 
 /// The OpenAPI document, served also when Swagger UI is switched off.

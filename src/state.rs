@@ -9,6 +9,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::DbPool;
 use crate::mail::OutboxWaker;
+use crate::telemetry::metrics::Metrics;
 
 pub struct AppState {
     pub config: Arc<Config>,
@@ -20,4 +21,7 @@ pub struct AppState {
     pub outbox: OutboxWaker,
     /// The time of calendar rules; tests move it.
     pub clock: Clock,
+    /// This instance's metrics (counted by handlers and workers, served on their own
+    /// listener).
+    pub metrics: Arc<Metrics>,
 }

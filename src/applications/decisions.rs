@@ -270,6 +270,7 @@ pub async fn approve_application(
         })
         .await?;
     state.outbox.wake();
+    state.metrics.application_decided("approved");
     Ok(HttpResponse::Ok().json(item))
 }
 
@@ -348,6 +349,7 @@ pub async fn reject_application(
         })
         .await?;
     state.outbox.wake();
+    state.metrics.application_decided("rejected");
     Ok(HttpResponse::Ok().json(item))
 }
 

@@ -82,9 +82,10 @@ pub async fn submit_application(
             let key = format!("{SUBMISSION_SCOPE}:account:{account_id}");
             rate_limit::acquire(conn, &key, limits.applications_per_account).map_err(|error| {
                 match error {
-                    AppError::RetryLater { after, .. } => AppError::RetryLater {
+                    AppError::RetryLater { after, limit, .. } => AppError::RetryLater {
                         problem: ApplicationProblem::TooManyApplications.spec(),
                         after,
+                        limit,
                     },
                     other => other,
                 }
@@ -154,6 +155,7 @@ pub async fn submit_application(
         })
         .await??;
     state.outbox.wake();
+    state.metrics.application_submitted();
     Ok(HttpResponse::Created()
         .insert_header((
             actix_web::http::header::LOCATION,

@@ -93,6 +93,8 @@ pub struct PasswordHasher {
     computations: Arc<AtomicU64>,
     /// Verified against when the e-mail is unknown, so both paths cost one hash.
     dummy_hash: Arc<String>,
+    /// How long each computation took (`firmenportal_password_hash_duration_seconds`).
+    duration: prometheus::Histogram,
 }
 
 /// A place in the hashing queue, taken before any other work of a request so that a
@@ -121,6 +123,10 @@ impl PasswordHasher {
             capacity: Arc::new(Semaphore::new(threads + queue)),
             computations: Arc::new(AtomicU64::new(0)),
             dummy_hash: Arc::new(dummy_hash),
+            duration: crate::telemetry::metrics::seconds_histogram(
+                "firmenportal_password_hash_duration_seconds",
+                "Time of one argon2id hash or verification on a hashing thread",
+            ),
         }
     }
 
@@ -131,6 +137,16 @@ impl PasswordHasher {
     /// How many hashes and verifications were computed since start.
     pub fn computations(&self) -> u64 {
         self.computations.load(Ordering::Relaxed)
+    }
+
+    /// Computations sent and not yet started by a hashing thread.
+    pub fn queued(&self) -> usize {
+        self.jobs.len()
+    }
+
+    /// The duration histogram, for the metrics registry.
+    pub fn duration_histogram(&self) -> prometheus::Histogram {
+        self.duration.clone()
     }
 
     /// Takes a place in the queue, or answers `503 service_busy` when it is full.
@@ -182,12 +198,14 @@ impl HashingSlot {
         let (reply, answer) = tokio::sync::oneshot::channel();
         let HashingSlot { hasher, permit } = self;
         let computations = hasher.computations.clone();
+        let duration = hasher.duration.clone();
         hasher
             .jobs
             .send(Box::new(move |memory| {
                 let started = std::time::Instant::now();
                 let outcome = work(memory);
                 computations.fetch_add(1, Ordering::Relaxed);
+                duration.observe(started.elapsed().as_secs_f64());
                 // The place frees when the work is done, even if the client has gone.
                 drop(permit);
                 // For diagnosis: RUST_LOG=firmenportal::auth::password=debug.

@@ -57,10 +57,11 @@ pub fn check(
     ];
     let permits = match rate_limit::acquire_all(conn, &keys) {
         Ok(permits) => permits,
-        Err(AppError::RetryLater { after, .. }) => {
+        Err(AppError::RetryLater { after, limit, .. }) => {
             return Ok(Err(AppError::RetryLater {
                 problem: CustomerCodeProblem::TooManyAttempts.spec(),
                 after,
+                limit,
             }));
         }
         Err(other) => return Err(other),

@@ -73,6 +73,7 @@ pub async fn generate_customer_code(
             Ok(CustomerCode::new(stored, today))
         })
         .await?;
+    state.metrics.customer_code_generated();
     Ok(HttpResponse::Created().json(code))
 }
 

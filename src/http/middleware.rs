@@ -10,12 +10,14 @@ use actix_web::HttpMessage;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 use tracing::Instrument;
 
 use crate::error::AppError;
 use crate::http::{ClientIp, RequestId};
 use crate::i18n::Lang;
+use crate::telemetry::metrics::Metrics;
 
 pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -33,6 +35,10 @@ pub async fn request_context(
     let lang = Lang::negotiate(&req);
     let over_tls = ClientIp::came_over_tls(req.request());
     let policy = content_security_policy(req.path());
+    let metrics = req
+        .app_data::<actix_web::web::Data<crate::state::AppState>>()
+        .map(|state| state.metrics.clone());
+    let method = req.method().clone();
     let span = tracing::info_span!(
         "request",
         request_id = %request_id,
@@ -45,6 +51,9 @@ pub async fn request_context(
         Ok(response) => problem_in_language(response.map_into_boxed_body(), lang),
         Err(error) => return Err(error),
     };
+    if let Some(metrics) = &metrics {
+        count(metrics, &method, &response, started.elapsed().as_secs_f64());
+    }
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(REQUEST_ID_HEADER, value);
     }
@@ -67,6 +76,27 @@ pub async fn request_context(
         );
     });
     Ok(response)
+}
+
+/// The request's duration under its route template (never its raw path), and a refusal
+/// by a rate limit under the limit's name.
+fn count(metrics: &Metrics, method: &Method, response: &ServiceResponse<BoxBody>, elapsed: f64) {
+    let status = response.status();
+    metrics.observe_request(
+        method.as_str(),
+        response.request().match_pattern().as_deref(),
+        status.as_u16(),
+        elapsed,
+    );
+    if status == StatusCode::TOO_MANY_REQUESTS
+        && let Some(limit) = response
+            .response()
+            .error()
+            .and_then(|error| error.as_error::<AppError>())
+            .and_then(AppError::rate_limit)
+    {
+        metrics.rate_limit_refused(limit);
+    }
 }
 
 /// JSON answers load nothing and may not be framed. Swagger UI loads its own scripts,

@@ -282,3 +282,14 @@ impl OutboxWaker {
         self.0.notified().await;
     }
 }
+
+/// How many e-mails wait to be sent, and since when the oldest (for the metrics).
+pub fn pending_summary(conn: &mut DbConnection) -> Result<(i64, Option<NaiveDateTime>), AppError> {
+    Ok(email_outbox::table
+        .filter(email_outbox::status.eq(STATUS_PENDING))
+        .select((
+            diesel::dsl::count_star(),
+            diesel::dsl::min(email_outbox::created_at),
+        ))
+        .first(conn)?)
+}

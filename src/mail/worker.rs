@@ -15,6 +15,7 @@ use crate::error::{AppError, GeneralProblem};
 use crate::mail::files::MailFiles;
 use crate::mail::outbox::{self, QueuedMail};
 use crate::mail::{Composer, Email, LinkSettings, OutboxWaker, Prepared};
+use crate::telemetry::metrics::QueueMetrics;
 
 const BATCH: i64 = 10;
 const CLAIM_LOCK: Duration = Duration::from_secs(120);
@@ -90,6 +91,8 @@ pub struct Worker {
     pub poll_interval: Duration,
     pub retry_base: Duration,
     pub max_attempts: i32,
+    /// Sent and failed counts for the metrics.
+    pub counts: QueueMetrics,
 }
 
 impl Worker {
@@ -156,6 +159,7 @@ impl Worker {
         match outcome {
             Ok(subject) => {
                 tracing::info!(outbox_id = %id, "e-mail delivered");
+                self.counts.done.inc();
                 self.db
                     .run(move |conn| outbox::mark_sent(conn, &id, &subject))
                     .await
@@ -164,6 +168,7 @@ impl Worker {
                 let retry_at = (mail.attempts < self.max_attempts)
                     .then(|| clock::now() + clock::duration(self.backoff(mail.attempts)));
                 tracing::warn!(outbox_id = %id, attempts = mail.attempts, %error, will_retry = retry_at.is_some(), "e-mail delivery failed");
+                self.counts.failed.inc();
                 self.db
                     .run(move |conn| outbox::mark_failed(conn, &id, &error, retry_at))
                     .await

@@ -118,7 +118,7 @@ pub fn attempt_link(
     ];
     let permits = match rate_limit::acquire_all(conn, &keys) {
         Ok(permits) => permits,
-        Err(AppError::RetryLater { after, .. }) => {
+        Err(AppError::RetryLater { after, limit, .. }) => {
             audit::record(
                 conn,
                 context,
@@ -130,6 +130,7 @@ pub fn attempt_link(
             return Ok(Err(AppError::RetryLater {
                 problem: SubscriptionProblem::TooManyLinkAttempts.spec(),
                 after,
+                limit,
             }));
         }
         Err(other) => return Err(other),

@@ -222,7 +222,17 @@ pub async fn link_subscription(
         .transaction(move |conn| {
             linking::attempt_link(conn, &subscriber, &attempt, limits, &context)
         })
-        .await??;
+        .await?;
+    state.metrics.link_attempted(match &outcome {
+        Ok(LinkOutcome::Linked(_)) => "linked",
+        Ok(LinkOutcome::AlreadyMine(_)) => "already_linked",
+        Err(refusal) => match refusal.spec().code {
+            "too_many_link_attempts" => "refused",
+            "subscription_already_linked" => "taken",
+            _ => "not_matched",
+        },
+    });
+    let outcome = outcome?;
     let today = state.clock.today_berlin();
     Ok(match outcome {
         LinkOutcome::Linked(view) => {

@@ -111,6 +111,7 @@ pub async fn cancel_my_ticket(
         })
         .await?;
     state.outbox.wake();
+    state.metrics.ticket_cancelled();
     Ok(HttpResponse::Ok().json(cancellation))
 }
 
@@ -157,6 +158,7 @@ pub async fn cancel_contract_ticket(
         })
         .await?;
     state.outbox.wake();
+    state.metrics.ticket_cancelled();
     Ok(HttpResponse::Ok().json(cancellation))
 }
 

@@ -422,3 +422,14 @@ pub fn delete_finished(conn: &mut DbConnection, before: NaiveDateTime) -> Result
     )
     .execute(conn)?)
 }
+
+/// How many deliveries wait to be sent, and since when the oldest (for the metrics).
+pub fn pending_summary(conn: &mut DbConnection) -> Result<(i64, Option<NaiveDateTime>), AppError> {
+    Ok(webhook_deliveries::table
+        .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending.as_ref()))
+        .select((
+            diesel::dsl::count_star(),
+            diesel::dsl::min(webhook_deliveries::created_at),
+        ))
+        .first(conn)?)
+}

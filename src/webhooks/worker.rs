@@ -15,6 +15,7 @@ use crate::db::DbPool;
 use crate::error::AppError;
 use crate::i18n::Lang;
 use crate::mail::OutboxWaker;
+use crate::telemetry::metrics::QueueMetrics;
 use crate::webhooks::repo::{self, Attempt, DeliveryRow, WebhookRow};
 use crate::webhooks::signing::signature_header;
 use crate::webhooks::targets::{Refusal, TargetPolicy, delivery_client, is_forbidden};
@@ -31,10 +32,17 @@ pub struct Worker {
     config: WebhookConfig,
     clock: Clock,
     outbox: OutboxWaker,
+    counts: QueueMetrics,
 }
 
 impl Worker {
-    pub fn new(db: DbPool, config: WebhookConfig, clock: Clock, outbox: OutboxWaker) -> Worker {
+    pub fn new(
+        db: DbPool,
+        config: WebhookConfig,
+        clock: Clock,
+        outbox: OutboxWaker,
+        counts: QueueMetrics,
+    ) -> Worker {
         let policy = TargetPolicy {
             allow_http: config.allow_http,
             allow_private: config.allow_private_targets,
@@ -46,6 +54,7 @@ impl Worker {
             config,
             clock,
             outbox,
+            counts,
         }
     }
 
@@ -78,6 +87,8 @@ impl Worker {
             .buffer_unordered(self.config.concurrency)
             .collect()
             .await;
+        let delivered = attempts.iter().filter(|a| a.delivered()).count() as u64;
+        let failed = attempts.len() as u64 - delivered;
         let now = self.clock.now();
         let disable_before = now - clock::duration(self.config.disable_after);
         let disabled = self
@@ -100,6 +111,8 @@ impl Worker {
                 Ok(disabled.len())
             })
             .await?;
+        self.counts.done.inc_by(delivered);
+        self.counts.failed.inc_by(failed);
         if disabled > 0 {
             tracing::warn!(
                 disabled,

@@ -11,7 +11,7 @@ use crate::fixtures::{
     CompanyUser, InsertedAccount, InsertedCompany, company, company_user, contract, subscription,
 };
 use crate::helpers::{
-    TestApp, Tokens, assert_problem, count_where, pointers, release_together, retry_after,
+    TestApp, Tokens, assert_problem, count_where, pointers, release_together, retry_after, sample,
 };
 
 /// A company with an active contract, its admin and the contract's current code.
@@ -279,6 +279,27 @@ async fn an_order_with_the_code_approved_by_the_admin_shows_in_the_employees_abo
         app.audit_actions(&id).await,
         ["application.submitted", "application.approved"]
     );
+    let metrics = app.scrape().await;
+    for (name, labels, value) in [
+        ("firmenportal_customer_codes_generated_total", &[][..], 1.0),
+        ("firmenportal_applications_submitted_total", &[], 1.0),
+        (
+            "firmenportal_applications_decided_total",
+            &[("decision", "approved")],
+            1.0,
+        ),
+        (
+            "firmenportal_applications_decided_total",
+            &[("decision", "rejected")],
+            0.0,
+        ),
+    ] {
+        assert_eq!(
+            sample(&metrics, name, labels),
+            Some(value),
+            "{name}{labels:?}"
+        );
+    }
 }
 
 /// The customer record as stored: name, street, phone and consent.
@@ -752,6 +773,22 @@ async fn a_rejection_needs_a_reason_which_the_applicant_reads() {
     assert_eq!(count_where(&app, "subscriptions", "1 = 1").await, 0);
     // After a decision the employee may order again.
     submitted(&app, &tokens.access, order(&employer.code, &month_ahead(2))).await;
+    let metrics = app.scrape().await;
+    let decided = |decision| {
+        sample(
+            &metrics,
+            "firmenportal_applications_decided_total",
+            &[("decision", decision)],
+        )
+    };
+    assert_eq!(
+        (decided("rejected"), decided("approved")),
+        (Some(1.0), Some(0.0))
+    );
+    assert_eq!(
+        sample(&metrics, "firmenportal_applications_submitted_total", &[]),
+        Some(2.0)
+    );
 }
 
 #[tokio::test]

@@ -87,6 +87,8 @@ impl Drop for TestDatabase {
 
 pub struct TestApp {
     pub address: String,
+    /// Where `GET /metrics` answers, unless metrics are off.
+    pub metrics_address: Option<String>,
     pub client: reqwest::Client,
     pub mail: MailSink,
     pub db: DbPool,
@@ -236,6 +238,19 @@ impl TestApp {
             .unwrap()
     }
 
+    /// The text of `GET /metrics` on the metrics listener.
+    pub async fn scrape(&self) -> String {
+        let address = self.metrics_address.as_ref().expect("metrics are on");
+        let response = self
+            .client
+            .get(format!("{address}/metrics"))
+            .send()
+            .await
+            .expect("scrape");
+        assert_eq!(response.status(), StatusCode::OK);
+        response.text().await.unwrap()
+    }
+
     /// Runs a query against the test database.
     pub async fn with_db<R: Send + 'static>(
         &self,
@@ -293,6 +308,8 @@ impl TestAppBuilder {
             ("OUTBOX_POLL_INTERVAL_MS", "100".to_string()),
             ("OUTBOX_RETRY_BASE_MS", "200".to_string()),
             ("PASSWORD_HASHING_THREADS", "2".to_string()),
+            // Every app its own metrics port, so that parallel tests never collide.
+            ("METRICS_BIND_ADDR", "127.0.0.1:0".to_string()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
@@ -304,11 +321,13 @@ impl TestAppBuilder {
         let config = Config::from_lookup(|name| settings.get(name).cloned()).expect("test config");
         let app = Application::build(config.clone()).await.expect("build app");
         let port = app.port();
+        let metrics_port = app.metrics_port();
         let state = app.state();
         tokio::spawn(app.run_until_stopped());
         let db = DbPool::new(&config).expect("test pool");
         TestApp {
             address: format!("http://127.0.0.1:{port}"),
+            metrics_address: metrics_port.map(|port| format!("http://127.0.0.1:{port}")),
             client: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .timeout(Duration::from_secs(30))
@@ -457,4 +476,28 @@ pub async fn count_where(app: &TestApp, table: &'static str, condition: &str) ->
 /// Today in Europe/Berlin by the system clock, as an app's unmoved `state.clock` reads it.
 pub fn today_berlin() -> chrono::NaiveDate {
     firmenportal::clock::Clock::default().today_berlin()
+}
+
+/// The value of the sample `name` whose labels include all of `labels`, in a Prometheus
+/// text exposition; `None` when there is no such sample.
+pub fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    text.lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| line.rsplit_once(' '))
+        .filter(|(series, _)| {
+            let (series_name, series_labels) = series.split_once('{').unwrap_or((series, ""));
+            series_name == name
+                && labels
+                    .iter()
+                    .all(|(label, value)| series_labels.contains(&format!("{label}=\"{value}\"")))
+        })
+        .map(|(_, value)| value.parse::<f64>().expect("a sample value"))
+        .next()
+}
+
+/// How many samples the exposition holds (each series once per line).
+pub fn series_count(text: &str) -> usize {
+    text.lines()
+        .filter(|line| !line.starts_with('#') && !line.is_empty())
+        .count()
 }

@@ -5,7 +5,8 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{TestApp, unique_email};
+use crate::helpers::{TestApp, sample, unique_email};
+use crate::metrics::scrape_until;
 use crate::smtp::MailSink;
 
 #[tokio::test]
@@ -16,7 +17,11 @@ async fn smtp_down_then_up_delivers_the_mail_later() {
         .local_addr()
         .unwrap()
         .port();
-    let app = TestApp::builder().smtp_port(port).spawn().await;
+    let app = TestApp::builder()
+        .smtp_port(port)
+        .set("METRICS_DB_REFRESH_SECS", "1")
+        .spawn()
+        .await;
     let email = unique_email();
     assert_eq!(app.register(&email).await.status(), StatusCode::ACCEPTED);
 
@@ -35,9 +40,31 @@ async fn smtp_down_then_up_delivers_the_mail_later() {
     assert_eq!(status, "pending");
     assert!(attempts >= 1);
     assert!(error.is_some());
+    // The metrics see it waiting (read from the database each second here) and failing.
+    let metrics = scrape_until(
+        &app,
+        "firmenportal_outbox_oldest_pending_age_seconds",
+        &[],
+        0.5,
+    )
+    .await;
+    assert_eq!(
+        sample(&metrics, "firmenportal_outbox_pending", &[]),
+        Some(1.0)
+    );
+    assert!(sample(&metrics, "firmenportal_outbox_failed_total", &[]).unwrap() >= 1.0);
+    assert_eq!(
+        sample(&metrics, "firmenportal_outbox_sent_total", &[]),
+        Some(0.0)
+    );
 
     let sink = MailSink::start_on(port).await;
     let mail = sink.wait_for(&email, 1).await;
+    let metrics = scrape_until(&app, "firmenportal_outbox_sent_total", &[], 1.0).await;
+    assert_eq!(
+        sample(&metrics, "firmenportal_outbox_sent_total", &[]),
+        Some(1.0)
+    );
     assert!(mail.text.contains("/verify-email?token="));
     let token = mail.token_for("verify-email");
     assert_eq!(

@@ -20,6 +20,7 @@ mod http;
 mod import;
 mod mail;
 mod memberships;
+mod metrics;
 mod openapi;
 mod operators;
 mod paging;

@@ -12,7 +12,9 @@ use crate::fixtures::{
     CompanyUser, InsertedAccount, InsertedCompany, InsertedSubscription, company, company_user,
     subscription,
 };
-use crate::helpers::{TestApp, Tokens, assert_problem, count_where, pointers, release_together};
+use crate::helpers::{
+    TestApp, Tokens, assert_problem, count_where, pointers, release_together, sample,
+};
 
 /// A ticket under a contract, linked to an employee, and the company's admin.
 struct Setup {
@@ -169,9 +171,17 @@ async fn cancelled_on_the_10th_a_ticket_ends_with_the_month_and_on_the_11th_with
     let detail: Value = detail.json().await.unwrap();
     assert_eq!(detail["status"], "cancelled");
     assert_eq!(detail["valid_to"], last_day_of(next_month));
-    // A second cancellation is refused.
+    // A second cancellation is refused, and counts nothing.
     let again = cancel_mine(&app, &late.holder_tokens.access, &late.ticket.id, None).await;
     assert_problem(again, StatusCode::CONFLICT, "subscription_not_cancellable").await;
+    assert_eq!(
+        sample(
+            &app.scrape().await,
+            "firmenportal_tickets_cancelled_total",
+            &[]
+        ),
+        Some(2.0)
+    );
 }
 
 #[tokio::test]

@@ -20,8 +20,9 @@ use sha2::Sha256;
 
 use crate::fixtures::{CompanyUser, InsertedCompany, company, company_user, contract, operator};
 use crate::helpers::{
-    TestApp, TestAppBuilder, assert_problem, count_audited, pointers, unique_email,
+    TestApp, TestAppBuilder, assert_problem, count_audited, pointers, sample, unique_email,
 };
+use crate::metrics::scrape_until;
 
 /// What the receiver got: headers (lower-case names) and the raw body.
 #[derive(Debug, Clone)]
@@ -945,6 +946,7 @@ async fn two_instances_on_one_database_deliver_each_event_once() {
 async fn an_endpoint_failing_for_five_days_is_disabled_and_its_admins_are_told() {
     let app = webhook_app()
         .set("WEBHOOK_RETRY_SCHEDULE", "3600")
+        .set("METRICS_DB_REFRESH_SECS", "1")
         .spawn()
         .await;
     let receiver = Receiver::start().await;
@@ -981,6 +983,24 @@ async fn an_endpoint_failing_for_five_days_is_disabled_and_its_admins_are_told()
         .await
         .unwrap();
     assert!(failing["failing_since"].is_string(), "{failing}");
+    // The metrics count the failed attempt and, from the database, the waiting delivery.
+    let metrics = scrape_until(&app, "firmenportal_webhook_deliveries_pending", &[], 1.0).await;
+    assert_eq!(
+        sample(
+            &metrics,
+            "firmenportal_webhook_deliveries_failed_total",
+            &[]
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(
+            &metrics,
+            "firmenportal_webhook_deliveries_delivered_total",
+            &[]
+        ),
+        Some(0.0)
+    );
     assert_eq!(failing["enabled"], true);
 
     // Five days and more later, the next failure disables it.
@@ -1037,6 +1057,13 @@ async fn an_endpoint_failing_for_five_days_is_disabled_and_its_admins_are_told()
     )
     .await;
     assert!(receiver.all().len() > sent_before);
+    scrape_until(
+        &app,
+        "firmenportal_webhook_deliveries_delivered_total",
+        &[],
+        1.0,
+    )
+    .await;
     receiver.stop().await;
 }
 

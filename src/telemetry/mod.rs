@@ -1,5 +1,8 @@
-//! Structured logging with `tracing`. Lines are written by a background thread, so a
-//! request never waits for the terminal or a log pipe.
+//! What operators see of the service: structured logging with `tracing` (here; lines
+//! are written by a background thread, so a request never waits for the terminal or a
+//! log pipe) and Prometheus metrics ([`metrics`]).
+
+pub mod metrics;
 
 use std::io::IsTerminal;
 
