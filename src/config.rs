@@ -37,6 +37,16 @@ pub struct Config {
     pub lists: ListConfig,
     pub webhooks: WebhookConfig,
     pub metrics: MetricsConfig,
+    pub shutdown: ShutdownConfig,
+}
+
+/// What happens after SIGTERM.
+#[derive(Debug, Clone, Copy)]
+pub struct ShutdownConfig {
+    /// How long the instance keeps accepting while readiness answers 503.
+    pub drain: Duration,
+    /// How long requests in flight may take after the drain.
+    pub grace: Duration,
 }
 
 /// The Prometheus listener.
@@ -468,6 +478,10 @@ impl Config {
                     Some(address) => Some(address.to_string()),
                 },
                 db_refresh: Duration::from_secs(at_least_one("METRICS_DB_REFRESH_SECS", 15)? as u64),
+            },
+            shutdown: ShutdownConfig {
+                drain: secs("SHUTDOWN_DRAIN_SECS", 5)?,
+                grace: secs("SHUTDOWN_GRACE_SECS", 30)?,
             },
         })
     }

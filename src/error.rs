@@ -81,6 +81,7 @@ pub enum GeneralProblem {
     RateLimited,
     ServiceUnavailable,
     ServiceBusy,
+    ShuttingDown,
     InternalError,
 }
 
@@ -160,6 +161,18 @@ impl GeneralProblem {
                 (
                     "Service busy",
                     "The service is very busy right now. Please try again in a few seconds.",
+                ),
+            ),
+            GeneralProblem::ShuttingDown => ProblemSpec::new(
+                "shutting_down",
+                StatusCode::SERVICE_UNAVAILABLE,
+                (
+                    "Instanz wird beendet",
+                    "Diese Instanz wird gerade beendet; eine andere beantwortet die Anfrage.",
+                ),
+                (
+                    "Shutting down",
+                    "This instance is shutting down; another one answers the request.",
                 ),
             ),
             GeneralProblem::InternalError => ProblemSpec::new(

@@ -30,6 +30,7 @@ pub mod prices;
 pub mod rate_limit;
 pub mod retention;
 pub mod schema;
+pub mod shutdown;
 pub mod startup;
 pub mod state;
 pub mod statements;

@@ -297,6 +297,8 @@ async fn serve(config: Config) -> Result<ExitCode, String> {
     let app = Application::build(config)
         .await
         .map_err(|e| e.to_string())?;
+    // SIGTERM drains the instance and stops it gracefully; the process then exits 0.
+    tokio::spawn(firmenportal::shutdown::on_signal(app.shutdown()));
     app.run_until_stopped().await.map_err(|e| e.to_string())?;
     Ok(ExitCode::SUCCESS)
 }

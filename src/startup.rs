@@ -16,6 +16,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::auth::jwt::KeyRing;
 use crate::auth::password::PasswordHasher;
 use crate::config::Config;
+use crate::config::ShutdownConfig;
 use crate::db::DbPool;
 use crate::http::context::TrustedProxies;
 use crate::http::fallback::{RouteTable, unmatched_route};
@@ -23,6 +24,7 @@ use crate::http::middleware::{REQUEST_ID_HEADER, request_context};
 use crate::http::{OPENAPI_PATH, SWAGGER_UI_BARE_PATH, SWAGGER_UI_PATH};
 use crate::mail::worker::{Transport, Worker};
 use crate::mail::{LinkSettings, OutboxWaker};
+use crate::shutdown::Shutdown;
 use crate::state::AppState;
 use crate::telemetry::metrics::{Metrics, refresh_queue_gauges};
 
@@ -69,9 +71,14 @@ pub struct Application {
     port: u16,
     server: Server,
     state: web::Data<AppState>,
-    jobs: Vec<tokio::task::JoinHandle<()>>,
+    /// The e-mail and webhook workers: they finish the item in hand when stopping.
+    workers: Vec<tokio::task::JoinHandle<()>>,
+    /// Jobs that can stop anywhere (retention, gauges).
+    background: Vec<tokio::task::JoinHandle<()>>,
     metrics_server: Option<Server>,
     metrics_port: Option<u16>,
+    shutdown: Shutdown,
+    settings: ShutdownConfig,
 }
 
 impl Application {
@@ -118,6 +125,7 @@ impl Application {
             "password hashing threads started"
         );
         let outbox = OutboxWaker::default();
+        let shutdown = Shutdown::default();
         let metrics = Arc::new(
             Metrics::new(
                 db.clone(),
@@ -143,6 +151,7 @@ impl Application {
                 retry_base: config.mail.retry_base,
                 max_attempts: config.mail.max_attempts,
                 counts: metrics.outbox.clone(),
+                shutdown: shutdown.clone(),
             }
             .run(),
         );
@@ -154,6 +163,7 @@ impl Application {
                 clock.clone(),
                 outbox.clone(),
                 metrics.webhooks.clone(),
+                shutdown.clone(),
             )
             .run(),
         );
@@ -163,11 +173,11 @@ impl Application {
             clock.clone(),
         ));
 
-        let mut jobs = vec![mail_worker, retention, webhook_worker];
+        let mut background = vec![retention];
         let (metrics_server, metrics_port) = match &config.metrics.bind_addr {
             Some(address) => match metrics_listener(address, metrics.clone()) {
                 Ok((server, port)) => {
-                    jobs.push(tokio::spawn(refresh_queue_gauges(
+                    background.push(tokio::spawn(refresh_queue_gauges(
                         metrics.clone(),
                         db.clone(),
                         clock.clone(),
@@ -213,6 +223,7 @@ impl Application {
             outbox,
             clock,
             metrics,
+            shutdown: shutdown.clone(),
         });
         let trusted = web::Data::new(TrustedProxies(config.http.trusted_proxies.clone()));
         let cors_origins = config.http.cors_allowed_origins.clone();
@@ -262,7 +273,10 @@ impl Application {
         .worker_max_blocking_threads(db_pool_size.div_ceil(workers).max(1))
         .listen(listener)
         .map_err(|e| StartupError(e.to_string()))?
-        .shutdown_timeout(10)
+        // The drain and stop follow `Shutdown` (see `run_until_stopped`); `main` turns
+        // the signals into it.
+        .disable_signals()
+        .shutdown_timeout(config.shutdown.grace.as_secs())
         .run();
 
         tracing::info!(
@@ -281,9 +295,12 @@ impl Application {
             port,
             server,
             state,
-            jobs,
+            workers: vec![mail_worker, webhook_worker],
+            background,
             metrics_server,
             metrics_port,
+            shutdown,
+            settings: config.shutdown,
         })
     }
 
@@ -301,19 +318,53 @@ impl Application {
         self.metrics_port
     }
 
+    /// Begins the shutdown when asked ([`crate::shutdown::on_signal`] asks on SIGTERM).
+    pub fn shutdown(&self) -> Shutdown {
+        self.shutdown.clone()
+    }
+
+    /// Serves until the shutdown: then drains for `SHUTDOWN_DRAIN_SECS` (readiness 503,
+    /// `Connection: close`), stops accepting, lets requests in flight finish for up to
+    /// `SHUTDOWN_GRACE_SECS`, and waits for the workers to finish the item in hand.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let metrics = self.metrics_server.map(|server| {
             let handle = server.handle();
             tokio::spawn(server);
             handle
         });
+        let server = self.server.handle();
+        let (shutdown, settings) = (self.shutdown.clone(), self.settings);
+        let stopper = tokio::spawn(async move {
+            shutdown.requested().await;
+            tracing::info!(
+                drain_secs = settings.drain.as_secs(),
+                "draining: readiness answers 503"
+            );
+            tokio::time::sleep(settings.drain).await;
+            tracing::info!(
+                grace_secs = settings.grace.as_secs(),
+                "no longer accepting; finishing requests in flight"
+            );
+            server.stop(true).await;
+        });
         let result = self.server.await;
+        // The server may also end on its own (an error): the workers stop with it.
+        self.shutdown.begin();
+        stopper.abort();
+        for job in self.background {
+            job.abort();
+        }
+        let workers = futures_util::future::join_all(self.workers);
+        if tokio::time::timeout(self.settings.grace, workers)
+            .await
+            .is_err()
+        {
+            tracing::warn!("the workers did not finish within the grace period");
+        }
         if let Some(metrics) = metrics {
             metrics.stop(false).await;
         }
-        for job in self.jobs {
-            job.abort();
-        }
+        tracing::info!("stopped");
         result
     }
 }

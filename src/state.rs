@@ -9,6 +9,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::DbPool;
 use crate::mail::OutboxWaker;
+use crate::shutdown::Shutdown;
 use crate::telemetry::metrics::Metrics;
 
 pub struct AppState {
@@ -24,4 +25,6 @@ pub struct AppState {
     /// This instance's metrics (counted by handlers and workers, served on their own
     /// listener).
     pub metrics: Arc<Metrics>,
+    /// Set on SIGTERM: readiness answers 503 and connections close.
+    pub shutdown: Shutdown,
 }

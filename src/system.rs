@@ -35,17 +35,22 @@ pub async fn live() -> HttpResponse {
 
 /// Readiness: the database answers.
 ///
-/// Answers `503` (problem+json, within two seconds) while the database is unreachable;
-/// use it to decide whether to route traffic to this instance.
+/// Answers `503` (problem+json, within two seconds) while the database is unreachable,
+/// and `503 shutting_down` from the moment the instance got SIGTERM (it still serves
+/// what reaches it while it drains); use it to decide whether to route traffic to this
+/// instance.
 #[utoipa::path(
     tag = "system",
     responses(
         (status = 200, description = "Ready to serve", body = HealthResponse),
-        (status = 503, description = "Database unavailable (`service_unavailable`); see `Retry-After`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable (`service_unavailable`, see `Retry-After`), or the instance is shutting down (`shutting_down`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/health/ready")]
 pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    if state.shutdown.is_requested() {
+        return Err(crate::error::GeneralProblem::ShuttingDown.into());
+    }
     state
         .db
         .run(|conn| Ok(conn.batch_execute("SELECT 1")?))

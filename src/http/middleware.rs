@@ -35,9 +35,10 @@ pub async fn request_context(
     let lang = Lang::negotiate(&req);
     let over_tls = ClientIp::came_over_tls(req.request());
     let policy = content_security_policy(req.path());
-    let metrics = req
+    let (metrics, shutdown) = req
         .app_data::<actix_web::web::Data<crate::state::AppState>>()
-        .map(|state| state.metrics.clone());
+        .map(|state| (state.metrics.clone(), state.shutdown.clone()))
+        .unzip();
     let method = req.method().clone();
     let span = tracing::info_span!(
         "request",
@@ -53,6 +54,14 @@ pub async fn request_context(
     };
     if let Some(metrics) = &metrics {
         count(metrics, &method, &response, started.elapsed().as_secs_f64());
+    }
+    if shutdown.is_some_and(|shutdown| shutdown.is_requested()) {
+        // Draining: the client's next request should open a connection to another
+        // instance.
+        response
+            .response_mut()
+            .head_mut()
+            .set_connection_type(actix_web::http::ConnectionType::Close);
     }
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(REQUEST_ID_HEADER, value);

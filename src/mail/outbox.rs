@@ -293,3 +293,19 @@ pub fn pending_summary(conn: &mut DbConnection) -> Result<(i64, Option<NaiveDate
         ))
         .first(conn)?)
 }
+
+/// Gives claimed e-mails back unsent (a stopping worker): due at once for any instance,
+/// and the claim's attempt not counted.
+pub fn release_claims(conn: &mut DbConnection, ids: &[String]) -> Result<(), AppError> {
+    diesel::update(
+        email_outbox::table
+            .filter(email_outbox::id.eq_any(ids))
+            .filter(email_outbox::status.eq(STATUS_PENDING)),
+    )
+    .set((
+        email_outbox::locked_until.eq(None::<NaiveDateTime>),
+        email_outbox::attempts.eq(email_outbox::attempts - 1),
+    ))
+    .execute(conn)?;
+    Ok(())
+}

@@ -15,6 +15,7 @@ use crate::error::{AppError, GeneralProblem};
 use crate::mail::files::MailFiles;
 use crate::mail::outbox::{self, QueuedMail};
 use crate::mail::{Composer, Email, LinkSettings, OutboxWaker, Prepared};
+use crate::shutdown::Shutdown;
 use crate::telemetry::metrics::QueueMetrics;
 
 const BATCH: i64 = 10;
@@ -93,12 +94,14 @@ pub struct Worker {
     pub max_attempts: i32,
     /// Sent and failed counts for the metrics.
     pub counts: QueueMetrics,
+    /// Once requested, the worker finishes the e-mail in hand and stops.
+    pub shutdown: Shutdown,
 }
 
 impl Worker {
-    /// Runs until the task is dropped.
+    /// Runs until the shutdown, or until the task is dropped.
     pub async fn run(self) {
-        loop {
+        while !self.shutdown.is_requested() {
             let delivered = match self.deliver_due().await {
                 Ok(count) => count,
                 Err(error) => {
@@ -110,21 +113,36 @@ impl Worker {
                 tokio::select! {
                     _ = self.waker.woken() => {}
                     _ = tokio::time::sleep(self.poll_interval) => {}
+                    _ = self.shutdown.requested() => {}
                 }
             }
         }
     }
 
     /// Sends one batch of due e-mails; returns how many were claimed.
-    async fn deliver_due(&self) -> Result<usize, AppError> {
+    pub async fn deliver_due(&self) -> Result<usize, AppError> {
         let lock_until = clock::now() + clock::duration(CLAIM_LOCK);
         let batch = self
             .db
             .run(move |conn| outbox::claim_due(conn, BATCH, lock_until))
             .await?;
         let claimed = batch.len();
-        for mail in batch {
+        let mut batch = batch.into_iter();
+        for mail in batch.by_ref() {
             self.deliver(mail).await?;
+            if self.shutdown.is_requested() {
+                break;
+            }
+        }
+        // Stopping: what was claimed but not started goes back at once, for another
+        // instance to send.
+        let unsent: Vec<String> = batch.map(|mail| mail.id).collect();
+        if !unsent.is_empty() {
+            let count = unsent.len();
+            self.db
+                .run(move |conn| outbox::release_claims(conn, &unsent))
+                .await?;
+            tracing::info!(count, "outbox: claims given back at shutdown");
         }
         Ok(claimed)
     }

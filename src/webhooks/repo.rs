@@ -433,3 +433,19 @@ pub fn pending_summary(conn: &mut DbConnection) -> Result<(i64, Option<NaiveDate
         ))
         .first(conn)?)
 }
+
+/// Gives claimed deliveries back unsent (a stopping worker): due at once for any
+/// instance, and the claim's attempt not counted.
+pub fn release_claims(conn: &mut DbConnection, ids: &[String]) -> Result<(), AppError> {
+    diesel::update(
+        webhook_deliveries::table
+            .filter(webhook_deliveries::id.eq_any(ids))
+            .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending.as_ref())),
+    )
+    .set((
+        webhook_deliveries::locked_until.eq(None::<NaiveDateTime>),
+        webhook_deliveries::attempts.eq(webhook_deliveries::attempts - 1),
+    ))
+    .execute(conn)?;
+    Ok(())
+}

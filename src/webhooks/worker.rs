@@ -15,6 +15,7 @@ use crate::db::DbPool;
 use crate::error::AppError;
 use crate::i18n::Lang;
 use crate::mail::OutboxWaker;
+use crate::shutdown::Shutdown;
 use crate::telemetry::metrics::QueueMetrics;
 use crate::webhooks::repo::{self, Attempt, DeliveryRow, WebhookRow};
 use crate::webhooks::signing::signature_header;
@@ -33,6 +34,7 @@ pub struct Worker {
     clock: Clock,
     outbox: OutboxWaker,
     counts: QueueMetrics,
+    shutdown: Shutdown,
 }
 
 impl Worker {
@@ -42,6 +44,7 @@ impl Worker {
         clock: Clock,
         outbox: OutboxWaker,
         counts: QueueMetrics,
+        shutdown: Shutdown,
     ) -> Worker {
         let policy = TargetPolicy {
             allow_http: config.allow_http,
@@ -55,18 +58,22 @@ impl Worker {
             clock,
             outbox,
             counts,
+            shutdown,
         }
     }
 
-    /// Runs until the task is dropped.
+    /// Runs until the shutdown, or until the task is dropped.
     pub async fn run(self) {
-        loop {
+        while !self.shutdown.is_requested() {
             match self.deliver_due().await {
                 Ok(claimed) if claimed > 0 => continue,
                 Ok(_) => {}
                 Err(error) => tracing::warn!(%error, "webhooks: cannot reach the database"),
             }
-            tokio::time::sleep(self.config.poll_interval).await;
+            tokio::select! {
+                _ = tokio::time::sleep(self.config.poll_interval) => {}
+                _ = self.shutdown.requested() => {}
+            }
         }
     }
 
@@ -82,11 +89,29 @@ impl Worker {
         if claimed == 0 {
             return Ok(0);
         }
-        let attempts: Vec<Attempt> = futures_util::stream::iter(batch)
-            .map(|(delivery, webhook)| self.attempt(delivery, webhook))
+        // Each attempt starts only while the instance runs; once it stops, the attempts in
+        // flight finish and the rest are given back unsent.
+        let outcomes: Vec<Result<Attempt, String>> = futures_util::stream::iter(batch)
+            .map(|(delivery, webhook)| async move {
+                if self.shutdown.is_requested() {
+                    Err(delivery.id)
+                } else {
+                    Ok(self.attempt(delivery, webhook).await)
+                }
+            })
             .buffer_unordered(self.config.concurrency)
             .collect()
             .await;
+        let (attempts, unsent): (Vec<_>, Vec<_>) = outcomes.into_iter().partition(Result::is_ok);
+        let attempts: Vec<Attempt> = attempts.into_iter().flatten().collect();
+        let unsent: Vec<String> = unsent.into_iter().filter_map(Result::err).collect();
+        if !unsent.is_empty() {
+            let count = unsent.len();
+            self.db
+                .run(move |conn| repo::release_claims(conn, &unsent))
+                .await?;
+            tracing::info!(count, "webhooks: claims given back at shutdown");
+        }
         let delivered = attempts.iter().filter(|a| a.delivered()).count() as u64;
         let failed = attempts.len() as u64 - delivered;
         let now = self.clock.now();

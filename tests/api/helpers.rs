@@ -95,6 +95,8 @@ pub struct TestApp {
     /// What the handlers share (e.g. the password hasher and its metrics).
     pub state: actix_web::web::Data<AppState>,
     pub data_dir: tempfile::TempDir,
+    /// The running server, until [`TestApp::stopped`] takes it.
+    server: std::sync::Mutex<Option<tokio::task::JoinHandle<std::io::Result<()>>>>,
     // Dropped last: the database outlives the server's use of it.
     pub database: std::sync::Arc<TestDatabase>,
 }
@@ -238,6 +240,17 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Waits until the server has stopped (after a shutdown) and returns how it ended.
+    pub async fn stopped(&self) -> std::io::Result<()> {
+        let server = self
+            .server
+            .lock()
+            .unwrap()
+            .take()
+            .expect("not awaited before");
+        server.await.expect("the server task")
+    }
+
     /// The text of `GET /metrics` on the metrics listener.
     pub async fn scrape(&self) -> String {
         let address = self.metrics_address.as_ref().expect("metrics are on");
@@ -323,7 +336,7 @@ impl TestAppBuilder {
         let port = app.port();
         let metrics_port = app.metrics_port();
         let state = app.state();
-        tokio::spawn(app.run_until_stopped());
+        let server = tokio::spawn(app.run_until_stopped());
         let db = DbPool::new(&config).expect("test pool");
         TestApp {
             address: format!("http://127.0.0.1:{port}"),
@@ -337,6 +350,7 @@ impl TestAppBuilder {
             db,
             state,
             data_dir,
+            server: std::sync::Mutex::new(Some(server)),
             database,
         }
     }
@@ -500,4 +514,160 @@ pub fn series_count(text: &str) -> usize {
     text.lines()
         .filter(|line| !line.starts_with('#') && !line.is_empty())
         .count()
+}
+
+/// A small load balancer for tests of several instances: a TCP proxy that hands each new
+/// connection to the next instance, round robin, among those whose `/health/ready`
+/// answered 200 at the last check (every 50 ms), as a real one routes by readiness.
+pub struct LoadBalancer {
+    pub address: String,
+    backends: std::sync::Arc<std::sync::Mutex<Vec<Backend>>>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+#[derive(Clone)]
+struct Backend {
+    address: std::net::SocketAddr,
+    ready: bool,
+}
+
+impl LoadBalancer {
+    pub async fn start(instances: &[&TestApp]) -> LoadBalancer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = format!("http://{}", listener.local_addr().unwrap());
+        let backends = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let balancer = LoadBalancer {
+            address,
+            backends: backends.clone(),
+            tasks: vec![
+                tokio::spawn(Self::check_health(backends.clone())),
+                tokio::spawn(Self::accept(listener, backends)),
+            ],
+        };
+        for instance in instances {
+            balancer.add(instance);
+        }
+        balancer
+    }
+
+    /// Routes to one more instance (ready once its first check passes).
+    pub fn add(&self, instance: &TestApp) {
+        let address = instance
+            .address
+            .trim_start_matches("http://")
+            .parse()
+            .unwrap();
+        self.backends.lock().unwrap().push(Backend {
+            address,
+            ready: false,
+        });
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    async fn check_health(backends: std::sync::Arc<std::sync::Mutex<Vec<Backend>>>) {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_millis(500))
+            .build()
+            .unwrap();
+        loop {
+            let addresses: Vec<_> = backends.lock().unwrap().iter().map(|b| b.address).collect();
+            for address in addresses {
+                let ready = client
+                    .get(format!("http://{address}/health/ready"))
+                    .send()
+                    .await
+                    .is_ok_and(|response| response.status() == StatusCode::OK);
+                if let Some(backend) = backends
+                    .lock()
+                    .unwrap()
+                    .iter_mut()
+                    .find(|b| b.address == address)
+                {
+                    backend.ready = ready;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn accept(
+        listener: tokio::net::TcpListener,
+        backends: std::sync::Arc<std::sync::Mutex<Vec<Backend>>>,
+    ) {
+        let mut next = 0usize;
+        loop {
+            let Ok((mut client, _)) = listener.accept().await else {
+                continue;
+            };
+            let ready: Vec<std::net::SocketAddr> = backends
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|b| b.ready)
+                .map(|b| b.address)
+                .collect();
+            next = next.wrapping_add(1);
+            // No retry on another instance: like kube-proxy, a connection to an instance
+            // that no longer accepts fails, so only readiness keeps clients away from it.
+            tokio::spawn(async move {
+                if ready.is_empty() {
+                    return;
+                }
+                let address = ready[next % ready.len()];
+                if let Ok(mut upstream) = tokio::net::TcpStream::connect(address).await {
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+                }
+            });
+        }
+    }
+}
+
+impl Drop for LoadBalancer {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+/// Several instances of the service on one database, sharing their signing key (the
+/// same `DATA_DIR`), as one deployment runs them. [`Cluster::next`] hands out the
+/// instances round robin, so that consecutive requests land on different ones.
+pub struct Cluster {
+    pub instances: Vec<TestApp>,
+    turn: std::sync::atomic::AtomicUsize,
+}
+
+impl Cluster {
+    /// `count` instances, each built by `builder`.
+    pub async fn spawn(count: usize, builder: impl Fn() -> TestAppBuilder) -> Cluster {
+        let first = builder().spawn().await;
+        let (database, data_dir) = (
+            first.database.clone(),
+            first.data_dir.path().display().to_string(),
+        );
+        let mut instances = vec![first];
+        for _ in 1..count {
+            instances.push(
+                builder()
+                    .database(database.clone())
+                    .set("DATA_DIR", &data_dir)
+                    .spawn()
+                    .await,
+            );
+        }
+        Cluster {
+            instances,
+            turn: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+
+    /// The next instance, round robin.
+    pub fn next(&self) -> &TestApp {
+        let turn = self.turn.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        &self.instances[turn % self.instances.len()]
+    }
 }

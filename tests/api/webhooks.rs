@@ -26,13 +26,13 @@ use crate::metrics::scrape_until;
 
 /// What the receiver got: headers (lower-case names) and the raw body.
 #[derive(Debug, Clone)]
-struct Received {
+pub(crate) struct Received {
     headers: HashMap<String, String>,
     body: Vec<u8>,
 }
 
 impl Received {
-    fn header(&self, name: &str) -> &str {
+    pub(crate) fn header(&self, name: &str) -> &str {
         self.headers
             .get(name)
             .map(String::as_str)
@@ -50,7 +50,7 @@ impl Received {
 
 /// An HR system's endpoint on a local port: records every request and answers the
 /// queued statuses, then 200.
-struct Receiver {
+pub(crate) struct Receiver {
     port: u16,
     received: Arc<Mutex<Vec<Received>>>,
     statuses: Arc<Mutex<VecDeque<u16>>>,
@@ -58,7 +58,7 @@ struct Receiver {
 }
 
 impl Receiver {
-    async fn start() -> Receiver {
+    pub(crate) async fn start() -> Receiver {
         Receiver::start_on(std::net::TcpListener::bind("127.0.0.1:0").unwrap())
     }
 
@@ -108,7 +108,7 @@ impl Receiver {
         }
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://127.0.0.1:{}/hook", self.port)
     }
 
@@ -116,12 +116,12 @@ impl Receiver {
         self.statuses.lock().unwrap().extend(statuses);
     }
 
-    fn all(&self) -> Vec<Received> {
+    pub(crate) fn all(&self) -> Vec<Received> {
         self.received.lock().unwrap().clone()
     }
 
     /// Waits up to 20 s until `count` requests arrived.
-    async fn wait_for(&self, count: usize) -> Vec<Received> {
+    pub(crate) async fn wait_for(&self, count: usize) -> Vec<Received> {
         for _ in 0..400 {
             if self.received.lock().unwrap().len() >= count {
                 return self.all();
@@ -131,7 +131,7 @@ impl Receiver {
         panic!("expected {count} requests, got {}", self.all().len());
     }
 
-    async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.server.stop(false).await;
     }
 }
@@ -158,7 +158,7 @@ fn signed_with(secret: &str, received: &Received) -> bool {
         .any(|signature| signature == expected)
 }
 
-fn webhook_app() -> TestAppBuilder {
+pub(crate) fn webhook_app() -> TestAppBuilder {
     TestApp::builder()
         .set("WEBHOOK_ALLOW_HTTP", "true")
         .set("WEBHOOK_ALLOW_PRIVATE_TARGETS", "true")
@@ -166,13 +166,13 @@ fn webhook_app() -> TestAppBuilder {
         .set("WEBHOOK_RETRY_SCHEDULE", "1,1,1")
 }
 
-struct Employer {
-    company: InsertedCompany,
-    contract_id: String,
-    admin: CompanyUser,
+pub(crate) struct Employer {
+    pub(crate) company: InsertedCompany,
+    pub(crate) contract_id: String,
+    pub(crate) admin: CompanyUser,
 }
 
-async fn employer(app: &TestApp) -> Employer {
+pub(crate) async fn employer(app: &TestApp) -> Employer {
     let company = company().insert(app).await;
     let contract_id = contract(&company).insert(app).await;
     let admin = company_user(app, &company, "admin").await;
@@ -194,7 +194,12 @@ const ALL_EVENTS: [&str; 8] = [
     "statement.finalized",
 ];
 
-async fn register(app: &TestApp, employer: &Employer, url: &str, events: &[&str]) -> Value {
+pub(crate) async fn register(
+    app: &TestApp,
+    employer: &Employer,
+    url: &str,
+    events: &[&str],
+) -> Value {
     let response = app
         .request(
             Method::POST,
@@ -217,7 +222,7 @@ async fn register(app: &TestApp, employer: &Employer, url: &str, events: &[&str]
     body
 }
 
-fn hook_path(employer: &Employer, hook: &Value, rest: &str) -> String {
+pub(crate) fn hook_path(employer: &Employer, hook: &Value, rest: &str) -> String {
     format!(
         "/api/v1/companies/{}/webhooks/{}{rest}",
         employer.company.id,
