@@ -66,6 +66,10 @@ pub fn problem_catalogue() -> Vec<ProblemSpec> {
         )
         .chain(crate::prices::PriceProblem::iter().map(crate::prices::PriceProblem::spec))
         .chain(crate::webhooks::WebhookProblem::iter().map(crate::webhooks::WebhookProblem::spec))
+        .chain(
+            crate::idempotency::IdempotencyProblem::iter()
+                .map(crate::idempotency::IdempotencyProblem::spec),
+        )
         .collect()
 }
 

@@ -21,6 +21,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod i18n;
+pub mod idempotency;
 pub mod import;
 pub mod mail;
 pub mod memberships;

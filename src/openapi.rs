@@ -4,10 +4,11 @@ use std::collections::BTreeMap;
 
 use utoipa::openapi::example::ExampleBuilder;
 use utoipa::openapi::header::HeaderBuilder;
-use utoipa::openapi::path::Operation;
+use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
 use utoipa::openapi::response::Response;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Object, Ref, RefOr, ResponseBuilder, Type};
+use utoipa::openapi::{ObjectBuilder, Required};
 use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::AppExt;
 
@@ -77,22 +78,29 @@ impl Modify for ProblemResponses {
             .into_iter()
             .map(|spec| (spec.code, spec))
             .collect();
-        for item in openapi.paths.paths.values_mut() {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let idempotent = crate::idempotency::applies_to(&actix_web::http::Method::POST, path);
             let operations = [
-                &mut item.get,
-                &mut item.put,
-                &mut item.post,
-                &mut item.patch,
-                &mut item.delete,
+                (&mut item.get, false),
+                (&mut item.put, false),
+                (&mut item.post, idempotent),
+                (&mut item.patch, false),
+                (&mut item.delete, false),
             ];
-            for operation in operations.into_iter().flatten() {
-                complete_operation(operation, &examples);
+            for (operation, idempotent) in operations {
+                if let Some(operation) = operation {
+                    complete_operation(operation, idempotent, &examples);
+                }
             }
         }
     }
 }
 
-fn complete_operation(operation: &mut Operation, examples: &BTreeMap<&'static str, ProblemSpec>) {
+fn complete_operation(
+    operation: &mut Operation,
+    idempotent: bool,
+    examples: &BTreeMap<&'static str, ProblemSpec>,
+) {
     let secured = operation
         .security
         .as_ref()
@@ -124,9 +132,69 @@ fn complete_operation(operation: &mut Operation, examples: &BTreeMap<&'static st
     responses.entry("503".into()).or_insert_with(|| {
         problem_response("Database unavailable (`service_unavailable`); see `Retry-After`")
     });
-    for (status, response) in responses.iter_mut() {
+    if idempotent {
+        take_idempotency_key(operation);
+    }
+    for (status, response) in operation.responses.responses.iter_mut() {
         if let RefOr::T(response) = response {
             describe_problem(status, response, examples);
+        }
+    }
+}
+
+/// The `Idempotency-Key` header of a POST that honours it, and the answers it adds.
+fn take_idempotency_key(operation: &mut Operation) {
+    let parameter = ParameterBuilder::new()
+        .name("Idempotency-Key")
+        .parameter_in(ParameterIn::Header)
+        .required(Required::False)
+        .description(Some(
+            "Makes a retry safe: the first answer to this key (scoped to the account, or \
+             without a token to the client's address, and to method and path) is kept for \
+             24 hours and replayed to the same request with `Idempotent-Replayed: true`, \
+             changing nothing. 1 to 255 printable ASCII characters, bare or as a quoted \
+             string. Not kept: 5xx, `429` and `401` answers, so a retry runs again.",
+        ))
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(255))
+                // A bare key; the quoted form (a structured-field string) is accepted too.
+                .pattern(Some("^[!#-~]([ -~]*[!-~])?$")),
+        ))
+        .example(Some(serde_json::json!(
+            "8e03978e-40d5-43e8-bc93-6894a57f9324"
+        )))
+        .build();
+    operation
+        .parameters
+        .get_or_insert_with(Vec::new)
+        .push(RefOr::T(parameter));
+    let responses = &mut operation.responses.responses;
+    for (status, added) in [
+        (
+            "400",
+            "A malformed `Idempotency-Key` (`idempotency_key_invalid`)",
+        ),
+        (
+            "409",
+            "The first request with this `Idempotency-Key` is still running \
+             (`idempotency_key_in_use`); see `Retry-After`",
+        ),
+        (
+            "422",
+            "The `Idempotency-Key` was used before with another request \
+             (`idempotency_key_reused`)",
+        ),
+    ] {
+        match responses.get_mut(status) {
+            Some(RefOr::T(response)) => {
+                response.description = format!("{}; or: {added}", response.description);
+            }
+            _ => {
+                responses.insert(status.into(), problem_response(added));
+            }
         }
     }
 }
@@ -207,6 +275,12 @@ fn describe_problem(
                     "`Bearer realm=\"firmenportal\", error=\"invalid_token\"` (RFC 6750)",
                     Type::String,
                 )),
+            );
+        }
+        "409" if response.description.contains("`idempotency_key_in_use`") => {
+            response.headers.insert(
+                "Retry-After".into(),
+                RefOr::T(header("Seconds to wait before trying again", Type::Integer)),
             );
         }
         "429" | "503" => {

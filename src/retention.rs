@@ -1,7 +1,7 @@
 //! Retention: a background job deletes what no longer matters — ended rate-limit
 //! windows, old e-mails, spent e-mail tokens, ended sessions with their refresh tokens,
-//! old audit entries and finished webhook deliveries — each after the period configured
-//! for it. Every instance runs
+//! old audit entries, finished webhook deliveries and idempotency keys older than a day —
+//! each after the period configured for it. Every instance runs
 //! the job; a row in `maintenance_runs`, moved forward with one conditional statement,
 //! lets exactly one of them do the work per period. The same job freezes the past
 //! month's statements once it has ended (`statements::freezing`), claimed per month.
@@ -30,6 +30,7 @@ pub struct Purged {
     pub sessions: usize,
     pub audit_entries: usize,
     pub webhook_deliveries: usize,
+    pub idempotency_keys: usize,
 }
 
 /// Deletes everything past its retention, as of `now`.
@@ -58,6 +59,11 @@ pub fn purge(
         webhook_deliveries: crate::webhooks::repo::delete_finished(
             conn,
             before(policy.webhook_deliveries),
+        )?,
+        // A key's first answer is replayed for 24 hours (`idempotency::KEPT_FOR`).
+        idempotency_keys: crate::idempotency::repo::delete_expired(
+            conn,
+            before(crate::idempotency::KEPT_FOR),
         )?,
     })
 }

@@ -354,6 +354,21 @@ diesel::table! {
 }
 
 diesel::table! {
+    idempotency_keys (id) {
+        id -> Text,
+        request_hash -> Text,
+        status -> Text,
+        response_status -> Nullable<Integer>,
+        response_body -> Nullable<Binary>,
+        response_content_type -> Nullable<Text>,
+        response_location -> Nullable<Text>,
+        response_etag -> Nullable<Text>,
+        created_at -> Timestamp,
+        locked_until -> Timestamp,
+    }
+}
+
+diesel::table! {
     webhook_deliveries (id) {
         id -> Text,
         webhook_id -> Text,
@@ -414,4 +429,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     statement_items,
     webhooks,
     webhook_deliveries,
+    idempotency_keys,
 );

@@ -49,7 +49,7 @@ fn cors(origins: &[String]) -> Cors {
             header::ACCEPT_LANGUAGE,
             header::IF_MATCH,
             header::IF_NONE_MATCH,
-            header::HeaderName::from_static(IDEMPOTENCY_KEY_HEADER),
+            header::HeaderName::from_static(crate::idempotency::HEADER),
             REQUEST_ID_HEADER,
         ])
         .expose_headers([
@@ -59,13 +59,11 @@ fn cors(origins: &[String]) -> Cors {
             header::RETRY_AFTER,
             header::WWW_AUTHENTICATE,
             header::CONTENT_LANGUAGE,
+            header::HeaderName::from_static(crate::idempotency::REPLAYED_HEADER),
             REQUEST_ID_HEADER,
         ])
         .max_age(3600)
 }
-
-/// The header with which a client marks a request it may retry (DESIGN §6).
-const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
 
 pub struct Application {
     port: u16,
@@ -252,6 +250,7 @@ impl Application {
                 app
             };
             app.default_service(web::to(unmatched_route))
+                .wrap(from_fn(crate::idempotency::idempotency))
                 .wrap(cors(&cors_origins))
                 .wrap(
                     DefaultHeaders::new()

@@ -15,13 +15,13 @@ use crate::helpers::{
 };
 
 /// A company with an active contract, its admin and the contract's current code.
-struct Employer {
-    contract_id: String,
-    admin: CompanyUser,
-    code: String,
+pub(crate) struct Employer {
+    pub(crate) contract_id: String,
+    pub(crate) admin: CompanyUser,
+    pub(crate) code: String,
 }
 
-async fn employer(app: &TestApp) -> Employer {
+pub(crate) async fn employer(app: &TestApp) -> Employer {
     employer_of(app, company().insert(app).await).await
 }
 
@@ -49,19 +49,19 @@ async fn employer_of(app: &TestApp, company: InsertedCompany) -> Employer {
     }
 }
 
-async fn employee(app: &TestApp) -> (InsertedAccount, Tokens) {
+pub(crate) async fn employee(app: &TestApp) -> (InsertedAccount, Tokens) {
     let account = crate::fixtures::account().insert(app).await;
     let tokens = account.login(app).await;
     (account, tokens)
 }
 
 /// The 1st of the month `months` after today's (Europe/Berlin), as `YYYY-MM`.
-fn month_ahead(months: u32) -> String {
+pub(crate) fn month_ahead(months: u32) -> String {
     let first = today_berlin().with_day(1).unwrap() + Months::new(months);
     first.format("%Y-%m").to_string()
 }
 
-fn order(code: &str, start_month: &str) -> Value {
+pub(crate) fn order(code: &str, start_month: &str) -> Value {
     json!({
         "customer_code": code,
         "start_month": start_month,

@@ -39,7 +39,7 @@ fn start_month_first_day() -> NaiveDate {
 
 /// A staff list as a German spreadsheet program saves it: BOM, `;`, German headers and
 /// values; line 5 has a bad postal code and birth date.
-fn german_csv() -> Vec<u8> {
+pub(crate) fn german_csv() -> Vec<u8> {
     let month = start_month_german();
     format!(
         "\u{feff}Personalnummer;Anrede;Geschlecht;Vorname;Nachname;Geburtsdatum;Straße;PLZ;Ort;Land;E-Mail;Startmonat\r\n\

@@ -1,7 +1,8 @@
 //! The rules that must hold across instances, on two instances of one database at once:
 //! the link lockout and the code-check limit (counted in the database, so a burst spread
-//! over both instances gets exactly the limit's attempts through), and the monthly
-//! freezing of statements (claimed by exactly one instance). Rate limits of logins,
+//! over both instances gets exactly the limit's attempts through), an idempotency key
+//! (one of the instances runs the request), and the monthly freezing of statements
+//! (claimed by exactly one instance). Rate limits of logins,
 //! e-mail and webhook delivery once, retention and a rollout under load have their
 //! two-instance tests beside their capabilities (`rate_limit`, `mail`, `webhooks`,
 //! `retention`, `shutdown`).
@@ -132,4 +133,49 @@ async fn the_past_month_is_frozen_by_exactly_one_of_two_instances() {
         1,
         "{claimed:?}"
     );
+}
+
+#[tokio::test]
+async fn one_idempotency_key_sent_to_two_instances_at_once_runs_once() {
+    let cluster = Cluster::spawn(2, TestApp::builder).await;
+    let email = crate::helpers::unique_email();
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(8));
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let app = cluster.next();
+            let request = app
+                .client
+                .post(app.url("/api/v1/auth/register"))
+                .header("Idempotency-Key", "zwei-instanzen")
+                .json(&json!({
+                    "email": email, "password": crate::helpers::PASSWORD,
+                    "password_confirmation": crate::helpers::PASSWORD,
+                    "first_name": "Max", "last_name": "Doppelt",
+                }));
+            let barrier = barrier.clone();
+            tokio::spawn(async move {
+                barrier.wait().await;
+                request.send().await.unwrap()
+            })
+        })
+        .collect();
+    let mut ran = 0;
+    for task in tasks {
+        let response = task.await.unwrap();
+        match response.status().as_u16() {
+            202 if response.headers().get("idempotent-replayed").is_none() => ran += 1,
+            202 | 409 => {}
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!(ran, 1);
+    let first = &cluster.instances[0];
+    assert_eq!(crate::helpers::count_rows(first, "accounts").await, 1);
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let sent: usize = cluster
+        .instances
+        .iter()
+        .map(|app| app.mail.to(&email).len())
+        .sum();
+    assert_eq!(sent, 1);
 }

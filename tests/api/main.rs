@@ -18,6 +18,7 @@ mod customer_codes;
 mod dashboard;
 mod db;
 mod http;
+mod idempotency;
 mod import;
 mod mail;
 mod memberships;

@@ -229,6 +229,21 @@ async fn records_go_after_their_period_and_recent_ones_stay() {
                 insert_deliveries(conn, std::slice::from_ref(&row)).unwrap();
                 if gone { &mut old } else { &mut recent }.push(("webhook_deliveries", row.id));
             }
+            // Idempotency keys: kept for 24 hours.
+            for (hours, gone) in [(25, true), (23, false)] {
+                let key = id();
+                diesel::sql_query(format!(
+                    "INSERT INTO idempotency_keys (id, request_hash, status, created_at, locked_until) \
+                     SELECT '{key}', 'h', 'done', created_at, created_at FROM accounts WHERE id = '{account_id}'"
+                ))
+                .execute(conn)
+                .unwrap();
+                diesel::update(firmenportal::schema::idempotency_keys::table.find(&key))
+                    .set(firmenportal::schema::idempotency_keys::created_at.eq(now - chrono::Duration::hours(hours)))
+                    .execute(conn)
+                    .unwrap();
+                if gone { &mut old } else { &mut recent }.push(("idempotency_keys", key));
+            }
             (old, recent)
         })
         .await;
