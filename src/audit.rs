@@ -43,12 +43,15 @@ impl FromRequest for AuditContext {
             Ok(id) => id,
             Err(error) => return ready(Err(error)),
         };
-        let traceparent = req
-            .headers()
-            .get("traceparent")
-            .and_then(|value| value.to_str().ok())
-            .filter(|value| is_traceparent(value))
-            .map(str::to_ascii_lowercase);
+        // With traces exported, this request's own span (so that what it causes later,
+        // a webhook delivery, hangs below it); else the caller's.
+        let traceparent = crate::telemetry::traces::current_traceparent().or_else(|| {
+            req.headers()
+                .get("traceparent")
+                .and_then(|value| value.to_str().ok())
+                .filter(|value| is_traceparent(value))
+                .map(str::to_ascii_lowercase)
+        });
         ready(Ok(AuditContext {
             client_ip: ClientIp::resolve(req),
             request_id,

@@ -274,7 +274,26 @@ impl DbPool {
         F: FnOnce(&mut DbConnection) -> Result<R, AppError> + Send + 'static,
         R: Send + 'static,
     {
-        run_on(self.pool.clone(), work).await
+        run_on(self.pool.clone(), self.span("db.run"), work).await
+    }
+
+    /// The span of one unit of database work, when spans are exported.
+    fn span(&self, name: &'static str) -> tracing::Span {
+        // Only inside a traced operation (a request, an e-mail, a delivery): the
+        // workers' polls would otherwise each start a trace of their own.
+        if !crate::telemetry::traces::exporting() || tracing::Span::current().is_none() {
+            return tracing::Span::none();
+        }
+        let system = match self.backend {
+            Backend::Postgres => "postgresql",
+            Backend::Sqlite => "sqlite",
+        };
+        tracing::info_span!(
+            "db",
+            otel.name = name,
+            otel.kind = "client",
+            db.system.name = system
+        )
     }
 
     /// Runs work that only reads: on SQLite on a read connection, so that it runs beside
@@ -284,7 +303,12 @@ impl DbPool {
         F: FnOnce(&mut DbConnection) -> Result<R, AppError> + Send + 'static,
         R: Send + 'static,
     {
-        run_on(self.readers.as_ref().unwrap_or(&self.pool).clone(), work).await
+        run_on(
+            self.readers.as_ref().unwrap_or(&self.pool).clone(),
+            self.span("db.read"),
+            work,
+        )
+        .await
     }
 
     /// Runs work in one write transaction (see [`write_transaction`]). A transaction the
@@ -297,8 +321,12 @@ impl DbPool {
         F: FnMut(&mut DbConnection) -> Result<R, AppError> + Send + 'static,
         R: Send + 'static,
     {
-        self.run(move |conn| retry_on_contention(|| write_transaction(conn, &mut work)))
-            .await
+        run_on(
+            self.pool.clone(),
+            self.span("db.transaction"),
+            move |conn| retry_on_contention(|| write_transaction(conn, &mut work)),
+        )
+        .await
     }
 
     /// Applies pending migrations; returns how many ran.
@@ -309,12 +337,19 @@ impl DbPool {
 }
 
 /// Runs blocking database work with a connection of `pool` on the blocking pool.
-async fn run_on<F, R>(pool: r2d2::Pool<ConnectionManager>, work: F) -> Result<R, AppError>
+async fn run_on<F, R>(
+    pool: r2d2::Pool<ConnectionManager>,
+    span: tracing::Span,
+    work: F,
+) -> Result<R, AppError>
 where
     F: FnOnce(&mut DbConnection) -> Result<R, AppError> + Send + 'static,
     R: Send + 'static,
 {
     tokio::task::spawn_blocking(move || {
+        // Entered on the blocking thread: what the work logs or queues (an e-mail's
+        // trace context) belongs to the request.
+        let _entered = span.enter();
         let mut pooled = pool.get().map_err(AppError::DatabaseUnavailable)?;
         let outcome = work(&mut pooled.conn);
         pooled.last_used = Instant::now();

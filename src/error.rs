@@ -698,6 +698,7 @@ impl AppError {
             detail: text.detail.to_string(),
             code: spec.code.to_string(),
             errors,
+            trace_id: crate::telemetry::traces::current_trace_id(),
         }
     }
 
@@ -821,6 +822,15 @@ pub struct Problem {
     /// taken natural key of a `duplicate_key`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<ProblemFieldError>,
+    /// The W3C trace id of the request (32 hex digits): the caller's from its
+    /// `traceparent`, else a new one; with traces exported, the trace to look up. Also in
+    /// every log line of the request.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(
+        example = "4bf92f3577b34da6a3ce929d0e0e4736",
+        pattern = "^[0-9a-f]{32}$"
+    )]
+    pub trace_id: Option<String>,
 }
 
 /// One invalid field.

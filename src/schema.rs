@@ -64,6 +64,7 @@ diesel::table! {
         sent_at -> Nullable<Timestamp>,
         link_issued_at -> Nullable<Timestamp>,
         failed_at -> Nullable<Timestamp>,
+        traceparent -> Nullable<Text>,
     }
 }
 

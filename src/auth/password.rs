@@ -199,11 +199,17 @@ impl HashingSlot {
         let HashingSlot { hasher, permit } = self;
         let computations = hasher.computations.clone();
         let duration = hasher.duration.clone();
+        // A child of the request's span, when traces are exported.
+        let span = if crate::telemetry::traces::exporting() {
+            tracing::info_span!("password hash", otel.kind = "internal")
+        } else {
+            tracing::Span::none()
+        };
         hasher
             .jobs
             .send(Box::new(move |memory| {
                 let started = std::time::Instant::now();
-                let outcome = work(memory);
+                let outcome = span.in_scope(|| work(memory));
                 computations.fetch_add(1, Ordering::Relaxed);
                 duration.observe(started.elapsed().as_secs_f64());
                 // The place frees when the work is done, even if the client has gone.

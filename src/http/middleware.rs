@@ -18,6 +18,7 @@ use crate::error::AppError;
 use crate::http::{ClientIp, RequestId};
 use crate::i18n::Lang;
 use crate::telemetry::metrics::Metrics;
+use crate::telemetry::traces;
 
 pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -40,18 +41,49 @@ pub async fn request_context(
         .map(|state| (state.metrics.clone(), state.shutdown.clone()))
         .unzip();
     let method = req.method().clone();
-    let span = tracing::info_span!(
-        "request",
-        request_id = %request_id,
-        method = %req.method(),
-        path = %req.path(),
-    );
-    let started = Instant::now();
-    let response = next.call(req).instrument(span.clone()).await;
-    let mut response = match response {
-        Ok(response) => problem_in_language(response.map_into_boxed_body(), lang),
-        Err(error) => return Err(error),
+    // Health checks, polled every few seconds, make no spans.
+    let span = if req.path().starts_with("/health/") {
+        tracing::Span::none()
+    } else {
+        tracing::info_span!(
+            "request",
+            otel.name = %method,
+            otel.kind = "server",
+            request_id = %request_id,
+            http.request.method = %method,
+            url.path = %req.path(),
+            user_agent.original = req
+                .headers()
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default(),
+            http.route = tracing::field::Empty,
+            http.response.status_code = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+            trace_id = tracing::field::Empty,
+        )
     };
+    let trace_id = traces::continue_trace(&span, req.headers());
+    let started = Instant::now();
+    let response = traces::with_trace_id(trace_id.clone(), async {
+        let response = next.call(req).instrument(span.clone()).await?;
+        // Re-rendered problems carry the trace id too.
+        Ok::<_, actix_web::Error>(problem_in_language(response.map_into_boxed_body(), lang))
+    })
+    .await;
+    let mut response = response?;
+    let route = response.request().match_pattern();
+    traces::rename(
+        &span,
+        format!("{method} {}", route.as_deref().unwrap_or_default()).trim_end(),
+    );
+    if let Some(route) = &route {
+        span.record("http.route", route.as_str());
+    }
+    span.record("http.response.status_code", response.status().as_u16());
+    if response.status().is_server_error() {
+        span.record("otel.status_code", "ERROR");
+    }
     if let Some(metrics) = &metrics {
         count(metrics, &method, &response, started.elapsed().as_secs_f64());
     }

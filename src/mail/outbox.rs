@@ -33,6 +33,8 @@ pub struct QueuedMail {
     /// When this mail created a single-use link; a retry creates a fresh one.
     pub link_issued_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
+    /// The queuing request's trace context, when traces are exported.
+    pub traceparent: Option<String>,
 }
 
 impl QueuedMail {
@@ -57,6 +59,7 @@ struct NewOutboxMail<'a> {
     attempts: i32,
     next_attempt_at: NaiveDateTime,
     created_at: NaiveDateTime,
+    traceparent: Option<String>,
 }
 
 /// Queues an e-mail in the caller's transaction.
@@ -81,6 +84,7 @@ pub fn enqueue(
             attempts: 0,
             next_attempt_at: now,
             created_at: now,
+            traceparent: crate::telemetry::traces::current_traceparent(),
         })
         .execute(conn)?;
     Ok(())
@@ -95,6 +99,7 @@ pub fn enqueue_many(
     mails: &[(String, serde_json::Value)],
 ) -> Result<(), AppError> {
     let now = clock::now();
+    let traceparent = crate::telemetry::traces::current_traceparent();
     for chunk in mails.chunks(500) {
         let rows: Vec<NewOutboxMail> = chunk
             .iter()
@@ -109,6 +114,7 @@ pub fn enqueue_many(
                 attempts: 0,
                 next_attempt_at: now,
                 created_at: now,
+                traceparent: traceparent.clone(),
             })
             .collect();
         match conn {

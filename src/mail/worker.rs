@@ -8,6 +8,8 @@ use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use secrecy::ExposeSecret;
 
+use tracing::Instrument;
+
 use crate::clock;
 use crate::config::MailConfig;
 use crate::db::DbPool;
@@ -129,7 +131,8 @@ impl Worker {
         let claimed = batch.len();
         let mut batch = batch.into_iter();
         for mail in batch.by_ref() {
-            self.deliver(mail).await?;
+            let span = send_span(&mail);
+            self.deliver(mail).instrument(span).await?;
             if self.shutdown.is_requested() {
                 break;
             }
@@ -201,4 +204,23 @@ impl Worker {
             .saturating_mul(2u32.saturating_pow(exponent))
             .min(MAX_BACKOFF)
     }
+}
+
+/// The span of sending one e-mail, in the trace of the request that queued it (when
+/// traces are exported).
+fn send_span(mail: &QueuedMail) -> tracing::Span {
+    if !crate::telemetry::traces::exporting() {
+        return tracing::Span::none();
+    }
+    let span = tracing::info_span!(
+        parent: None,
+        "send email",
+        otel.kind = "client",
+        email.template = %mail.template,
+        email.attempt = mail.attempts,
+    );
+    if let Some(traceparent) = &mail.traceparent {
+        crate::telemetry::traces::set_parent_from(&span, traceparent);
+    }
+    span
 }

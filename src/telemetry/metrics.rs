@@ -227,10 +227,9 @@ impl Metrics {
                 "firmenportal_tickets_cancelled_total",
                 "Tickets cancelled by their holders or their employers",
             )?,
-            spans_dropped: counter(
-                "firmenportal_spans_dropped_total",
-                "Trace spans dropped before export (queue full or export failed)",
-            )?,
+            // One process-wide count (the exporter is the process's), shown by every
+            // instance's registry.
+            spans_dropped: register(&registry, super::traces::SPANS_DROPPED.clone())?,
             registry,
             db,
             hasher,

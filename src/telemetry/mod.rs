@@ -3,16 +3,24 @@
 //! log pipe) and Prometheus metrics ([`metrics`]).
 
 pub mod metrics;
+pub mod traces;
 
 use std::io::IsTerminal;
 
 use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::Layer as _;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
 
 use crate::config::LogFormat;
 
-/// Keeps the log writer alive; dropping it flushes what is still queued.
-pub struct LogGuard(#[allow(dead_code)] Option<WorkerGuard>);
+/// Keeps the log writer and the trace exporter alive; dropping it flushes what is still
+/// queued (the spans first, so that their last log lines are written too).
+pub struct LogGuard {
+    _traces: Option<traces::TracesGuard>,
+    _log: Option<WorkerGuard>,
+}
 
 /// Where the log goes: the server's to standard output, a command's to standard
 /// error, so that its standard output holds only what it reports.
@@ -23,14 +31,15 @@ pub enum LogStream {
 }
 
 /// Installs the global subscriber; `RUST_LOG` overrides the default level. Colours only
-/// on a terminal, and never with `NO_COLOR` set (<https://no-color.org>).
+/// on a terminal, and never with `NO_COLOR` set (<https://no-color.org>). With an OTLP
+/// endpoint in the environment ([`traces::configured`]), spans are exported too.
 pub fn init(format: LogFormat, stream: LogStream) -> LogGuard {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,actix_server=warn"));
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
     // Lossless: when the queue is full the caller waits rather than a line being lost.
     let builder = NonBlockingBuilder::default().lossy(false);
-    let (writer, guard, terminal) = match stream {
+    let (writer, log_guard, terminal) = match stream {
         LogStream::Stdout => {
             let (writer, guard) = builder.finish(std::io::stdout());
             (writer, guard, std::io::stdout().is_terminal())
@@ -40,13 +49,32 @@ pub fn init(format: LogFormat, stream: LogStream) -> LogGuard {
             (writer, guard, std::io::stderr().is_terminal())
         }
     };
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let (tracer, traces_guard, traces_error) = if traces::configured() {
+        match traces::tracer() {
+            Ok((tracer, guard)) => (Some(tracer), Some(guard), None),
+            Err(error) => (None, None, Some(error)),
+        }
+    } else {
+        (None, None, None)
+    };
+    let otel = tracer.map(|tracer| tracing_opentelemetry::layer().with_tracer(tracer));
+    let fmt = tracing_subscriber::fmt::layer()
         .with_ansi(terminal && !no_color)
         .with_writer(writer);
-    let installed = match format {
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
-        LogFormat::Pretty => builder.try_init(),
+    let fmt = match format {
+        LogFormat::Json => fmt.json().flatten_event(true).boxed(),
+        LogFormat::Pretty => fmt.boxed(),
     };
-    LogGuard(installed.is_ok().then_some(guard))
+    let installed = tracing_subscriber::registry()
+        .with(filter)
+        .with(fmt)
+        .with(otel)
+        .try_init();
+    if let Some(error) = traces_error {
+        tracing::error!(%error, "traces cannot be exported; serving without them");
+    }
+    LogGuard {
+        _traces: traces_guard,
+        _log: installed.is_ok().then_some(log_guard),
+    }
 }

@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 
+use tracing::Instrument;
+
 use crate::clock::{self, Clock};
 use crate::config::WebhookConfig;
 use crate::db::DbPool;
@@ -150,7 +152,15 @@ impl Worker {
 
     /// One attempt of one delivery.
     async fn attempt(&self, delivery: DeliveryRow, webhook: WebhookRow) -> Attempt {
-        let outcome = self.send(&delivery, &webhook).await;
+        let span = delivery_span(&delivery);
+        let outcome = self
+            .send(&delivery, &webhook)
+            .instrument(span.clone())
+            .await;
+        match &outcome {
+            Ok(code) => span.record("http.response.status_code", code),
+            Err(_) => span.record("otel.status_code", "ERROR"),
+        };
         let (status_code, error) = match outcome {
             Ok(code) if (200..300).contains(&code) => (Some(code), None),
             Ok(code) => (
@@ -213,14 +223,41 @@ impl Worker {
             .header("webhook-timestamp", timestamp.to_string())
             .header("webhook-signature", signature)
             .body(delivery.body.clone());
-        if let Some(parent) = &delivery.traceparent {
-            request = request.header("traceparent", child_span(parent));
+        // The delivery's own span when traces are exported; else a new span id in the
+        // causing request's trace.
+        let traceparent = crate::telemetry::traces::current_traceparent()
+            .or_else(|| delivery.traceparent.as_deref().map(child_span));
+        if let Some(traceparent) = traceparent {
+            request = request.header("traceparent", traceparent);
         }
         match request.send().await {
             Ok(response) => Ok(i32::from(response.status().as_u16())),
             Err(error) => Err(describe(&error)),
         }
     }
+}
+
+/// The client span of one delivery attempt, in the trace of the change that caused the
+/// event (when traces are exported).
+fn delivery_span(delivery: &DeliveryRow) -> tracing::Span {
+    if !crate::telemetry::traces::exporting() {
+        return tracing::Span::none();
+    }
+    let span = tracing::info_span!(
+        parent: None,
+        "webhook delivery",
+        otel.name = %format!("POST {}", delivery.event_type),
+        otel.kind = "client",
+        webhook.event_type = %delivery.event_type,
+        webhook.attempt = delivery.attempts,
+        http.request.method = "POST",
+        http.response.status_code = tracing::field::Empty,
+        otel.status_code = tracing::field::Empty,
+    );
+    if let Some(traceparent) = &delivery.traceparent {
+        crate::telemetry::traces::set_parent_from(&span, traceparent);
+    }
+    span
 }
 
 /// The trace of `parent` with a span of this delivery: `00-<trace>-<new id>-<flags>`.

@@ -103,22 +103,20 @@ async fn the_past_month_is_frozen_by_exactly_one_of_two_instances() {
     let first = &cluster.instances[0];
     let company = company().insert(first).await;
     contract(&company).insert(first).await;
-    // Each instance froze last month at its start (one of them did). Next month, this
-    // month has ended too, and both instances' jobs reach for it at once.
+    // Each instance's own job froze last month at its start (one of them did), by the
+    // instances' clocks. A month later, by a clock of the test's, this month has ended
+    // too, and the jobs of both instances reach for it at once.
     let (a, b) = (&cluster.instances[0], &cluster.instances[1]);
     let next_month = crate::helpers::today_berlin()
         .with_day(1)
         .unwrap()
         .checked_add_months(chrono::Months::new(1))
         .unwrap();
-    for app in [a, b] {
-        app.state
-            .clock
-            .set(next_month.and_hms_opt(10, 0, 0).unwrap());
-    }
+    let later = firmenportal::clock::Clock::default();
+    later.set(next_month.and_hms_opt(10, 0, 0).unwrap());
     let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(2));
     let run = |app: &TestApp| {
-        let (db, clock, barrier) = (app.db.clone(), app.state.clock.clone(), barrier.clone());
+        let (db, clock, barrier) = (app.db.clone(), later.clone(), barrier.clone());
         tokio::spawn(async move {
             barrier.wait().await;
             firmenportal::statements::freezing::freeze_past_month(&db, &clock)

@@ -396,6 +396,20 @@ pub async fn assert_problem(response: Response, status: StatusCode, code: &str) 
     assert!(body["type"].as_str().unwrap().ends_with(code));
     assert!(!body["title"].as_str().unwrap().is_empty());
     assert!(!body["detail"].as_str().unwrap().is_empty());
+    // Every problem names its request's trace; the id differs per request, so it is
+    // checked here and left out of what the tests compare.
+    let mut body = body;
+    let trace_id = body
+        .as_object_mut()
+        .and_then(|fields| fields.remove("trace_id"));
+    let trace_id = trace_id
+        .as_ref()
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    assert!(
+        trace_id.len() == 32 && trace_id.bytes().all(|b| b.is_ascii_hexdigit()),
+        "trace_id {trace_id:?}"
+    );
     body
 }
 

@@ -33,4 +33,5 @@ mod statements;
 mod subscriptions;
 mod system;
 mod tickets;
+mod traces;
 mod webhooks;

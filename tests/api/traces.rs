@@ -1,0 +1,484 @@
+//! Traces over OTLP/HTTP, checked on the binary (the tracer is the process's) against a
+//! collector of the test's own that decodes the protobuf it receives.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
+use prost::Message;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{PASSWORD, unique_email};
+
+/// One received span.
+#[derive(Debug, Clone)]
+struct ReceivedSpan {
+    name: String,
+    trace_id: String,
+    span_id: String,
+    parent_span_id: String,
+    attributes: HashMap<String, String>,
+}
+
+/// An OTLP/HTTP endpoint on a local port that keeps every span it is sent.
+struct Collector {
+    port: u16,
+    spans: Arc<Mutex<Vec<ReceivedSpan>>>,
+    server: actix_web::dev::ServerHandle,
+}
+
+impl Collector {
+    fn start() -> Collector {
+        use actix_web::{App, HttpResponse, HttpServer, web};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let spans: Arc<Mutex<Vec<ReceivedSpan>>> = Arc::default();
+        let kept = spans.clone();
+        let server = HttpServer::new(move || {
+            let kept = kept.clone();
+            App::new().route(
+                "/v1/traces",
+                web::post().to(move |body: web::Bytes| {
+                    let kept = kept.clone();
+                    async move {
+                        let request = ExportTraceServiceRequest::decode(body).unwrap();
+                        let mut kept = kept.lock().unwrap();
+                        for span in request
+                            .resource_spans
+                            .iter()
+                            .flat_map(|r| &r.scope_spans)
+                            .flat_map(|s| &s.spans)
+                        {
+                            kept.push(ReceivedSpan {
+                                name: span.name.clone(),
+                                trace_id: hex(&span.trace_id),
+                                span_id: hex(&span.span_id),
+                                parent_span_id: hex(&span.parent_span_id),
+                                attributes: span
+                                    .attributes
+                                    .iter()
+                                    .map(|kv| {
+                                        let value =
+                                            match kv.value.as_ref().and_then(|v| v.value.clone()) {
+                                                Some(AnyValue::StringValue(s)) => s,
+                                                Some(AnyValue::IntValue(i)) => i.to_string(),
+                                                Some(AnyValue::BoolValue(b)) => b.to_string(),
+                                                other => format!("{other:?}"),
+                                            };
+                                        (kv.key.clone(), value)
+                                    })
+                                    .collect(),
+                            });
+                        }
+                        HttpResponse::Ok()
+                            .content_type("application/x-protobuf")
+                            .finish()
+                    }
+                }),
+            )
+        })
+        .workers(1)
+        .disable_signals()
+        .listen(listener)
+        .unwrap()
+        .run();
+        let handle = server.handle();
+        tokio::spawn(server);
+        Collector {
+            port,
+            spans,
+            server: handle,
+        }
+    }
+
+    fn spans(&self) -> Vec<ReceivedSpan> {
+        self.spans.lock().unwrap().clone()
+    }
+
+    /// Waits up to 20 s for a span that `wanted` accepts.
+    async fn wait_for(&self, what: &str, wanted: impl Fn(&ReceivedSpan) -> bool) -> ReceivedSpan {
+        for _ in 0..200 {
+            if let Some(span) = self.spans().into_iter().find(|s| wanted(s)) {
+                return span;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no span {what}; got {:#?}", self.spans());
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The binary with traces sent to `endpoint`, on SQLite in `dir`, logging JSON to a file.
+struct Server {
+    child: std::process::Child,
+    base: String,
+    log: std::path::PathBuf,
+}
+
+impl Server {
+    async fn start(dir: &std::path::Path, endpoint: &str, metrics_port: u16) -> Server {
+        Server::start_with(dir, endpoint, metrics_port, &[]).await
+    }
+
+    async fn start_with(
+        dir: &std::path::Path,
+        endpoint: &str,
+        metrics_port: u16,
+        extra: &[(&str, &str)],
+    ) -> Server {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let log = dir.join("server.log");
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_firmenportal"))
+            .arg("serve")
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env(
+                "DATABASE_URL",
+                format!("sqlite://{}/db.sqlite", dir.display()),
+            )
+            .env("BIND_ADDR", format!("127.0.0.1:{port}"))
+            .env("DATA_DIR", dir)
+            .env("METRICS_BIND_ADDR", format!("127.0.0.1:{metrics_port}"))
+            .env("SHUTDOWN_DRAIN_SECS", "0")
+            .env("LOG_FORMAT", "json")
+            .env("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
+            .env("OTEL_SERVICE_NAME", "firmenportal-test")
+            .env("OTEL_BSP_SCHEDULE_DELAY", "100")
+            .envs(extra.iter().copied())
+            .stdout(std::fs::File::create(&log).unwrap())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let base = format!("http://127.0.0.1:{port}");
+        let client = reqwest::Client::new();
+        for _ in 0..100 {
+            if client
+                .get(format!("{base}/health/ready"))
+                .send()
+                .await
+                .is_ok_and(|r| r.status() == StatusCode::OK)
+            {
+                return Server { child, base, log };
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("the server did not start");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test]
+async fn requests_continue_the_callers_trace_with_child_spans_and_name_it_in_problems_and_logs() {
+    let collector = Collector::start();
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        dir.path(),
+        &format!("http://127.0.0.1:{}", collector.port),
+        free_port(),
+    )
+    .await;
+    let client = reqwest::Client::new();
+    let (trace, caller) = ("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7");
+    let registered = client
+        .post(format!("{}/api/v1/auth/register", server.base))
+        .header("traceparent", format!("00-{trace}-{caller}-01"))
+        .header("user-agent", "trace-test/1.0")
+        .json(&json!({
+            "email": unique_email(), "password": PASSWORD, "password_confirmation": PASSWORD,
+            "first_name": "Tracy", "last_name": "Spur",
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(registered.status(), StatusCode::ACCEPTED);
+    let id = uuid::Uuid::new_v4();
+    let refused = client
+        .get(format!("{}/api/v1/me/applications/{id}", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    let problem: Value = refused.json().await.unwrap();
+    let refused_trace = problem["trace_id"]
+        .as_str()
+        .expect("a trace id")
+        .to_string();
+    assert_eq!(refused_trace.len(), 32);
+    for _ in 0..5 {
+        client
+            .get(format!("{}/health/live", server.base))
+            .send()
+            .await
+            .unwrap();
+    }
+
+    // The server span: named by method and route, a child of the caller's span.
+    let request = collector
+        .wait_for("POST /api/v1/auth/register", |s| {
+            s.name == "POST /api/v1/auth/register"
+        })
+        .await;
+    assert_eq!(
+        (request.trace_id.as_str(), request.parent_span_id.as_str()),
+        (trace, caller)
+    );
+    for (key, value) in [
+        ("http.route", "/api/v1/auth/register"),
+        ("http.response.status_code", "202"),
+        ("url.path", "/api/v1/auth/register"),
+        ("user_agent.original", "trace-test/1.0"),
+        ("http.request.method", "POST"),
+    ] {
+        assert_eq!(
+            request.attributes.get(key).map(String::as_str),
+            Some(value),
+            "{key}"
+        );
+    }
+    // Its children: the hash, the transaction; and, later, the e-mail's send span joins
+    // the trace through the outbox.
+    let hash = collector
+        .wait_for("password hash", |s| {
+            s.name == "password hash" && s.trace_id == trace
+        })
+        .await;
+    assert_eq!(hash.parent_span_id, request.span_id);
+    let transaction = collector
+        .wait_for("db.transaction", |s| {
+            s.name == "db.transaction" && s.trace_id == trace
+        })
+        .await;
+    assert_eq!(transaction.attributes["db.system.name"], "sqlite");
+    assert_eq!(transaction.parent_span_id, request.span_id);
+    collector
+        .wait_for("send email", |s| {
+            s.name == "send email" && s.trace_id == trace
+        })
+        .await;
+    // The refused request's trace is the one its problem names.
+    let named = collector
+        .wait_for("the refused request", |s| {
+            s.name == "GET /api/v1/me/applications/{id}"
+        })
+        .await;
+    assert_eq!(named.trace_id, refused_trace);
+    assert!(
+        collector.spans().iter().all(|s| s
+            .attributes
+            .get("url.path")
+            .is_none_or(|p| !p.starts_with("/health"))),
+        "health checks make no spans"
+    );
+    // The log lines of the request carry its trace id.
+    let log = std::fs::read_to_string(&server.log).unwrap();
+    assert!(
+        log.lines()
+            .any(|line| line.contains(trace) && line.contains("request finished")),
+        "{log}"
+    );
+    collector.server.stop(false).await;
+}
+
+#[tokio::test]
+async fn a_collector_that_is_down_slows_nothing_and_its_spans_are_counted_as_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let metrics_port = free_port();
+    let server = Server::start(
+        dir.path(),
+        &format!("http://127.0.0.1:{}", free_port()),
+        metrics_port,
+    )
+    .await;
+    let client = reqwest::Client::new();
+    for _ in 0..20 {
+        let answer = client
+            .get(format!("{}/api/v1/me", server.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), StatusCode::UNAUTHORIZED);
+    }
+    let scrape = || async {
+        client
+            .get(format!("http://127.0.0.1:{metrics_port}/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    let mut dropped = 0.0;
+    for _ in 0..200 {
+        dropped = crate::helpers::sample(&scrape().await, "firmenportal_spans_dropped_total", &[])
+            .unwrap();
+        if dropped >= 20.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(dropped >= 20.0, "dropped {dropped}");
+}
+
+#[tokio::test]
+async fn a_webhook_delivery_is_a_client_span_of_its_causes_trace_and_the_receiver_gets_it() {
+    use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+    let collector = Collector::start();
+    let dir = tempfile::tempdir().unwrap();
+    // Musterfirma GmbH and its admin, as `seed-demo` makes them.
+    let seeded = std::process::Command::new(env!("CARGO_BIN_EXE_firmenportal"))
+        .arg("seed-demo")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}/db.sqlite", dir.path().display()),
+        )
+        .env("DATA_DIR", dir.path())
+        .output()
+        .unwrap();
+    assert!(seeded.status.success());
+    let report = String::from_utf8(seeded.stdout).unwrap();
+    let password = report
+        .lines()
+        .find_map(|line| line.strip_prefix("password: "))
+        .expect("the admin's password")
+        .to_string();
+    let server = Server::start_with(
+        dir.path(),
+        &format!("http://127.0.0.1:{}", collector.port),
+        free_port(),
+        &[
+            ("WEBHOOK_ALLOW_HTTP", "true"),
+            ("WEBHOOK_ALLOW_PRIVATE_TARGETS", "true"),
+            ("WEBHOOK_POLL_INTERVAL_MS", "100"),
+        ],
+    )
+    .await;
+    // The HR system: keeps the traceparent of what it receives.
+    let received: Arc<Mutex<Vec<String>>> = Arc::default();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let receiver_port = listener.local_addr().unwrap().port();
+    let kept = received.clone();
+    let receiver = HttpServer::new(move || {
+        let kept = kept.clone();
+        App::new().default_service(web::to(move |req: HttpRequest| {
+            let kept = kept.clone();
+            async move {
+                let traceparent = req
+                    .headers()
+                    .get("traceparent")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_string();
+                kept.lock().unwrap().push(traceparent);
+                HttpResponse::Ok().finish()
+            }
+        }))
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)
+    .unwrap()
+    .run();
+    let receiver_handle = receiver.handle();
+    tokio::spawn(receiver);
+
+    let client = reqwest::Client::new();
+    let login: Value = client
+        .post(format!("{}/api/v1/auth/login", server.base))
+        .json(&json!({"email": firmenportal::demo::DEMO_ADMIN_EMAIL, "password": password}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["access_token"].as_str().unwrap().to_string();
+    let me: Value = client
+        .get(format!("{}/api/v1/me", server.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let company = me["companies"][0]["id"].as_str().unwrap().to_string();
+    let hook: Value = client
+        .post(format!(
+            "{}/api/v1/companies/{company}/webhooks",
+            server.base
+        ))
+        .bearer_auth(&token)
+        .json(&json!({
+            "url": format!("http://127.0.0.1:{receiver_port}/hook"),
+            "events": ["subscription.created"],
+            "description": "HR"
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let trace = "0af7651916cd43dd8448eb211c80319c";
+    let pinged = client
+        .post(format!(
+            "{}/api/v1/companies/{company}/webhooks/{}/ping",
+            server.base,
+            hook["id"].as_str().unwrap()
+        ))
+        .bearer_auth(&token)
+        .header("traceparent", format!("00-{trace}-b7ad6b7169203331-01"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pinged.status(), StatusCode::ACCEPTED);
+
+    let delivery = collector
+        .wait_for("the delivery's client span", |s| {
+            s.trace_id == trace
+                && s.attributes.get("webhook.event_type").map(String::as_str) == Some("ping")
+        })
+        .await;
+    assert_eq!(delivery.name, "POST ping");
+    assert_eq!(delivery.attributes["http.response.status_code"], "200");
+    let sent = received.lock().unwrap().clone();
+    assert_eq!(sent, vec![format!("00-{trace}-{}-01", delivery.span_id)]);
+    // Its parent is a span of the ping's request, in the same trace.
+    assert!(
+        collector
+            .spans()
+            .iter()
+            .any(|s| s.span_id == delivery.parent_span_id && s.trace_id == trace)
+    );
+    receiver_handle.stop(false).await;
+    collector.server.stop(false).await;
+}
