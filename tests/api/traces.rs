@@ -121,12 +121,30 @@ struct Server {
     log: std::path::PathBuf,
 }
 
+/// The test's database (PostgreSQL when `TEST_DATABASE_URL` is set, else SQLite) and the
+/// `db.system.name` its spans carry.
+fn database() -> (crate::helpers::TestDatabase, &'static str) {
+    let database = crate::helpers::TestDatabase::create();
+    let system = if database.is_postgres() {
+        "postgresql"
+    } else {
+        "sqlite"
+    };
+    (database, system)
+}
+
 impl Server {
-    async fn start(dir: &std::path::Path, endpoint: &str, metrics_port: u16) -> Server {
-        Server::start_with(dir, endpoint, metrics_port, &[]).await
+    async fn start(
+        database: &str,
+        dir: &std::path::Path,
+        endpoint: &str,
+        metrics_port: u16,
+    ) -> Server {
+        Server::start_with(database, dir, endpoint, metrics_port, &[]).await
     }
 
     async fn start_with(
+        database: &str,
         dir: &std::path::Path,
         endpoint: &str,
         metrics_port: u16,
@@ -142,10 +160,7 @@ impl Server {
             .arg("serve")
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env(
-                "DATABASE_URL",
-                format!("sqlite://{}/db.sqlite", dir.display()),
-            )
+            .env("DATABASE_URL", database)
             .env("BIND_ADDR", format!("127.0.0.1:{port}"))
             .env("DATA_DIR", dir)
             .env("METRICS_BIND_ADDR", format!("127.0.0.1:{metrics_port}"))
@@ -197,7 +212,9 @@ fn free_port() -> u16 {
 async fn requests_continue_the_callers_trace_with_child_spans_and_name_it_in_problems_and_logs() {
     let collector = Collector::start();
     let dir = tempfile::tempdir().unwrap();
+    let (database, system) = database();
     let server = Server::start(
+        &database.url,
         dir.path(),
         &format!("http://127.0.0.1:{}", collector.port),
         free_port(),
@@ -274,7 +291,7 @@ async fn requests_continue_the_callers_trace_with_child_spans_and_name_it_in_pro
             s.name == "db.transaction" && s.trace_id == trace
         })
         .await;
-    assert_eq!(transaction.attributes["db.system.name"], "sqlite");
+    assert_eq!(transaction.attributes["db.system.name"], system);
     assert_eq!(transaction.parent_span_id, request.span_id);
     collector
         .wait_for("send email", |s| {
@@ -309,7 +326,9 @@ async fn requests_continue_the_callers_trace_with_child_spans_and_name_it_in_pro
 async fn a_collector_that_is_down_slows_nothing_and_its_spans_are_counted_as_dropped() {
     let dir = tempfile::tempdir().unwrap();
     let metrics_port = free_port();
+    let (database, _) = database();
     let server = Server::start(
+        &database.url,
         dir.path(),
         &format!("http://127.0.0.1:{}", free_port()),
         metrics_port,
@@ -351,15 +370,13 @@ async fn a_webhook_delivery_is_a_client_span_of_its_causes_trace_and_the_receive
     use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
     let collector = Collector::start();
     let dir = tempfile::tempdir().unwrap();
+    let (database, _) = database();
     // Musterfirma GmbH and its admin, as `seed-demo` makes them.
     let seeded = std::process::Command::new(env!("CARGO_BIN_EXE_firmenportal"))
         .arg("seed-demo")
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env(
-            "DATABASE_URL",
-            format!("sqlite://{}/db.sqlite", dir.path().display()),
-        )
+        .env("DATABASE_URL", &database.url)
         .env("DATA_DIR", dir.path())
         .output()
         .unwrap();
@@ -371,6 +388,7 @@ async fn a_webhook_delivery_is_a_client_span_of_its_causes_trace_and_the_receive
         .expect("the admin's password")
         .to_string();
     let server = Server::start_with(
+        &database.url,
         dir.path(),
         &format!("http://127.0.0.1:{}", collector.port),
         free_port(),
