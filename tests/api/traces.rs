@@ -21,6 +21,8 @@ struct ReceivedSpan {
     span_id: String,
     parent_span_id: String,
     attributes: HashMap<String, String>,
+    /// The exporting process's `service.name`, from the resource the span came with.
+    service_name: String,
 }
 
 /// An OTLP/HTTP endpoint on a local port that keeps every span it is sent.
@@ -46,32 +48,44 @@ impl Collector {
                     async move {
                         let request = ExportTraceServiceRequest::decode(body).unwrap();
                         let mut kept = kept.lock().unwrap();
-                        for span in request
-                            .resource_spans
-                            .iter()
-                            .flat_map(|r| &r.scope_spans)
-                            .flat_map(|s| &s.spans)
-                        {
-                            kept.push(ReceivedSpan {
-                                name: span.name.clone(),
-                                trace_id: hex(&span.trace_id),
-                                span_id: hex(&span.span_id),
-                                parent_span_id: hex(&span.parent_span_id),
-                                attributes: span
-                                    .attributes
-                                    .iter()
-                                    .map(|kv| {
-                                        let value =
-                                            match kv.value.as_ref().and_then(|v| v.value.clone()) {
+                        for resource_spans in &request.resource_spans {
+                            let service_name = resource_spans
+                                .resource
+                                .iter()
+                                .flat_map(|r| &r.attributes)
+                                .find(|kv| kv.key == "service.name")
+                                .and_then(|kv| kv.value.as_ref()?.value.clone())
+                                .map(|v| match v {
+                                    AnyValue::StringValue(s) => s,
+                                    other => format!("{other:?}"),
+                                })
+                                .unwrap_or_default();
+                            for span in resource_spans.scope_spans.iter().flat_map(|s| &s.spans) {
+                                kept.push(ReceivedSpan {
+                                    service_name: service_name.clone(),
+                                    name: span.name.clone(),
+                                    trace_id: hex(&span.trace_id),
+                                    span_id: hex(&span.span_id),
+                                    parent_span_id: hex(&span.parent_span_id),
+                                    attributes: span
+                                        .attributes
+                                        .iter()
+                                        .map(|kv| {
+                                            let value = match kv
+                                                .value
+                                                .as_ref()
+                                                .and_then(|v| v.value.clone())
+                                            {
                                                 Some(AnyValue::StringValue(s)) => s,
                                                 Some(AnyValue::IntValue(i)) => i.to_string(),
                                                 Some(AnyValue::BoolValue(b)) => b.to_string(),
                                                 other => format!("{other:?}"),
                                             };
-                                        (kv.key.clone(), value)
-                                    })
-                                    .collect(),
-                            });
+                                            (kv.key.clone(), value)
+                                        })
+                                        .collect(),
+                                });
+                            }
                         }
                         HttpResponse::Ok()
                             .content_type("application/x-protobuf")
@@ -265,6 +279,10 @@ async fn requests_continue_the_callers_trace_with_child_spans_and_name_it_in_pro
         (request.trace_id.as_str(), request.parent_span_id.as_str()),
         (trace, caller)
     );
+    assert_eq!(
+        request.service_name, "firmenportal-test",
+        "OTEL_SERVICE_NAME"
+    );
     for (key, value) in [
         ("http.route", "/api/v1/auth/register"),
         ("http.response.status_code", "202"),
@@ -367,7 +385,6 @@ async fn a_collector_that_is_down_slows_nothing_and_its_spans_are_counted_as_dro
 
 #[tokio::test]
 async fn a_webhook_delivery_is_a_client_span_of_its_causes_trace_and_the_receiver_gets_it() {
-    use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
     let collector = Collector::start();
     let dir = tempfile::tempdir().unwrap();
     let (database, _) = database();
@@ -399,34 +416,8 @@ async fn a_webhook_delivery_is_a_client_span_of_its_causes_trace_and_the_receive
         ],
     )
     .await;
-    // The HR system: keeps the traceparent of what it receives.
-    let received: Arc<Mutex<Vec<String>>> = Arc::default();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let receiver_port = listener.local_addr().unwrap().port();
-    let kept = received.clone();
-    let receiver = HttpServer::new(move || {
-        let kept = kept.clone();
-        App::new().default_service(web::to(move |req: HttpRequest| {
-            let kept = kept.clone();
-            async move {
-                let traceparent = req
-                    .headers()
-                    .get("traceparent")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or_default()
-                    .to_string();
-                kept.lock().unwrap().push(traceparent);
-                HttpResponse::Ok().finish()
-            }
-        }))
-    })
-    .workers(1)
-    .disable_signals()
-    .listen(listener)
-    .unwrap()
-    .run();
-    let receiver_handle = receiver.handle();
-    tokio::spawn(receiver);
+    // The HR system: keeps the headers of what it receives.
+    let receiver = crate::webhooks::Receiver::start().await;
 
     let client = reqwest::Client::new();
     let login: Value = client
@@ -456,7 +447,7 @@ async fn a_webhook_delivery_is_a_client_span_of_its_causes_trace_and_the_receive
         ))
         .bearer_auth(&token)
         .json(&json!({
-            "url": format!("http://127.0.0.1:{receiver_port}/hook"),
+            "url": receiver.url(),
             "events": ["subscription.created"],
             "description": "HR"
         }))
@@ -488,8 +479,11 @@ async fn a_webhook_delivery_is_a_client_span_of_its_causes_trace_and_the_receive
         .await;
     assert_eq!(delivery.name, "POST ping");
     assert_eq!(delivery.attributes["http.response.status_code"], "200");
-    let sent = received.lock().unwrap().clone();
-    assert_eq!(sent, vec![format!("00-{trace}-{}-01", delivery.span_id)]);
+    let sent = receiver.wait_for(1).await;
+    assert_eq!(
+        sent[0].header("traceparent"),
+        format!("00-{trace}-{}-01", delivery.span_id)
+    );
     // Its parent is a span of the ping's request, in the same trace.
     assert!(
         collector
@@ -497,6 +491,57 @@ async fn a_webhook_delivery_is_a_client_span_of_its_causes_trace_and_the_receive
             .iter()
             .any(|s| s.span_id == delivery.parent_span_id && s.trace_id == trace)
     );
-    receiver_handle.stop(false).await;
+    receiver.stop().await;
+    collector.server.stop(false).await;
+}
+
+#[tokio::test]
+async fn the_standard_sampler_settings_are_honoured() {
+    // A ratio of 0 behind the parent: a request of its own starts no trace, a request whose
+    // caller sampled its trace continues it.
+    let collector = Collector::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (database, _) = database();
+    let server = Server::start_with(
+        &database.url,
+        dir.path(),
+        &format!("http://127.0.0.1:{}", collector.port),
+        free_port(),
+        &[
+            ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
+            ("OTEL_TRACES_SAMPLER_ARG", "0"),
+        ],
+    )
+    .await;
+    let client = reqwest::Client::new();
+    let alone = client
+        .get(format!("{}/api/v1/me", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(alone.status(), StatusCode::UNAUTHORIZED);
+    let trace = "5b8efff798038103d269b633813fc60c";
+    let continued = client
+        .get(format!(
+            "{}/api/v1/me/applications/{}",
+            server.base,
+            uuid::Uuid::new_v4()
+        ))
+        .header("traceparent", format!("00-{trace}-eee19b7ec3c1b174-01"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(continued.status(), StatusCode::UNAUTHORIZED);
+
+    // Spans leave in the order they end: once the later request's span is in, the earlier
+    // one would be too had it been sampled.
+    collector
+        .wait_for("the caller's sampled trace", |s| s.trace_id == trace)
+        .await;
+    let names: Vec<String> = collector.spans().into_iter().map(|s| s.name).collect();
+    assert!(
+        !names.iter().any(|name| name == "GET /api/v1/me"),
+        "{names:?}"
+    );
     collector.server.stop(false).await;
 }
