@@ -188,13 +188,6 @@ pub fn delete_ended(conn: &mut DbConnection, now: NaiveDateTime) -> Result<usize
     Ok(diesel::delete(rate_limits::table.filter(rate_limits::expires_at.le(now))).execute(conn)?)
 }
 
-/// The name of the limit a key counts for, as its setting names it (`RATE_LIMIT_<NAME>`
-/// in lower case): the `limit` label of the refusal metric, a fixed set whatever the
-/// keys hold.
-pub fn limit_name(key: &str) -> &'static str {
-    limit_name_of(key)
-}
-
 /// Every name [`limit_name`] gives.
 pub const LIMIT_NAMES: &[&str] = &[
     "login_per_account",
@@ -210,7 +203,10 @@ pub const LIMIT_NAMES: &[&str] = &[
     "other",
 ];
 
-fn limit_name_of(key: &str) -> &'static str {
+/// The name of the limit a key counts for, as its setting names it (`RATE_LIMIT_<NAME>`
+/// in lower case): the `limit` label of the refusal metric, a fixed set whatever the
+/// keys hold.
+pub fn limit_name(key: &str) -> &'static str {
     let mut parts = key.splitn(3, ':');
     match (parts.next(), parts.next()) {
         (Some("login"), Some("email")) => "login_per_account",

@@ -57,8 +57,6 @@ pub struct Metrics {
     applications_decided: IntCounterVec,
     customer_codes_generated: IntCounter,
     tickets_cancelled: IntCounter,
-    /// Spans the trace exporter dropped (queue full or export failed).
-    pub spans_dropped: IntCounter,
     db: DbPool,
     hasher: PasswordHasher,
 }
@@ -141,6 +139,9 @@ impl Metrics {
             prometheus::process_collector::ProcessCollector::for_self(),
         ))?;
         registry.register(Box::new(db.wait_time_histogram()))?;
+        // Spans the trace exporter dropped (queue full or export failed): one process-wide
+        // count (the exporter is the process's), shown by every instance's registry.
+        registry.register(Box::new(super::traces::SPANS_DROPPED.clone()))?;
         registry.register(Box::new(hasher.duration_histogram()))?;
         let counter = |name: &str, help: &str| -> Result<IntCounter, prometheus::Error> {
             register(&registry, IntCounter::new(name, help)?)
@@ -227,9 +228,6 @@ impl Metrics {
                 "firmenportal_tickets_cancelled_total",
                 "Tickets cancelled by their holders or their employers",
             )?,
-            // One process-wide count (the exporter is the process's), shown by every
-            // instance's registry.
-            spans_dropped: register(&registry, super::traces::SPANS_DROPPED.clone())?,
             registry,
             db,
             hasher,

@@ -280,6 +280,13 @@ impl TestAppBuilder {
     }
 
     /// Shares the database of another app (two instances behind a load balancer).
+    /// Another instance of `first`'s deployment: its database and its signing key (the
+    /// same `DATA_DIR`).
+    pub fn beside(self, first: &TestApp) -> Self {
+        self.database(first.database.clone())
+            .set("DATA_DIR", &first.data_dir.path().display().to_string())
+    }
+
     pub fn database(mut self, database: std::sync::Arc<TestDatabase>) -> Self {
         self.database = Some(database);
         self
@@ -658,20 +665,9 @@ pub struct Cluster {
 impl Cluster {
     /// `count` instances, each built by `builder`.
     pub async fn spawn(count: usize, builder: impl Fn() -> TestAppBuilder) -> Cluster {
-        let first = builder().spawn().await;
-        let (database, data_dir) = (
-            first.database.clone(),
-            first.data_dir.path().display().to_string(),
-        );
-        let mut instances = vec![first];
+        let mut instances = vec![builder().spawn().await];
         for _ in 1..count {
-            instances.push(
-                builder()
-                    .database(database.clone())
-                    .set("DATA_DIR", &data_dir)
-                    .spawn()
-                    .await,
-            );
+            instances.push(builder().beside(&instances[0]).spawn().await);
         }
         Cluster {
             instances,

@@ -321,3 +321,105 @@ async fn refusals_that_say_nothing_final_are_not_kept_and_sessions_ignore_the_ke
     let (one, two): (Value, Value) = (one.json().await.unwrap(), two.json().await.unwrap());
     assert_ne!(one["refresh_token"], two["refresh_token"]);
 }
+
+#[tokio::test]
+async fn a_body_over_the_limit_is_refused_as_it_arrives_and_keeps_no_key() {
+    let app = TestApp::spawn().await;
+    let response = register(&app, "zu-gross", &unique_email(), &"M".repeat(70 * 1024)).await;
+    assert_problem(response, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
+    assert_eq!(count_rows(&app, "idempotency_keys").await, 0);
+    assert_eq!(count_rows(&app, "accounts").await, 0);
+}
+
+/// Puts the key's one row back to `running`, held until `locked_until`, as an instance
+/// that crashed between its change and the stored answer leaves it.
+async fn left_running(app: &TestApp, locked_until: chrono::NaiveDateTime) {
+    use diesel::prelude::*;
+    use firmenportal::schema::idempotency_keys;
+    let changed = app
+        .with_db(move |conn| {
+            diesel::update(idempotency_keys::table)
+                .set((
+                    idempotency_keys::status.eq("running"),
+                    idempotency_keys::response_status.eq(None::<i32>),
+                    idempotency_keys::response_body.eq(None::<Vec<u8>>),
+                    idempotency_keys::locked_until.eq(locked_until),
+                ))
+                .execute(conn)
+                .unwrap()
+        })
+        .await;
+    assert_eq!(changed, 1);
+}
+
+#[tokio::test]
+async fn a_claim_left_by_a_crashed_instance_holds_until_it_lapses_and_is_then_taken_over() {
+    let app = TestApp::spawn().await;
+    let email = unique_email();
+    assert_eq!(
+        register(&app, "absturz", &email, "Max").await.status(),
+        StatusCode::ACCEPTED
+    );
+    let now = chrono::Utc::now().naive_utc();
+
+    // Still held: the retry waits.
+    left_running(&app, now + chrono::Duration::seconds(60)).await;
+    let held = register(&app, "absturz", &email, "Max").await;
+    assert!(retry_after(&held) >= 1);
+    assert_problem(held, StatusCode::CONFLICT, "idempotency_key_in_use").await;
+
+    // Lapsed: the retry takes the key over and runs (registering the address again
+    // answers as the first time), and its answer is the one kept from then on.
+    left_running(&app, now - chrono::Duration::seconds(1)).await;
+    let taken_over = answer(register(&app, "absturz", &email, "Max").await).await;
+    assert_eq!(
+        (taken_over.status, taken_over.replayed),
+        (StatusCode::ACCEPTED, false)
+    );
+    assert_eq!(
+        count_where(&app, "idempotency_keys", "status = 'done'").await,
+        1
+    );
+    let replayed = answer(register(&app, "absturz", &email, "Max").await).await;
+    assert_eq!(
+        (replayed.status, replayed.replayed),
+        (StatusCode::ACCEPTED, true)
+    );
+    assert_eq!(count_rows(&app, "accounts").await, 1);
+}
+
+#[tokio::test]
+async fn an_answer_that_cannot_be_stored_still_reaches_the_client_and_the_key_stays_held() {
+    let app = TestApp::spawn().await;
+    // The database refuses to store answers.
+    let refuse: &[&str] = if app.database.is_postgres() {
+        &[
+            "CREATE FUNCTION refuse_answers() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN RAISE EXCEPTION 'refused'; END $$",
+            "CREATE TRIGGER refuse_answers BEFORE UPDATE ON idempotency_keys \
+             FOR EACH ROW EXECUTE FUNCTION refuse_answers()",
+        ]
+    } else {
+        &[
+            "CREATE TRIGGER refuse_answers BEFORE UPDATE ON idempotency_keys \
+           BEGIN SELECT RAISE(ABORT, 'refused'); END",
+        ]
+    };
+    for sql in refuse {
+        let sql = sql.to_string();
+        app.with_db(move |conn| {
+            use diesel::RunQueryDsl;
+            diesel::sql_query(sql).execute(conn).unwrap()
+        })
+        .await;
+    }
+    let email = unique_email();
+    // The account is made and the client hears so; only the replay is lost.
+    let first = register(&app, "unspeicherbar", &email, "Max").await;
+    assert_eq!(first.status(), StatusCode::ACCEPTED);
+    assert_eq!(count_rows(&app, "accounts").await, 1);
+    // The key is not given up, so a retry does not run the registration twice.
+    let retried = register(&app, "unspeicherbar", &email, "Max").await;
+    assert_problem(retried, StatusCode::CONFLICT, "idempotency_key_in_use").await;
+    assert_eq!(count_rows(&app, "accounts").await, 1);
+}

@@ -10,16 +10,8 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{LoadBalancer, PASSWORD, TestApp, TestAppBuilder, unique_email};
+use crate::helpers::{LoadBalancer, PASSWORD, TestAppBuilder, unique_email};
 use crate::webhooks::{Receiver, employer, hook_path, register, webhook_app};
-
-/// An instance that shares the first one's database and signing key, as the instances
-/// of one deployment do.
-fn beside(first: &TestApp) -> TestAppBuilder {
-    instance()
-        .database(first.database.clone())
-        .set("DATA_DIR", &first.data_dir.path().display().to_string())
-}
 
 fn instance() -> TestAppBuilder {
     webhook_app()
@@ -38,7 +30,7 @@ struct Outcomes {
 #[tokio::test]
 async fn a_rollout_under_steady_load_fails_no_request_and_loses_no_write_mail_or_event() {
     let first = instance().spawn().await;
-    let second = beside(&first).spawn().await;
+    let second = instance().beside(&first).spawn().await;
     let receiver = Receiver::start().await;
     let employer = employer(&first).await;
     let hook = register(
@@ -124,7 +116,7 @@ async fn a_rollout_under_steady_load_fails_no_request_and_loses_no_write_mail_or
     // Mid-run, the first instance gets its SIGTERM while a new one starts beside it.
     tokio::time::sleep(Duration::from_millis(700)).await;
     first.state.shutdown.begin();
-    let third = beside(&first).spawn().await;
+    let third = instance().beside(&first).spawn().await;
     balancer.add(&third);
     let stopped = tokio::time::timeout(Duration::from_secs(15), first.stopped())
         .await
