@@ -3,12 +3,13 @@
 
 use actix_multipart::{Multipart, MultipartError};
 use actix_web::http::header::{CONTENT_DISPOSITION, CONTENT_LENGTH};
-use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, get, post, web};
 use futures_util::StreamExt;
 
 use crate::audit::{self, AuditAction, AuditContext};
 use crate::auth::Subscriber;
 use crate::bulk_uploads::repo::{self, BulkUploadRow};
+use crate::bulk_uploads::slots::Admitted;
 use crate::bulk_uploads::types::*;
 use crate::bulk_uploads::{apply, file, rows};
 use crate::contracts::portal::visible_contract;
@@ -85,7 +86,12 @@ pub async fn upload_staff_list(
         return Err(HttpProblem::PayloadTooLarge.into());
     }
     // A place before the body is read: uploads at once hold a bounded amount of memory.
-    let admitted = state.uploads.admit()?;
+    // With an Idempotency-Key the body was read in a place the key's middleware took.
+    let taken = request.extensions_mut().remove::<Admitted>();
+    let admitted = match taken {
+        Some(admitted) => admitted,
+        None => state.uploads.admit()?,
+    };
     let (file_name, bytes) = read_file(form, limits.max_bytes).await?;
     let reading = admitted.read().await?;
     let now = state.clock.now();

@@ -38,9 +38,20 @@ pub async fn idempotency(
     let Some(key) = key::parse(&raw) else {
         return Ok(req.error_response(AppError::from(IdempotencyProblem::KeyInvalid)));
     };
+    let account = account_of(&req, &state);
     // The whole body, to compare it with the first request's; the handler then reads it
     // from memory. Bounded as the handler would bound it.
     let limit = if req.path().ends_with("/bulk-uploads") {
+        // A staff list is read only for an account (the handler refuses anyone else
+        // before reading), and only in one of the upload places, as without a key: a
+        // key never buys a stranger megabytes of this instance's memory.
+        if account.is_none() {
+            return Ok(next.call(req).await?.map_into_boxed_body());
+        }
+        match state.uploads.admit() {
+            Ok(place) => req.extensions_mut().insert(place),
+            Err(busy) => return Ok(req.error_response(busy)),
+        };
         // The file, and room for the multipart framing around it.
         state.config.bulk_upload.max_bytes + crate::http::json::MAX_BODY_BYTES
     } else {
@@ -52,7 +63,7 @@ pub async fn idempotency(
     };
     let request_hash = fingerprint(req.headers(), req.method().as_str(), req.path(), &body).await;
     req.set_payload(Payload::from(body));
-    let id = scope_id(&req, &state, &key);
+    let id = scope_id(&req, account, &key);
 
     let now = clock::now();
     let claim = {
@@ -183,20 +194,24 @@ fn replay(answer: StoredAnswer) -> HttpResponse {
     response.body(answer.body.unwrap_or_default())
 }
 
-/// The key's row: scoped to the account of a valid bearer token, or else to the client
-/// IP key (as the rate limits count it), and to method and path. Hashed, so neither the
-/// key nor the address is stored.
-fn scope_id(req: &ServiceRequest, state: &AppState, key: &str) -> String {
-    let account = req
-        .headers()
+/// The account of a valid bearer token.
+fn account_of(req: &ServiceRequest, state: &AppState) -> Option<String> {
+    req.headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .and_then(|token| state.keys.verify(token.trim()).ok())
-        .map(|claims| format!("account:{}", claims.sub));
-    let scope = account.unwrap_or_else(|| {
-        crate::rate_limit::ip_key("anonymous", ClientIp::resolve(req.request()).0)
-    });
+        .map(|claims| claims.sub)
+}
+
+/// The key's row: scoped to the `account` of a valid bearer token, or else to the client
+/// IP key (as the rate limits count it), and to method and path. Hashed, so neither the
+/// key nor the address is stored.
+fn scope_id(req: &ServiceRequest, account: Option<String>, key: &str) -> String {
+    let scope = account.map_or_else(
+        || crate::rate_limit::ip_key("anonymous", ClientIp::resolve(req.request()).0),
+        |account| format!("account:{account}"),
+    );
     let mut hash = Sha256::new();
     for part in [scope.as_str(), req.method().as_str(), req.path(), key] {
         hash.update(part.len().to_be_bytes());

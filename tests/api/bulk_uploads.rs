@@ -890,9 +890,88 @@ async fn hostile_files_answer_at_once_and_nothing_is_sized_by_their_claims() {
     assert_eq!(count_where(&app, "bulk_uploads", "1 = 1").await, 1);
 }
 
+/// A slow client's staff list: the request head and the form's first 100 bytes are sent,
+/// the rest waits for [`SlowUpload::finish`].
+pub(crate) struct SlowUpload {
+    stream: tokio::net::TcpStream,
+    rest: Vec<u8>,
+}
+
+impl SlowUpload {
+    /// Starts the upload, with a bearer `token` if any and `headers` (`Name: value\r\n`
+    /// lines) besides.
+    pub(crate) async fn start(
+        app: &TestApp,
+        token: Option<&str>,
+        contract_id: &str,
+        headers: &str,
+    ) -> SlowUpload {
+        use tokio::io::AsyncWriteExt;
+        let boundary = "grenze";
+        let body = [
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"langsam.csv\"\r\nContent-Type: text/csv\r\n\r\n"
+            )
+            .into_bytes(),
+            german_csv(),
+            format!("\r\n--{boundary}--\r\n").into_bytes(),
+        ]
+        .concat();
+        let authorization = token
+            .map(|token| format!("Authorization: Bearer {token}\r\n"))
+            .unwrap_or_default();
+        let head = format!(
+            "POST /api/v1/contracts/{contract_id}/bulk-uploads HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+             {authorization}{headers}Content-Type: multipart/form-data; boundary={boundary}\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        let address = app.address.trim_start_matches("http://").to_string();
+        let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+        stream.write_all(head.as_bytes()).await.unwrap();
+        stream.write_all(&body[..100]).await.unwrap();
+        SlowUpload {
+            stream,
+            rest: body[100..].to_vec(),
+        }
+    }
+
+    /// The answer's head, read without sending the rest of the form.
+    pub(crate) async fn answer_unsent(mut self) -> String {
+        use tokio::io::AsyncReadExt;
+        let mut answer = Vec::new();
+        let mut chunk = [0u8; 4096];
+        while !answer.windows(4).any(|w| w == b"\r\n\r\n") {
+            let read = self.stream.read(&mut chunk).await.unwrap();
+            assert!(read > 0, "closed without an answer");
+            answer.extend_from_slice(&chunk[..read]);
+        }
+        String::from_utf8_lossy(&answer).into_owned()
+    }
+
+    /// Sends the rest and reads the answer.
+    pub(crate) async fn finish(mut self) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        self.stream.write_all(&self.rest).await.unwrap();
+        let mut answer = String::new();
+        self.stream.read_to_string(&mut answer).await.unwrap();
+        answer
+    }
+}
+
+/// Waits until every upload place is taken.
+pub(crate) async fn wait_until_no_place_is_free(app: &TestApp) {
+    for _ in 0..100 {
+        if app.state.uploads.available() == 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("a place is still free");
+}
+
 #[tokio::test]
 async fn uploads_beyond_the_readers_and_their_queue_are_refused_as_busy_until_one_is_done() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let app = TestApp::builder()
         .set("BULK_UPLOAD_CONCURRENCY", "1")
         .set("BULK_UPLOAD_QUEUE", "0")
@@ -900,46 +979,15 @@ async fn uploads_beyond_the_readers_and_their_queue_are_refused_as_busy_until_on
         .await;
     let employer = employer(&app).await;
     let (token, contract_id) = (employer.admin.access(), employer.contract_id.as_str());
-    // A slow client: the form's first half now, the rest later.
-    let boundary = "grenze";
-    let body = [
-        format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"langsam.csv\"\r\nContent-Type: text/csv\r\n\r\n"
-        )
-        .into_bytes(),
-        german_csv(),
-        format!("\r\n--{boundary}--\r\n").into_bytes(),
-    ]
-    .concat();
-    let head = format!(
-        "POST /api/v1/contracts/{contract_id}/bulk-uploads HTTP/1.1\r\nHost: 127.0.0.1\r\n\
-         Authorization: Bearer {token}\r\nContent-Type: multipart/form-data; boundary={boundary}\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    let address = app.address.trim_start_matches("http://").to_string();
-    let mut slow = tokio::net::TcpStream::connect(&address).await.unwrap();
-    slow.write_all(head.as_bytes()).await.unwrap();
-    slow.write_all(&body[..100]).await.unwrap();
-    for _ in 0..100 {
-        if app.state.uploads.available() == 0 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    assert_eq!(
-        app.state.uploads.available(),
-        0,
-        "the slow upload holds the place"
-    );
+    // A slow client holds the only place.
+    let slow = SlowUpload::start(&app, Some(token), contract_id, "").await;
+    wait_until_no_place_is_free(&app).await;
 
     let refused = upload(&app, token, contract_id, "schnell.csv", german_csv(), "").await;
     assert!(crate::helpers::retry_after(&refused) >= 1);
     assert_problem(refused, StatusCode::SERVICE_UNAVAILABLE, "service_busy").await;
 
-    slow.write_all(&body[100..]).await.unwrap();
-    let mut answer = String::new();
-    slow.read_to_string(&mut answer).await.unwrap();
+    let answer = slow.finish().await;
     assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
     let again = upload(&app, token, contract_id, "schnell.csv", german_csv(), "").await;
     assert_eq!(again.status(), StatusCode::CREATED);

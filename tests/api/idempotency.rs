@@ -423,3 +423,50 @@ async fn an_answer_that_cannot_be_stored_still_reaches_the_client_and_the_key_st
     assert_problem(retried, StatusCode::CONFLICT, "idempotency_key_in_use").await;
     assert_eq!(count_rows(&app, "accounts").await, 1);
 }
+
+#[tokio::test]
+async fn a_keyed_staff_list_is_read_only_for_an_account_and_only_in_an_upload_place() {
+    use crate::bulk_uploads::{SlowUpload, wait_until_no_place_is_free};
+    let app = TestApp::builder()
+        .set("BULK_UPLOAD_CONCURRENCY", "1")
+        .set("BULK_UPLOAD_QUEUE", "0")
+        .spawn()
+        .await;
+    let employer = employer(&app).await;
+    let (token, contract_id) = (employer.admin.access(), employer.contract_id.as_str());
+    // A stranger's key buys no reading: refused before the rest of the file is sent,
+    // holding no place.
+    let stranger = SlowUpload::start(&app, None, contract_id, "Idempotency-Key: fremd\r\n").await;
+    let answer = tokio::time::timeout(Duration::from_secs(10), stranger.answer_unsent())
+        .await
+        .expect("answered without the rest of the file");
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+    assert_eq!(app.state.uploads.available(), 1);
+
+    // An admin's keyed upload is read in the one place; another waits its turn as busy.
+    let slow = SlowUpload::start(
+        &app,
+        Some(token),
+        contract_id,
+        "Idempotency-Key: langsam\r\n",
+    )
+    .await;
+    wait_until_no_place_is_free(&app).await;
+    let part = reqwest::multipart::Part::bytes(crate::bulk_uploads::german_csv())
+        .file_name("mitarbeiter.csv");
+    let busy = app
+        .client
+        .post(app.url(&format!("/api/v1/contracts/{contract_id}/bulk-uploads")))
+        .bearer_auth(token)
+        .header("Idempotency-Key", "schnell")
+        .multipart(reqwest::multipart::Form::new().part("file", part))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(busy, StatusCode::SERVICE_UNAVAILABLE, "service_busy").await;
+    let answer = slow.finish().await;
+    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+    assert_eq!(app.state.uploads.available(), 1, "the place is given back");
+    assert_eq!(count_rows(&app, "bulk_uploads").await, 1);
+    assert_eq!(count_rows(&app, "idempotency_keys").await, 1);
+}
