@@ -29,7 +29,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .configure(crate::bulk_uploads::configure)
             .configure(crate::dashboard::configure)
             .configure(crate::webhooks::configure)
-            .configure(crate::subscriptions::configure),
+            .configure(crate::subscriptions::configure)
+            .configure(crate::audit::configure),
     );
 }
 

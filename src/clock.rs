@@ -44,6 +44,17 @@ pub fn berlin_date_of(utc: NaiveDateTime) -> NaiveDate {
         .date_naive()
 }
 
+/// The UTC instant at which `date` begins in Europe/Berlin (the earlier one should a
+/// change of the clocks ever make midnight ambiguous).
+pub fn berlin_midnight_utc(date: NaiveDate) -> NaiveDateTime {
+    use chrono::TimeZone;
+    let midnight = date.and_time(chrono::NaiveTime::MIN);
+    Berlin
+        .from_local_datetime(&midnight)
+        .earliest()
+        .map_or(midnight, |at| at.naive_utc())
+}
+
 /// A `std` duration as chrono's, saturating instead of failing on absurd values.
 pub fn duration(std: std::time::Duration) -> chrono::Duration {
     chrono::Duration::from_std(std).unwrap_or(chrono::Duration::MAX)

@@ -367,6 +367,7 @@ async fn seed_company_admin(db: &DbPool, summary: &mut SeedSummary) -> Result<()
                 tokens_valid_after: now,
                 created_at: now,
                 updated_at: now,
+                language: crate::i18n::Lang::De.as_str(),
             },
         )?;
         accounts::mark_email_verified(conn, &id)?;

@@ -87,6 +87,7 @@ pub async fn create_operator(
                 tokens_valid_after: now,
                 created_at: now,
                 updated_at: now,
+                language: crate::i18n::Lang::De.as_str(),
             },
         )?;
         repo::mark_email_verified(conn, &id)?;

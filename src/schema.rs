@@ -12,6 +12,7 @@ diesel::table! {
         tokens_valid_after -> Timestamp,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        language -> Text,
     }
 }
 
@@ -34,6 +35,9 @@ diesel::table! {
         created_at -> Timestamp,
         expires_at -> Timestamp,
         revoked_at -> Nullable<Timestamp>,
+        last_used_at -> Nullable<Timestamp>,
+        user_agent -> Nullable<Text>,
+        client_ip -> Nullable<Text>,
     }
 }
 

@@ -82,7 +82,7 @@ pub async fn delete_account(
             }
             // The audit entry keeps only the opaque id; sessions and tokens go with the row.
             audit::record_for_account(conn, &context, AuditAction::AccountDeleted, &account.id)?;
-            audit::anonymise_account(conn, &account.id)?;
+            audit::repo::pseudonymise_account(conn, &account.id)?;
             outbox::forget_recipient(conn, &account.email)?;
             repo::delete_account(conn, &account.id)
         })

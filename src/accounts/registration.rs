@@ -95,6 +95,7 @@ pub async fn register(
                         tokens_valid_after: now,
                         created_at: now,
                         updated_at: now,
+                        language: lang.as_str(),
                     },
                 )?;
                 mail::enqueue(conn, email.as_str(), mails::VERIFICATION, lang, json!({}))?;

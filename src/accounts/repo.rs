@@ -73,6 +73,8 @@ pub struct NewAccount<'a> {
     pub tokens_valid_after: NaiveDateTime,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The language the account was made in (`de`, `en`).
+    pub language: &'a str,
 }
 
 /// A change of the own account's names; `None` leaves a name as it is.
@@ -418,6 +420,8 @@ pub struct SessionOpening<'a> {
     pub session_id: &'a str,
     pub account_id: &'a str,
     pub verified_hash: &'a str,
+    /// The client that logs in (its `User-Agent`), kept with the session.
+    pub user_agent: Option<&'a str>,
     pub ttl: std::time::Duration,
     pub refresh_hash: &'a str,
     pub audit: &'a AuditEntry,
@@ -451,13 +455,7 @@ pub fn open_session(conn: &mut DbConnection, opening: &SessionOpening) -> Result
             {
                 return Ok(false);
             }
-            create_session(
-                conn,
-                opening.session_id,
-                opening.account_id,
-                now,
-                expires_at,
-            )?;
+            create_session(conn, opening, now, expires_at)?;
             insert_refresh_token(conn, opening.session_id, opening.refresh_hash)?;
             opening.audit.insert(conn)?;
             rate_limit::settle(conn, opening.attempt, opening.failures_key)?;
@@ -473,13 +471,20 @@ pub fn open_session(conn: &mut DbConnection, opening: &SessionOpening) -> Result
             .text(opening.verified_hash)
             .sql(
                 " FOR UPDATE), session AS (\
-                 INSERT INTO sessions (id, account_id, created_at, expires_at) SELECT ",
+                 INSERT INTO sessions (id, account_id, created_at, expires_at, last_used_at, \
+                 user_agent, client_ip) SELECT ",
             )
             .text(opening.session_id)
             .sql(", id, ")
             .timestamp(now)
             .sql(", ")
             .timestamp(expires_at)
+            .sql(", ")
+            .timestamp(now)
+            .sql(", ")
+            .optional_text(opening.user_agent)
+            .sql(", ")
+            .optional_text(audit.client_ip.as_deref())
             .sql(
                 " FROM current RETURNING id), refresh AS (\
                  INSERT INTO refresh_tokens (id, session_id, token_hash, created_at) SELECT ",
@@ -536,17 +541,36 @@ pub fn open_session(conn: &mut DbConnection, opening: &SessionOpening) -> Result
 
 fn create_session(
     conn: &mut DbConnection,
-    session_id: &str,
-    account_id: &str,
+    opening: &SessionOpening,
     now: NaiveDateTime,
     expires_at: NaiveDateTime,
 ) -> Result<(), AppError> {
     diesel::insert_into(sessions::table)
         .values((
-            sessions::id.eq(session_id),
-            sessions::account_id.eq(account_id),
+            sessions::id.eq(opening.session_id),
+            sessions::account_id.eq(opening.account_id),
             sessions::created_at.eq(now),
             sessions::expires_at.eq(expires_at),
+            sessions::last_used_at.eq(now),
+            sessions::user_agent.eq(opening.user_agent),
+            sessions::client_ip.eq(opening.audit.client_ip.as_deref()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A session's refresh: when, by which client, from where (its holder's export shows it).
+pub fn touch_session(
+    conn: &mut DbConnection,
+    session_id: &str,
+    user_agent: Option<&str>,
+    client_ip: &str,
+) -> Result<(), AppError> {
+    diesel::update(sessions::table.find(session_id))
+        .set((
+            sessions::last_used_at.eq(clock::now()),
+            sessions::user_agent.eq(user_agent),
+            sessions::client_ip.eq(client_ip),
         ))
         .execute(conn)?;
     Ok(())

@@ -149,6 +149,7 @@ async fn open_session(
                     session_id: &session_id,
                     account_id: &account_id,
                     verified_hash: &verified_hash,
+                    user_agent: context.user_agent.as_deref(),
                     ttl,
                     refresh_hash: &refresh_hash,
                     audit: &audit,
@@ -220,6 +221,12 @@ pub async fn refresh(
                 return Ok(None);
             }
             repo::insert_refresh_token(conn, &session.id, &new_hash)?;
+            repo::touch_session(
+                conn,
+                &session.id,
+                context.user_agent.as_deref(),
+                &context.client_ip.0.to_string(),
+            )?;
             audit::record_for_account(
                 conn,
                 &context,

@@ -178,15 +178,7 @@ pub fn counts(
 
 /// The UTC bounds `[from, until)` of the Europe/Berlin calendar month holding `today`.
 fn berlin_month_in_utc(today: NaiveDate) -> (chrono::NaiveDateTime, chrono::NaiveDateTime) {
-    use chrono::TimeZone;
-    use chrono_tz::Europe::Berlin;
-    let start_of = |date: NaiveDate| {
-        let midnight = date.and_time(chrono::NaiveTime::MIN);
-        Berlin
-            .from_local_datetime(&midnight)
-            .earliest()
-            .map_or(midnight, |at| at.naive_utc())
-    };
+    let start_of = crate::clock::berlin_midnight_utc;
     let first = crate::domain::month::first_of_month(today);
     (
         start_of(first),

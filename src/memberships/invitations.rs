@@ -21,6 +21,7 @@ use crate::state::AppState;
 pub async fn accept_invitation(
     state: &AppState,
     request: AcceptInvitationRequest,
+    lang: crate::i18n::Lang,
     context: AuditContext,
 ) -> Result<AcceptedInvitation, AppError> {
     let clock = state.clock.clone();
@@ -90,6 +91,7 @@ pub async fn accept_invitation(
                             tokens_valid_after: now,
                             created_at: now,
                             updated_at: now,
+                            language: lang.as_str(),
                         },
                     )
                     // A parallel acceptance of this invitation created the account.

@@ -375,8 +375,9 @@ fn admin_target(
 pub async fn accept_invitation(
     state: web::Data<AppState>,
     ApiJson(request): ApiJson<AcceptInvitationRequest>,
+    lang: Lang,
     context: AuditContext,
 ) -> Result<HttpResponse, AppError> {
-    let accepted = invitations::accept_invitation(&state, request, context).await?;
+    let accepted = invitations::accept_invitation(&state, request, lang, context).await?;
     Ok(HttpResponse::Ok().json(accepted))
 }

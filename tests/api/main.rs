@@ -9,6 +9,7 @@ mod smtp;
 mod accounts;
 mod admin;
 mod applications;
+mod audit;
 mod auth;
 mod bulk_uploads;
 mod cluster;

@@ -1,11 +1,18 @@
 //! The audit log: who did what to which record, when. Entries hold opaque ids, the
 //! client IP and the request id — never secrets, never e-mail addresses or names, so
-//! they can outlive a deleted account.
+//! they can outlive a deleted account (whose id then leaves them). Operators read the
+//! trail at `/api/v1/admin/audit` ([`routes`]); nothing in the API changes an entry.
+
+pub mod repo;
+pub mod routes;
+pub mod types;
 
 use std::future::{Ready, ready};
+use std::sync::LazyLock;
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload};
 use diesel::prelude::*;
+use strum::{EnumIter, IntoEnumIterator};
 
 use crate::db::DbConnection;
 use crate::error::AppError;
@@ -20,7 +27,13 @@ pub struct AuditContext {
     /// The caller's W3C trace context (`traceparent`), when it sent a valid one: events
     /// the action causes carry it on to webhook receivers.
     pub traceparent: Option<String>,
+    /// The client's `User-Agent` (at most [`USER_AGENT_MAX_CHARS`] characters): a
+    /// session keeps it, so that its holder recognises it in their data export.
+    pub user_agent: Option<String>,
 }
+
+/// How much of a `User-Agent` is kept; real ones are far shorter.
+pub const USER_AGENT_MAX_CHARS: usize = 256;
 
 impl AuditContext {
     /// The context of a command-line run (`firmenportal import`, `seed-demo`, …): the
@@ -30,6 +43,7 @@ impl AuditContext {
             client_ip: ClientIp(std::net::IpAddr::from([127, 0, 0, 1])),
             request_id: RequestId(format!("cli:{command}:{}", uuid::Uuid::new_v4())),
             traceparent: None,
+            user_agent: None,
         }
     }
 }
@@ -52,10 +66,23 @@ impl FromRequest for AuditContext {
                 .filter(|value| is_traceparent(value))
                 .map(str::to_ascii_lowercase)
         });
+        let user_agent = req
+            .headers()
+            .get(actix_web::http::header::USER_AGENT)
+            .and_then(|value| value.to_str().ok())
+            .map(|value| {
+                value
+                    .trim()
+                    .chars()
+                    .take(USER_AGENT_MAX_CHARS)
+                    .collect::<String>()
+            })
+            .filter(|value| !value.is_empty());
         ready(Ok(AuditContext {
             client_ip: ClientIp::resolve(req),
             request_id,
             traceparent,
+            user_agent,
         }))
     }
 }
@@ -74,7 +101,7 @@ fn is_traceparent(value: &str) -> bool {
             && parent.bytes().any(|b| b != b'0'))
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter)]
 pub enum AuditAction {
     Registered,
     RegisterForExistingAccount,
@@ -148,7 +175,42 @@ pub enum AuditAction {
     WebhookPinged,
 }
 
+/// Registers the audit trail's route (under `/api/v1`).
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(routes::list_audit_entries);
+}
+
+/// Every action's name, in the order of [`AuditAction`].
+static ACTION_NAMES: LazyLock<Vec<&'static str>> =
+    LazyLock::new(|| AuditAction::iter().map(AuditAction::as_str).collect());
+
 impl AuditAction {
+    /// Every action's name: the values the trail's `action` filter takes.
+    pub fn names() -> &'static [&'static str] {
+        ACTION_NAMES.as_slice()
+    }
+
+    /// What kind of record an action's subject is, named by the action's first part
+    /// (`auth.*` concern an account); `None` for a name no action has.
+    pub fn subject_type_of(name: &str) -> Option<&'static str> {
+        let kind = match name.split_once('.')?.0 {
+            "account" | "auth" => "account",
+            "company" => "company",
+            "contract" => "contract",
+            "customer" => "customer",
+            "subscription" => "subscription",
+            "membership" => "membership",
+            "customer_code" => "customer_code",
+            "application" => "application",
+            "bulk_upload" => "bulk_upload",
+            "price" => "price",
+            "statement" => "statement",
+            "webhook" => "webhook",
+            _ => return None,
+        };
+        Some(kind)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             AuditAction::Registered => "account.registered",
@@ -278,21 +340,6 @@ pub fn record_for_account(
         Some(account_id),
         None,
     )
-}
-
-/// Removes what identifies a person (the client IP) from an account's entries when the
-/// account is deleted; the opaque id and the actions stay for the record.
-pub fn anonymise_account(conn: &mut DbConnection, account_id: &str) -> Result<(), AppError> {
-    diesel::update(
-        audit_log::table.filter(
-            audit_log::actor_id
-                .eq(account_id)
-                .or(audit_log::subject_id.eq(account_id)),
-        ),
-    )
-    .set(audit_log::client_ip.eq(None::<String>))
-    .execute(conn)?;
-    Ok(())
 }
 
 /// The actions recorded for a subject, oldest first (used by tests and support tools).
