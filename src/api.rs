@@ -30,7 +30,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .configure(crate::dashboard::configure)
             .configure(crate::webhooks::configure)
             .configure(crate::subscriptions::configure)
-            .configure(crate::audit::configure),
+            .configure(crate::audit::configure)
+            .configure(crate::privacy::configure),
     );
 }
 
@@ -66,6 +67,7 @@ pub fn problem_catalogue() -> Vec<ProblemSpec> {
                 .map(crate::memberships::MembershipProblem::spec),
         )
         .chain(crate::prices::PriceProblem::iter().map(crate::prices::PriceProblem::spec))
+        .chain(crate::privacy::PrivacyProblem::iter().map(crate::privacy::PrivacyProblem::spec))
         .chain(crate::webhooks::WebhookProblem::iter().map(crate::webhooks::WebhookProblem::spec))
         .chain(
             crate::idempotency::IdempotencyProblem::iter()

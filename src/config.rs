@@ -203,6 +203,8 @@ pub struct LimitsConfig {
     pub code_check_per_ip: RateLimit,
     /// Applications (orders) an account may submit; each e-mails the company's admins.
     pub applications_per_account: RateLimit,
+    /// Data exports an account may make in an hour; each gathers all its records.
+    pub export_per_account: RateLimit,
 }
 
 /// How long records are kept after they stop mattering; a background job deletes older
@@ -435,6 +437,7 @@ impl Config {
                     5,
                     24 * 3600,
                 )?,
+                export_per_account: limit("RATE_LIMIT_EXPORT_PER_ACCOUNT", 5, 3600)?,
             },
             retention: RetentionConfig {
                 interval: secs("RETENTION_INTERVAL_SECS", 3600)?,

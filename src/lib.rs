@@ -28,6 +28,7 @@ pub mod memberships;
 pub mod openapi;
 pub mod operators;
 pub mod prices;
+pub mod privacy;
 pub mod rate_limit;
 pub mod retention;
 pub mod schema;

@@ -200,6 +200,7 @@ pub const LIMIT_NAMES: &[&str] = &[
     "code_check_per_account",
     "code_check_per_ip",
     "applications_per_account",
+    "export_per_account",
     "other",
 ];
 
@@ -219,6 +220,7 @@ pub fn limit_name(key: &str) -> &'static str {
         (Some("code_check"), Some("account")) => "code_check_per_account",
         (Some("code_check"), Some("ip" | "ip6")) => "code_check_per_ip",
         (Some("application"), Some("account")) => "applications_per_account",
+        (Some("export"), Some("account")) => "export_per_account",
         _ => "other",
     }
 }

@@ -173,6 +173,12 @@ pub enum AuditAction {
     WebhookRedelivered,
     /// A `ping` queued to an endpoint.
     WebhookPinged,
+    /// An account exported its own data (GDPR Art. 15 and 20).
+    DataExported,
+    /// An operator exported a customer record's data (a request by letter).
+    CustomerExported,
+    /// An operator erased a customer record.
+    CustomerErased,
 }
 
 /// Registers the audit trail's route (under `/api/v1`).
@@ -265,6 +271,9 @@ impl AuditAction {
             AuditAction::WebhookSecretRotated => "webhook.secret_rotated",
             AuditAction::WebhookRedelivered => "webhook.redelivered",
             AuditAction::WebhookPinged => "webhook.pinged",
+            AuditAction::DataExported => "account.data_exported",
+            AuditAction::CustomerExported => "customer.data_exported",
+            AuditAction::CustomerErased => "customer.erased",
         }
     }
 }

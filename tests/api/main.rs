@@ -27,6 +27,7 @@ mod metrics;
 mod openapi;
 mod operators;
 mod paging;
+mod privacy;
 mod rate_limit;
 mod retention;
 mod shutdown;
