@@ -219,6 +219,13 @@ pub struct RetentionConfig {
     pub audit_log: Duration,
     /// Delivered and failed webhook deliveries.
     pub webhook_deliveries: Duration,
+    /// The holder data of rejected and withdrawn orders, after their decision.
+    pub applications: Duration,
+    /// Audit entries' full client addresses (then only their network).
+    pub audit_addresses: Duration,
+    /// Customer records, in years after their last ticket ended (or after they were
+    /// recorded, without a ticket).
+    pub customer_years: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -447,6 +454,9 @@ impl Config {
                 sessions: days("RETENTION_SESSIONS_DAYS", 30)?,
                 audit_log: days("RETENTION_AUDIT_LOG_DAYS", 400)?,
                 webhook_deliveries: days("RETENTION_WEBHOOK_DELIVERIES_DAYS", 30)?,
+                applications: days("APPLICATION_RETENTION_DAYS", 180)?,
+                audit_addresses: days("AUDIT_IP_RETENTION_DAYS", 90)?,
+                customer_years: parse_or(&get, "CUSTOMER_RETENTION_YEARS", 10)?,
             },
             ordering: OrderingConfig {
                 order_deadline_day: day_of_month("ORDER_DEADLINE_DAY")?,

@@ -1,7 +1,10 @@
 //! Retention: a background job deletes what no longer matters — ended rate-limit
 //! windows, old e-mails, spent e-mail tokens, ended sessions with their refresh tokens,
 //! old audit entries, finished webhook deliveries and idempotency keys older than a day —
-//! each after the period configured for it. Every instance runs
+//! each after the period configured for it; and it erases personal data whose legal
+//! retention has ended (`privacy::erasure`): the holder data of rejected and withdrawn
+//! orders, audit entries' full client addresses, and customer records long after their
+//! last ticket. Every instance runs
 //! the job; a row in `maintenance_runs`, moved forward with one conditional statement,
 //! lets exactly one of them do the work per period. The same job freezes the past
 //! month's statements once it has ended (`statements::freezing`), claimed per month.
@@ -15,6 +18,7 @@ use crate::clock::{self, Clock};
 use crate::config::RetentionConfig;
 use crate::db::{DbConnection, DbPool, PreparedSql};
 use crate::error::AppError;
+use crate::privacy::erasure;
 use crate::schema::audit_log;
 
 const JOB: &str = "retention";
@@ -31,6 +35,12 @@ pub struct Purged {
     pub audit_entries: usize,
     pub webhook_deliveries: usize,
     pub idempotency_keys: usize,
+    /// Orders whose holder data was erased.
+    pub application_holders: usize,
+    /// Audit entries whose client address was cut to its network.
+    pub audit_addresses: usize,
+    /// Customer records erased with their tickets.
+    pub customers: usize,
 }
 
 /// Deletes everything past its retention, as of `now`.
@@ -65,7 +75,29 @@ pub fn purge(
             conn,
             before(crate::idempotency::KEPT_FOR),
         )?,
+        application_holders: erasure::erase_old_applications(
+            conn,
+            before(policy.applications),
+            now,
+        )?,
+        audit_addresses: erasure::truncate_old_audit_addresses(
+            conn,
+            before(policy.audit_addresses),
+        )?,
+        customers: erasure::erase_old_customers(
+            conn,
+            customer_cutoff(clock::berlin_date_of(now), policy.customer_years),
+            now,
+        )?,
     })
+}
+
+/// The day before which a customer record's last ticket must have ended for it to be
+/// erased: `years` before `today` (0: every ticket that ended before today).
+fn customer_cutoff(today: chrono::NaiveDate, years: u32) -> chrono::NaiveDate {
+    today
+        .checked_sub_months(chrono::Months::new(years.saturating_mul(12)))
+        .unwrap_or(chrono::NaiveDate::MIN)
 }
 
 /// Whether this instance won the run due at `now` (and scheduled the next one). The

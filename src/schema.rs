@@ -238,19 +238,19 @@ diesel::table! {
 diesel::table! {
     applications (id) {
         id -> Text,
-        account_id -> Text,
+        account_id -> Nullable<Text>,
         contract_id -> Text,
         status -> Text,
         start_month -> Date,
-        salutation -> Text,
-        gender -> Text,
+        salutation -> Nullable<Text>,
+        gender -> Nullable<Text>,
         first_name -> Text,
         last_name -> Text,
-        birth_date -> Date,
-        street -> Text,
-        postal_code -> Text,
-        city -> Text,
-        country -> Text,
+        birth_date -> Nullable<Date>,
+        street -> Nullable<Text>,
+        postal_code -> Nullable<Text>,
+        city -> Nullable<Text>,
+        country -> Nullable<Text>,
         phone -> Nullable<Text>,
         personnel_number -> Nullable<Text>,
         marketing_consent -> Bool,
@@ -260,6 +260,7 @@ diesel::table! {
         decided_by -> Nullable<Text>,
         rejection_reason -> Nullable<Text>,
         subscription_id -> Nullable<Text>,
+        holder_erased_at -> Nullable<Timestamp>,
     }
 }
 

@@ -16,6 +16,8 @@ use crate::mail::{Email, LinkSettings, Prepared, QueuedMail, outbox};
 pub const VERIFICATION: &str = "account.verification";
 pub const PASSWORD_RESET: &str = "account.password_reset";
 pub const ACCOUNT_EXISTS: &str = "account.exists";
+/// The confirmation of a deleted account: sent when the account is gone already.
+pub const ACCOUNT_DELETED: &str = "account.deleted";
 
 /// At most one link of a purpose a minute: a second request within it (a double click,
 /// two tabs) sends nothing, and the first link stays the valid one.
@@ -26,6 +28,9 @@ pub fn compose_mail(
     mail: &QueuedMail,
     links: &LinkSettings,
 ) -> Result<Prepared, AppError> {
+    if mail.template == ACCOUNT_DELETED {
+        return Ok(Prepared::Send(account_deleted(mail.language(), links)));
+    }
     let Some(account) = repo::find_by_email(conn, &mail.recipient)? else {
         return Ok(Prepared::Drop("no account with this address"));
     };
@@ -125,6 +130,46 @@ fn verification(lang: Lang, link: &str, ttl_minutes: u64) -> Email {
                 "The link is valid for {ttl_minutes} minutes and can be used once. \
                  If you did not register, you can ignore this e-mail."
             ),
+        ),
+    }
+}
+
+/// What a deleted account leaves, in plain words: the customer records and tickets stay
+/// with the operator under the retention periods of commercial and tax law.
+fn account_deleted(lang: Lang, links: &LinkSettings) -> Email {
+    match lang {
+        Lang::De => compose(
+            "Ihr Konto im Firmenportal wurde gelöscht",
+            &greeting(lang, None),
+            &[
+                "Ihr Konto im Firmenportal (Deutschlandticket Job) ist gelöscht. Ihre Anmeldungen \
+                 sind beendet, Ihre Abonnements sind nicht mehr mit dem Konto verknüpft, offene \
+                 Anträge sind zurückgezogen, und die Angaben in Ihren Anträgen sind gelöscht.",
+                "Was bleibt: Ihre Kundendaten und Tickets beim Verkehrsunternehmen. Sie sind \
+                 Vertragsdaten und werden so lange aufbewahrt, wie es das Handels- und \
+                 Steuerrecht verlangt (bis zu zehn Jahre nach dem Ende des letzten Tickets), \
+                 und danach gelöscht. Ihre Tickets gelten weiter, bis sie gekündigt werden. \
+                 Protokolleinträge bleiben ohne Bezug zu Ihrer Person.",
+                "Ein neues Konto können Sie jederzeit wieder anlegen:",
+            ],
+            &links.page("register"),
+            "Falls Sie Ihr Konto nicht selbst gelöscht haben, wenden Sie sich bitte an den Kundenservice.",
+        ),
+        Lang::En => compose(
+            "Your Firmenportal account has been deleted",
+            &greeting(lang, None),
+            &[
+                "Your Firmenportal (Deutschlandticket Job) account is deleted. Your sessions have \
+                 ended, your subscriptions are no longer linked to it, pending orders are \
+                 withdrawn, and the data in your orders is erased.",
+                "What stays: your customer data and tickets with the transport operator. They \
+                 are contract data, kept as long as commercial and tax law require (up to ten \
+                 years after your last ticket ended), and erased afterwards. Your tickets stay \
+                 valid until they are cancelled. Audit entries stay without reference to you.",
+                "You can create a new account at any time:",
+            ],
+            &links.page("register"),
+            "If you did not delete your account yourself, please contact customer service.",
         ),
     }
 }

@@ -72,6 +72,7 @@ pub async fn delete_account(
 ) -> Result<(), AppError> {
     let password = given_password(request.password, "/password")?;
     require_password(state, &account, password, "/password", &context).await?;
+    let now = state.clock.now();
     state
         .db
         .transaction(move |conn| {
@@ -83,8 +84,20 @@ pub async fn delete_account(
             // The audit entry keeps only the opaque id; sessions and tokens go with the row.
             audit::record_for_account(conn, &context, AuditAction::AccountDeleted, &account.id)?;
             audit::repo::pseudonymise_account(conn, &account.id)?;
+            crate::privacy::erasure::erase_account_records(conn, &account.id, now)?;
+            let lang = repo::language_of(conn, &account.id)?;
             outbox::forget_recipient(conn, &account.email)?;
+            // The confirmation is the one mail the address still gets.
+            crate::mail::enqueue(
+                conn,
+                &account.email,
+                super::mails::ACCOUNT_DELETED,
+                lang,
+                serde_json::json!({}),
+            )?;
             repo::delete_account(conn, &account.id)
         })
-        .await
+        .await?;
+    state.outbox.wake();
+    Ok(())
 }

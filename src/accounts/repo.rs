@@ -11,6 +11,7 @@ use crate::clock;
 use crate::config::RateLimit;
 use crate::db::{DbConnection, PreparedSql};
 use crate::error::AppError;
+use crate::i18n::Lang;
 use crate::rate_limit::{self, Permit};
 use crate::schema::{accounts, email_tokens, refresh_tokens, sessions};
 
@@ -274,6 +275,19 @@ pub fn revoke_other_sessions(
     .set(sessions::revoked_at.eq(clock::now()))
     .execute(conn)?;
     Ok(())
+}
+
+/// The language the account was made in.
+pub fn language_of(conn: &mut DbConnection, account_id: &str) -> Result<Lang, AppError> {
+    let language: String = accounts::table
+        .find(account_id)
+        .select(accounts::language)
+        .first(conn)?;
+    Ok(if language == Lang::En.as_str() {
+        Lang::En
+    } else {
+        Lang::De
+    })
 }
 
 pub fn delete_account(conn: &mut DbConnection, account_id: &str) -> Result<(), AppError> {

@@ -158,16 +158,23 @@ pub async fn approve_application(
             if row.status != ApplicationStatus::Pending.as_ref() {
                 return Err(ApplicationProblem::Decided.into());
             }
+            // A pending order has its account and holder; both go only once it is
+            // decided or withdrawn.
+            let (Some(applicant_id), Some(holder)) =
+                (row.account_id.clone(), ordered_holder(&row)?)
+            else {
+                return Err(ApplicationProblem::Decided.into());
+            };
             if !crate::contracts::repo::is_active(&contract.data, today) {
                 return Err(CustomerCodeProblem::ContractNotActive.into());
             }
-            if repo::holds_current_subscription(conn, &row.account_id, &contract.id, today)?
+            if repo::holds_current_subscription(conn, &applicant_id, &contract.id, today)?
                 || crate::bulk_uploads::apply::holds_current_ticket(
                     conn,
                     &contract.id,
                     row.personnel_number.as_deref(),
                     (&row.first_name, &row.last_name),
-                    row.birth_date,
+                    holder.birth_date,
                     today,
                 )?
             {
@@ -184,29 +191,15 @@ pub async fn approve_application(
             )? {
                 return Err(ApplicationProblem::Decided.into());
             }
-            let holder = OrderedHolder {
-                salutation: stored(&row.salutation)?,
-                gender: stored(&row.gender)?,
-                first_name: row.first_name.clone(),
-                last_name: row.last_name.clone(),
-                birth_date: row.birth_date,
-                address: crate::domain::Address {
-                    street: row.street.clone(),
-                    postal_code: row.postal_code.clone(),
-                    city: row.city.clone(),
-                    country: row.country.clone(),
-                },
-                phone: row.phone.clone(),
-            };
             // A month whose order deadline has passed since the order cannot start any
             // more: the ticket starts with the earliest month still open. The
             // application keeps the month that was asked for.
             let start_month = row.start_month.max(earliest_start(today, deadline_day));
             let record = match customers::held_by_account(
                 conn,
-                &row.account_id,
+                &applicant_id,
                 &row.last_name,
-                row.birth_date,
+                holder.birth_date,
             )? {
                 Some(own) => HolderRecord::Own {
                     customer_id: own.id,
@@ -222,7 +215,7 @@ pub async fn approve_application(
                     start_month,
                     personnel_number: row.personnel_number.as_deref(),
                     marketing_consent: row.marketing_consent,
-                    account_id: Some(&row.account_id),
+                    account_id: Some(&applicant_id),
                     consent_source: ConsentSource::Application,
                 },
                 record,
@@ -230,7 +223,7 @@ pub async fn approve_application(
                 now,
             )?;
             repo::set_subscription(conn, &row.id, &ticket.subscription_id)?;
-            let applicant = crate::accounts::repo::find_by_id(conn, &row.account_id)?
+            let applicant = crate::accounts::repo::find_by_id(conn, &applicant_id)?
                 .ok_or_else(|| AppError::Internal("applicant without account".into()))?;
             mail::enqueue(
                 conn,
@@ -321,15 +314,18 @@ pub async fn reject_application(
             )? {
                 return Err(ApplicationProblem::Decided.into());
             }
-            let applicant = crate::accounts::repo::find_by_id(conn, &row.account_id)?
-                .ok_or_else(|| AppError::Internal("applicant without account".into()))?;
-            mail::enqueue(
-                conn,
-                &applicant.email,
-                mails::REJECTED,
-                Lang::De,
-                mails::params(&row.id),
-            )?;
+            // A pending order's account is there (deleting an account withdraws them).
+            if let Some(applicant_id) = row.account_id.as_deref()
+                && let Some(applicant) = crate::accounts::repo::find_by_id(conn, applicant_id)?
+            {
+                mail::enqueue(
+                    conn,
+                    &applicant.email,
+                    mails::REJECTED,
+                    Lang::De,
+                    mails::params(&row.id),
+                )?;
+            }
             audit::record(
                 conn,
                 &context,
@@ -360,6 +356,22 @@ fn employer_view(
     let mut names = repo::decider_names(conn, std::slice::from_ref(&row))?;
     let decider = row.decided_by.as_ref().and_then(|id| names.remove(id));
     ApplicationListItem::new(row, decider)
+}
+
+/// The holder an order carries; `None` once erased.
+fn ordered_holder(row: &ApplicationRow) -> Result<Option<OrderedHolder>, AppError> {
+    let Some(fields) = row.holder_fields() else {
+        return Ok(None);
+    };
+    Ok(Some(OrderedHolder {
+        salutation: stored(fields.salutation)?,
+        gender: stored(fields.gender)?,
+        first_name: row.first_name.clone(),
+        last_name: row.last_name.clone(),
+        birth_date: fields.birth_date,
+        address: fields.address,
+        phone: row.phone.clone(),
+    }))
 }
 
 fn stored<E: std::str::FromStr>(value: &str) -> Result<E, AppError> {

@@ -18,19 +18,21 @@ use crate::schema::{
 #[diesel(table_name = applications)]
 pub struct ApplicationRow {
     pub id: String,
-    pub account_id: String,
+    /// The account that ordered; `None` once it is deleted.
+    pub account_id: Option<String>,
     pub contract_id: String,
     pub status: String,
     pub start_month: NaiveDate,
-    pub salutation: String,
-    pub gender: String,
+    // The holder: `None` (the names empty) once erased, see `holder_erased_at`.
+    pub salutation: Option<String>,
+    pub gender: Option<String>,
     pub first_name: String,
     pub last_name: String,
-    pub birth_date: NaiveDate,
-    pub street: String,
-    pub postal_code: String,
-    pub city: String,
-    pub country: String,
+    pub birth_date: Option<NaiveDate>,
+    pub street: Option<String>,
+    pub postal_code: Option<String>,
+    pub city: Option<String>,
+    pub country: Option<String>,
     pub phone: Option<String>,
     pub personnel_number: Option<String>,
     pub marketing_consent: bool,
@@ -40,6 +42,36 @@ pub struct ApplicationRow {
     pub decided_by: Option<String>,
     pub rejection_reason: Option<String>,
     pub subscription_id: Option<String>,
+    /// When the holder data was erased (retention, or with the account).
+    pub holder_erased_at: Option<NaiveDateTime>,
+}
+
+/// What an order says of its holder besides the names.
+pub struct HolderFields<'a> {
+    pub salutation: &'a str,
+    pub gender: &'a str,
+    pub birth_date: NaiveDate,
+    pub address: crate::domain::Address,
+}
+
+impl ApplicationRow {
+    /// The holder's salutation, gender, birth date and address; `None` once erased.
+    pub fn holder_fields(&self) -> Option<HolderFields<'_>> {
+        if self.holder_erased_at.is_some() {
+            return None;
+        }
+        Some(HolderFields {
+            salutation: self.salutation.as_deref()?,
+            gender: self.gender.as_deref()?,
+            birth_date: self.birth_date?,
+            address: crate::domain::Address {
+                street: self.street.clone()?,
+                postal_code: self.postal_code.clone()?,
+                city: self.city.clone()?,
+                country: self.country.clone()?,
+            },
+        })
+    }
 }
 
 /// The contract an application is for, as the employee sees it.
@@ -84,7 +116,7 @@ pub fn find_of_account(
     account_id: &str,
     id: &str,
 ) -> Result<Option<ApplicationRow>, AppError> {
-    Ok(find(conn, id)?.filter(|row| row.account_id == account_id))
+    Ok(find(conn, id)?.filter(|row| row.account_id.as_deref() == Some(account_id)))
 }
 
 /// One of the contract's applications; another contract's is `None`.

@@ -93,19 +93,19 @@ pub async fn submit_application(
             let holder = &order.holder;
             let row = ApplicationRow {
                 id: uuid::Uuid::now_v7().to_string(),
-                account_id: account_id.to_string(),
+                account_id: Some(account_id.to_string()),
                 contract_id: contract_id.to_string(),
                 status: ApplicationStatus::Pending.as_ref().to_string(),
                 start_month: order.start_month,
-                salutation: holder.salutation.as_ref().to_string(),
-                gender: holder.gender.as_ref().to_string(),
+                salutation: Some(holder.salutation.as_ref().to_string()),
+                gender: Some(holder.gender.as_ref().to_string()),
                 first_name: holder.first_name.clone(),
                 last_name: holder.last_name.clone(),
-                birth_date: holder.birth_date,
-                street: holder.address.street.clone(),
-                postal_code: holder.address.postal_code.clone(),
-                city: holder.address.city.clone(),
-                country: holder.address.country.clone(),
+                birth_date: Some(holder.birth_date),
+                street: Some(holder.address.street.clone()),
+                postal_code: Some(holder.address.postal_code.clone()),
+                city: Some(holder.address.city.clone()),
+                country: Some(holder.address.country.clone()),
                 phone: holder.phone.clone(),
                 search_text: search_text(&[
                     &holder.first_name,
@@ -119,6 +119,7 @@ pub async fn submit_application(
                 decided_by: None,
                 rejection_reason: None,
                 subscription_id: None,
+                holder_erased_at: None,
             };
             repo::insert(conn, &row).map_err(|error| match repo::is_second_pending(&error) {
                 true => ApplicationProblem::Pending.into(),

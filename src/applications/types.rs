@@ -368,9 +368,10 @@ pub struct Application {
     /// First month of the ticket, `YYYY-MM`.
     #[schema(example = "2027-01")]
     pub start_month: String,
-    /// The future holder.
-    pub holder: ApplicationHolder,
-    /// The employer's personnel number, or `null`.
+    /// The future holder; `null` once the holder data is erased (after
+    /// `APPLICATION_RETENTION_DAYS` of a rejected or withdrawn order, or with the account).
+    pub holder: Option<ApplicationHolder>,
+    /// The employer's personnel number, or `null` (also once erased).
     #[schema(example = "P-1234")]
     pub personnel_number: Option<String>,
     /// Marketing consent given with the order.
@@ -416,13 +417,13 @@ pub struct ApplicationListItem {
     pub id: String,
     /// Where it stands.
     pub status: ApplicationStatus,
-    /// The applicant's first name.
+    /// The applicant's first name; `null` once the holder data is erased.
     #[schema(example = "Max")]
-    pub first_name: String,
+    pub first_name: Option<String>,
     /// The applicant's last name.
     #[schema(example = "Musterjobber")]
-    pub last_name: String,
-    /// The personnel number the applicant gave, or `null`.
+    pub last_name: Option<String>,
+    /// The personnel number the applicant gave, or `null` (also once erased).
     #[schema(example = "P-1234")]
     pub personnel_number: Option<String>,
     /// First month of the ticket, `YYYY-MM`.
@@ -581,6 +582,22 @@ fn decider(row: &ApplicationRow, name: Option<DeciderName>) -> Option<Decider> {
         })
 }
 
+/// The holder an order carries; `None` once erased.
+fn holder(row: &ApplicationRow) -> Result<Option<ApplicationHolder>, AppError> {
+    let Some(fields) = row.holder_fields() else {
+        return Ok(None);
+    };
+    Ok(Some(ApplicationHolder {
+        salutation: stored(fields.salutation, "salutation")?,
+        gender: stored(fields.gender, "gender")?,
+        address: fields.address,
+        first_name: row.first_name.clone(),
+        last_name: row.last_name.clone(),
+        birth_date: fields.birth_date,
+        phone: row.phone.clone(),
+    }))
+}
+
 impl Application {
     pub fn new(
         row: ApplicationRow,
@@ -597,20 +614,7 @@ impl Application {
                 product_offering: contract.product_offering,
             },
             start_month: format_month(row.start_month),
-            holder: ApplicationHolder {
-                salutation: stored(&row.salutation, "salutation")?,
-                gender: stored(&row.gender, "gender")?,
-                address: Address {
-                    street: row.street,
-                    postal_code: row.postal_code,
-                    city: row.city,
-                    country: row.country,
-                },
-                first_name: row.first_name,
-                last_name: row.last_name,
-                birth_date: row.birth_date,
-                phone: row.phone,
-            },
+            holder: holder(&row)?,
             id: row.id,
             personnel_number: row.personnel_number,
             marketing_consent: row.marketing_consent,
@@ -629,8 +633,9 @@ impl ApplicationListItem {
             status: stored(&row.status, "application status")?,
             start_month: format_month(row.start_month),
             id: row.id,
-            first_name: row.first_name,
-            last_name: row.last_name,
+            // Empty once erased; an approved order's names stay with its ticket.
+            first_name: Some(row.first_name).filter(|name| !name.is_empty()),
+            last_name: Some(row.last_name).filter(|name| !name.is_empty()),
             personnel_number: row.personnel_number,
             created_at: row.created_at.and_utc(),
             decided_at: row.decided_at.map(|at| at.and_utc()),

@@ -3,6 +3,7 @@
 //! with the legal retention periods. Every export is audited; the operator's audit trail
 //! itself lives in [`crate::audit`].
 
+pub mod erasure;
 pub mod export;
 pub mod problems;
 pub mod routes;
@@ -15,5 +16,6 @@ use utoipa_actix_web::service_config::ServiceConfig;
 /// Registers the data-protection routes (under `/api/v1`).
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(routes::export_my_data)
-        .service(routes::export_customer_data);
+        .service(routes::export_customer_data)
+        .service(routes::erase_customer);
 }

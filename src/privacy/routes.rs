@@ -1,15 +1,15 @@
 //! The data subject's export (`GET /api/v1/me/export`) and the operator's export of a
 //! customer record (`GET /api/v1/admin/customers/{id}/export`).
 
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpResponse, get, post, web};
 
 use crate::audit::{self, AuditAction, AuditContext};
 use crate::auth::{Operator, Subscriber};
 use crate::error::{AppError, Problem};
 use crate::http::RecordId;
-use crate::privacy::export;
 use crate::privacy::problems::PrivacyProblem;
-use crate::privacy::types::{AccountExport, CustomerExport};
+use crate::privacy::types::{AccountExport, CustomerExport, ErasedCustomer};
+use crate::privacy::{erasure, export};
 use crate::rate_limit;
 use crate::state::AppState;
 
@@ -110,6 +110,62 @@ pub async fn export_customer_data(
         document.customer.customer_number
     );
     attachment(&document, &name, now)
+}
+
+/// Erase a customer record (operator).
+///
+/// At once, when none of its tickets is current (not expired, future ones included;
+/// `409 customer_has_current_ticket` otherwise). The record goes with its ended tickets
+/// and consent history; what must stay is pseudonymised: final statements keep their
+/// lines' amounts and ticket numbers, and lose names and personnel numbers; the orders
+/// that became its tickets lose their holder data. Audited (`customer.erased`).
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer_auth" = [])),
+    params(("id" = String, Path, description = "Customer id", example = "0190f3a4-9d3e-7f40-8b12-5e6f7a8b9c0d")),
+    responses(
+        (status = 200, description = "Erased", body = ErasedCustomer),
+        (status = 403, description = "No operator rights (`forbidden`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such customer (`not_found`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A ticket of the record is current (`customer_has_current_ticket`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/admin/customers/{id}/erase")]
+pub async fn erase_customer(
+    state: web::Data<AppState>,
+    operator: Operator,
+    id: RecordId,
+    context: AuditContext,
+) -> Result<HttpResponse, AppError> {
+    let now = state.clock.now();
+    let today = crate::clock::berlin_date_of(now);
+    let customer_id = id.into_inner();
+    let erased = state
+        .db
+        .transaction(move |conn| {
+            // The record's row lock: a ticket made for it meanwhile waits, or is seen.
+            crate::customers::repo::find_for_update(conn, &customer_id)?
+                .ok_or_else(AppError::not_found)?;
+            if erasure::has_current_ticket(conn, &customer_id, today)? {
+                return Err(PrivacyProblem::CustomerHasCurrentTicket.into());
+            }
+            let tickets = erasure::erase_customer(conn, &customer_id, now)?;
+            audit::record(
+                conn,
+                &context,
+                AuditAction::CustomerErased,
+                Some(&operator.account.id),
+                Some(&customer_id),
+                Some(serde_json::json!({ "tickets": tickets })),
+            )?;
+            Ok(ErasedCustomer {
+                customer_id: customer_id.clone(),
+                tickets_erased: tickets,
+                erased_at: now.and_utc(),
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(erased))
 }
 
 /// `document` as a JSON download named `<name>-<Berlin date>.json`.

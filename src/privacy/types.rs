@@ -411,3 +411,18 @@ pub struct Explanation {
     #[schema(example = "Your account.")]
     pub en: String,
 }
+
+/// What an operator's erasure of a customer record removed.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"customer_id": "0190f3a4-1111-7051-9c23-6f7a8b9c0d1e", "tickets_erased": 2, "erased_at": "2026-12-04T09:15:00Z"}))]
+pub struct ErasedCustomer {
+    /// The erased record's id; it no longer finds anything.
+    #[schema(example = "0190f3a4-1111-7051-9c23-6f7a8b9c0d1e")]
+    pub customer_id: String,
+    /// How many of its (ended) tickets went with it.
+    #[schema(example = 2)]
+    pub tickets_erased: usize,
+    /// When.
+    #[schema(example = "2026-12-04T09:15:00Z")]
+    pub erased_at: DateTime<Utc>,
+}

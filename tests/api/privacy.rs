@@ -544,3 +544,371 @@ async fn operators_export_a_customer_record_for_a_request_by_letter() {
     );
     assert_eq!(count_audited(&app, "customer.data_exported").await, 1);
 }
+
+/// An order under a new employer's contract, decided by its admin as `decision`
+/// (`approve`, `reject`, or none); the order's id and the employer.
+async fn ordered(
+    app: &TestApp,
+    token: &str,
+    decision: Option<&str>,
+) -> (String, crate::applications::Employer) {
+    let employer = employer(app).await;
+    let response = app
+        .request(
+            Method::POST,
+            "/api/v1/me/applications",
+            Some(token),
+            Some(order(&employer.code, &month_ahead(2))),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let id = response.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    if let Some(decision) = decision {
+        let body = (decision == "reject").then(|| json!({"reason": "Befristet beschäftigt."}));
+        let decided = app
+            .request(
+                Method::POST,
+                &format!(
+                    "/api/v1/contracts/{}/applications/{id}/{decision}",
+                    employer.contract_id
+                ),
+                Some(employer.admin.access()),
+                body,
+            )
+            .await;
+        assert_eq!(decided.status(), StatusCode::OK);
+    }
+    (id, employer)
+}
+
+/// The order as its employer reads it.
+async fn as_employer_sees_it(
+    app: &TestApp,
+    employer: &crate::applications::Employer,
+    id: &str,
+) -> Value {
+    let response = app
+        .get(
+            &format!(
+                "/api/v1/contracts/{}/applications/{id}",
+                employer.contract_id
+            ),
+            Some(employer.admin.access()),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.unwrap()
+}
+
+/// The employer's list line of the order.
+async fn listed(app: &TestApp, employer: &crate::applications::Employer) -> Value {
+    let response = app
+        .get(
+            &format!("/api/v1/contracts/{}/applications", employer.contract_id),
+            Some(employer.admin.access()),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json::<Value>().await.unwrap()["items"][0].clone()
+}
+
+#[tokio::test]
+async fn deleting_the_account_leaves_exactly_what_the_operator_must_keep() {
+    let app = TestApp::spawn().await;
+    let me = linked_subscriber(&app).await;
+    let (approved, approving) = ordered(&app, &me.tokens.access, Some("approve")).await;
+    let (rejected, rejecting) = ordered(&app, &me.tokens.access, Some("reject")).await;
+    let (pending, waiting) = ordered(&app, &me.tokens.access, None).await;
+    invited(&app, &me.account_id, &me.email).await;
+    let ticket = as_employer_sees_it(&app, &approving, &approved).await["subscription_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let customers_before = crate::helpers::count_rows(&app, "customers").await;
+
+    let deleted = app
+        .request(
+            Method::DELETE,
+            "/api/v1/me",
+            Some(&me.tokens.access),
+            Some(json!({ "password": PASSWORD })),
+        )
+        .await;
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+
+    let count = |table: &'static str, condition: String| {
+        let app = &app;
+        async move { crate::helpers::count_where(app, table, &condition).await }
+    };
+    let account = &me.account_id;
+    // Gone: the account, its sessions, memberships and links.
+    assert_eq!(count("accounts", format!("id = '{account}'")).await, 0);
+    assert_eq!(
+        count("sessions", format!("account_id = '{account}'")).await,
+        0
+    );
+    assert_eq!(
+        count(
+            "company_memberships",
+            format!("account_id = '{account}' OR email = '{}'", me.email)
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        count("subscriptions", format!("account_id = '{account}'")).await,
+        0
+    );
+    // Kept: the customer records and tickets, unlinked.
+    assert_eq!(
+        crate::helpers::count_rows(&app, "customers").await,
+        customers_before
+    );
+    for kept in [&me.subscription_id, &ticket] {
+        assert_eq!(
+            count(
+                "subscriptions",
+                format!("id = '{kept}' AND account_id IS NULL AND linked_at IS NULL")
+            )
+            .await,
+            1,
+            "{kept}"
+        );
+    }
+    // The orders stay as rows: the pending one withdrawn; holder data erased; names only
+    // where the approved order's ticket exists.
+    let approved_now = as_employer_sees_it(&app, &approving, &approved).await;
+    assert_eq!(
+        (
+            &approved_now["status"],
+            &approved_now["first_name"],
+            &approved_now["last_name"],
+            &approved_now["personnel_number"]
+        ),
+        (
+            &json!("approved"),
+            &json!("Jörg"),
+            &json!("Müller"),
+            &Value::Null
+        )
+    );
+    let line = listed(&app, &approving).await;
+    assert_eq!(
+        (&line["first_name"], &line["last_name"]),
+        (&json!("Jörg"), &json!("Müller"))
+    );
+    for (id, employer, status) in [
+        (&rejected, &rejecting, "rejected"),
+        (&pending, &waiting, "withdrawn"),
+    ] {
+        let order = as_employer_sees_it(&app, employer, id).await;
+        assert_eq!(
+            (
+                &order["status"],
+                &order["first_name"],
+                &order["last_name"],
+                &order["personnel_number"]
+            ),
+            (&json!(status), &Value::Null, &Value::Null, &Value::Null),
+            "{id}"
+        );
+        assert!(order["decided_at"].is_string() && order["created_at"].is_string());
+        let line = listed(&app, employer).await;
+        assert_eq!(
+            (&line["first_name"], &line["last_name"]),
+            (&Value::Null, &Value::Null)
+        );
+    }
+    assert_eq!(
+        count(
+            "applications",
+            "birth_date IS NOT NULL OR street IS NOT NULL OR personnel_number IS NOT NULL OR holder_erased_at IS NULL".into()
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        count("applications", "account_id IS NOT NULL".into()).await,
+        0
+    );
+    assert_eq!(
+        count("applications", "last_name = 'Müller'".into()).await,
+        1
+    );
+
+    // The confirmation, in the account's language, says what stays.
+    let mut confirmation = None;
+    for _ in 0..100 {
+        confirmation = app
+            .mail
+            .to(&me.email)
+            .into_iter()
+            .find(|m| m.subject == "Your Firmenportal account has been deleted");
+        if confirmation.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let confirmation = confirmation.expect("a confirmation");
+    assert!(
+        confirmation.text.contains("commercial and tax law"),
+        "{}",
+        confirmation.text
+    );
+    assert_eq!(
+        count(
+            "email_outbox",
+            format!(
+                "recipient = '{}' AND template <> 'account.deleted'",
+                me.email
+            )
+        )
+        .await,
+        0
+    );
+}
+
+fn days_ago(days: i64) -> chrono::NaiveDateTime {
+    chrono::Utc::now().naive_utc() - chrono::Duration::days(days)
+}
+
+#[tokio::test]
+async fn retention_erases_what_has_outlived_its_period_and_keeps_the_rest() {
+    use diesel::prelude::*;
+    use firmenportal::schema::{applications, audit_log, customers, subscriptions};
+    let app = TestApp::builder()
+        .set("RETENTION_INTERVAL_SECS", "1")
+        .spawn()
+        .await;
+    // Two rejected orders, one decided 181 days ago.
+    let first = account().insert(&app).await.login(&app).await;
+    let second = account().insert(&app).await.login(&app).await;
+    let (old_order, old_employer) = ordered(&app, &first.access, Some("reject")).await;
+    let (recent_order, recent_employer) = ordered(&app, &second.access, Some("reject")).await;
+    // Customer records: one whose last ticket ended eleven years ago, one nine years
+    // ago, one without a ticket recorded eleven years ago, one current.
+    let long_ended = subscription()
+        .valid(
+            "2013-01-01",
+            Some(&(crate::helpers::today_berlin() - chrono::Months::new(132)).to_string()),
+            "ended",
+        )
+        .insert(&app)
+        .await;
+    let recently_ended = subscription()
+        .valid(
+            "2015-01-01",
+            Some(&(crate::helpers::today_berlin() - chrono::Months::new(108)).to_string()),
+            "ended",
+        )
+        .insert(&app)
+        .await;
+    let without_ticket = subscription().insert(&app).await;
+    let current = subscription().insert(&app).await;
+    let (old_order_id, without) = (old_order.clone(), without_ticket.clone());
+    app.with_db(move |conn| {
+        diesel::update(applications::table.find(&old_order_id))
+            .set(applications::decided_at.eq(days_ago(181)))
+            .execute(conn)
+            .unwrap();
+        diesel::delete(subscriptions::table.find(&without.id))
+            .execute(conn)
+            .unwrap();
+        diesel::update(customers::table.find(&without.customer_id))
+            .set(
+                customers::recorded_at
+                    .eq((chrono::Utc::now() - chrono::Duration::days(11 * 366)).date_naive()),
+            )
+            .execute(conn)
+            .unwrap();
+        for (id, at, ip) in [
+            ("audit-old-v4", days_ago(91), "203.0.113.77"),
+            ("audit-old-v6", days_ago(91), "2001:db8:abcd:12:1:2:3:4"),
+            ("audit-recent", days_ago(89), "198.51.100.9"),
+        ] {
+            diesel::insert_into(audit_log::table)
+                .values((
+                    audit_log::id.eq(id),
+                    audit_log::occurred_at.eq(at),
+                    audit_log::action.eq("auth.login_failed"),
+                    audit_log::client_ip.eq(ip),
+                ))
+                .execute(conn)
+                .unwrap();
+        }
+    })
+    .await;
+
+    // The job runs every second: wait for its next run to have taken everything.
+    let gone = format!(
+        "id IN ('{}', '{}')",
+        long_ended.customer_id, without_ticket.customer_id
+    );
+    for _ in 0..100 {
+        if crate::helpers::count_where(&app, "customers", &gone).await == 0
+            && crate::helpers::count_where(&app, "audit_log", "client_ip LIKE '%/%'").await == 2
+            && crate::helpers::count_where(&app, "applications", "holder_erased_at IS NOT NULL")
+                .await
+                == 1
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    // Orders: the old one's holder erased, the recent one's kept.
+    let old = as_employer_sees_it(&app, &old_employer, &old_order).await;
+    assert_eq!(
+        (&old["status"], &old["last_name"], &old["personnel_number"]),
+        (&json!("rejected"), &Value::Null, &Value::Null)
+    );
+    assert_eq!(listed(&app, &old_employer).await["last_name"], Value::Null);
+    let recent = as_employer_sees_it(&app, &recent_employer, &recent_order).await;
+    assert_eq!(recent["last_name"], "Müller", "{recent}");
+    // Addresses: old ones cut to their network, the recent one whole.
+    let addresses: Vec<(String, Option<String>)> = app
+        .with_db(|conn| {
+            audit_log::table
+                .filter(audit_log::id.like("audit-%"))
+                .order(audit_log::id.asc())
+                .select((audit_log::id, audit_log::client_ip))
+                .load(conn)
+                .unwrap()
+        })
+        .await;
+    assert_eq!(
+        addresses,
+        [
+            (
+                "audit-old-v4".to_string(),
+                Some("203.0.113.0/24".to_string())
+            ),
+            (
+                "audit-old-v6".to_string(),
+                Some("2001:db8:abcd::/48".to_string())
+            ),
+            ("audit-recent".to_string(), Some("198.51.100.9".to_string())),
+        ]
+    );
+    // Customer records: the long-ended and the ticketless old one go, with their
+    // tickets; the others stay.
+    assert_eq!(
+        crate::helpers::count_where(&app, "customers", &gone).await,
+        0
+    );
+    assert_eq!(
+        crate::helpers::count_where(&app, "subscriptions", &format!("id = '{}'", long_ended.id))
+            .await,
+        0
+    );
+    let kept = format!(
+        "id IN ('{}', '{}')",
+        recently_ended.customer_id, current.customer_id
+    );
+    assert_eq!(
+        crate::helpers::count_where(&app, "customers", &kept).await,
+        2
+    );
+}

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use crate::fixtures::{CompanyUser, InsertedCompany, company, company_user, contract, operator};
 use crate::helpers::{
-    TestApp, assert_problem, count_audited, count_rows, pointers, release_together,
+    TestApp, assert_problem, count_audited, count_rows, count_where, pointers, release_together,
 };
 
 const PRODUCT: &str = "D-Ticket Job (Rechnung)";
@@ -1172,4 +1172,109 @@ async fn the_maintenance_job_freezes_the_past_month_of_every_priced_contract_onc
     .await;
     assert_eq!(frozen["status"], "final");
     assert_eq!(count_rows(&app, "statements").await, 1);
+}
+
+#[tokio::test]
+async fn an_erased_customer_leaves_its_statement_lines_without_a_name_and_the_totals_as_they_were()
+{
+    let app = TestApp::spawn().await;
+    let setup = setup(&app).await;
+    priced(&app, &setup).await;
+    let id = &setup.contract_id;
+    let month = format_month(today_berlin());
+    let end_of_month = (months_after(today_berlin(), 1) - chrono::Days::new(1)).to_string();
+    let mut leaving = ticket("Geht", "2025-01-01", Some(&end_of_month));
+    leaving.personnel_number = Some("P-77");
+    let leaving = leaving.insert(&app, id).await;
+    ticket("Bleibt", "2025-01-01", None).insert(&app, id).await;
+    let ticket_id = leaving.clone();
+    let customer_id: String = app
+        .with_db(move |conn| {
+            use firmenportal::schema::subscriptions;
+            subscriptions::table
+                .find(ticket_id)
+                .select(subscriptions::customer_id)
+                .first(conn)
+                .unwrap()
+        })
+        .await;
+    let erase = format!("/api/v1/admin/customers/{customer_id}/erase");
+
+    // Its ticket runs to the end of the month: not yet.
+    let refused = app
+        .request(Method::POST, &erase, Some(&setup.operator), None)
+        .await;
+    assert_problem(refused, StatusCode::CONFLICT, "customer_has_current_ticket").await;
+    let member = app
+        .request(Method::POST, &erase, Some(setup.admin.access()), None)
+        .await;
+    assert_problem(member, StatusCode::FORBIDDEN, "forbidden").await;
+
+    // The month ends and is frozen; then the record is erased.
+    app.state.clock.set(at(1, 1));
+    let frozen = statement_ok(&app, setup.admin.access(), id, &month).await;
+    assert_eq!(frozen["status"], "final");
+    let erased = app
+        .request(Method::POST, &erase, Some(&setup.operator), None)
+        .await;
+    assert_eq!(erased.status(), StatusCode::OK);
+    let erased: Value = erased.json().await.unwrap();
+    assert_eq!(
+        (&erased["customer_id"], &erased["tickets_erased"]),
+        (&json!(customer_id), &json!(1))
+    );
+    assert_eq!(count_audited(&app, "customer.erased").await, 1);
+    let gone = app
+        .get(
+            &format!("/api/v1/admin/customers/{customer_id}"),
+            Some(&setup.operator),
+        )
+        .await;
+    assert_problem(gone, StatusCode::NOT_FOUND, "not_found").await;
+    let again = app
+        .request(Method::POST, &erase, Some(&setup.operator), None)
+        .await;
+    assert_problem(again, StatusCode::NOT_FOUND, "not_found").await;
+
+    // The statement adds up as before; the line keeps its ticket and amounts, not the
+    // person.
+    let after = statement_ok(&app, setup.admin.access(), id, &month).await;
+    for field in ["tickets", "totals", "price", "final_at", "total"] {
+        assert_eq!(after[field], frozen[field], "{field}");
+    }
+    let line = after["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|item| item["subscription_id"] == leaving.as_str())
+        .expect("the erased ticket's line")
+        .clone();
+    let before = frozen["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|item| item["subscription_id"] == leaving.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (
+            &line["first_name"],
+            &line["last_name"],
+            &line["personnel_number"]
+        ),
+        (&json!(""), &json!("(gelöscht)"), &Value::Null)
+    );
+    for field in [
+        "contract_number",
+        "job_price",
+        "employer_share",
+        "employee_share",
+    ] {
+        assert_eq!(line[field], before[field], "{field}");
+    }
+    assert!(names(&after).contains(&"Bleibt".to_string()));
+    assert_eq!(
+        count_where(&app, "subscriptions", &format!("id = '{leaving}'")).await,
+        0
+    );
 }

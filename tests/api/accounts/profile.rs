@@ -156,8 +156,10 @@ async fn deleting_the_account_ends_it_at_once_and_keeps_an_anonymous_audit_trail
                     entries_with_ip, 0,
                     "client IPs of the deleted account are gone"
                 );
+                // Only the confirmation of the deletion is still addressed to it.
                 let outbox: i64 = email_outbox::table
                     .filter(email_outbox::recipient.eq(&email))
+                    .filter(email_outbox::template.ne("account.deleted"))
                     .count()
                     .get_result(conn)
                     .unwrap();
