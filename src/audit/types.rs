@@ -120,27 +120,37 @@ impl AuditEntryView {
     }
 }
 
-/// Filters of the audit trail; all optional, combined with "and".
+/// Filters of the audit trail; all optional, combined with "and"; an empty one is no
+/// filter.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// Entries of this actor: an account id, or an e-mail address (of an account that
     /// exists now).
-    #[param(example = "personal@musterfirma.de")]
+    #[param(max_length = 320, example = "personal@musterfirma.de")]
     pub actor: Option<String>,
     /// Entries concerning this record (any id: account, customer, subscription, …).
-    #[param(example = "0193a1b2-0000-7e5f-8a9b-0c1d2e3f4a5b")]
+    #[param(max_length = 320, example = "0193a1b2-0000-7e5f-8a9b-0c1d2e3f4a5b")]
     pub subject: Option<String>,
     /// Entries of this action (`invalid_choice` names them all otherwise).
-    #[param(example = "application.approved")]
+    #[param(
+        pattern = r"^ *([a-z_]+\.[a-z_]+)? *$",
+        example = "application.approved"
+    )]
     pub action: Option<String>,
     /// From this instant on, inclusive: an RFC 3339 timestamp, or a date (`YYYY-MM-DD`
     /// or `TT.MM.JJJJ`) meaning its start in Europe/Berlin.
-    #[param(example = "2026-12-01")]
+    #[param(
+        pattern = r"^ *([0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2}))?|[0-9]{2}\.[0-9]{2}\.[0-9]{4})? *$",
+        example = "2026-12-01"
+    )]
     pub from: Option<String>,
     /// Up to this instant, inclusive: an RFC 3339 timestamp, or a date meaning its whole
     /// day in Europe/Berlin. Not before `from` (`ends_before_start`).
-    #[param(example = "2026-12-04T23:59:59Z")]
+    #[param(
+        pattern = r"^ *([0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2}))?|[0-9]{2}\.[0-9]{2}\.[0-9]{4})? *$",
+        example = "2026-12-04T23:59:59Z"
+    )]
     pub to: Option<String>,
     #[serde(flatten)]
     #[param(ignore)]
