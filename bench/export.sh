@@ -8,6 +8,7 @@
 #   bench/export.sh   (BENCH_DATABASE_URL, BENCH_SECONDS, BENCH_PORT, BENCH_CONNECTIONS)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 ADMIN_URL=${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 SECONDS_PER_RUN=${BENCH_SECONDS:-10}
@@ -27,7 +28,7 @@ for tool in psql curl; do
 done
 
 cargo build --release --quiet
-BIN=${CARGO_TARGET_DIR:-target}/release/firmenportal
+BIN=$RELEASE_BIN
 psql "$ADMIN_URL" -qc "CREATE DATABASE $DB" >/dev/null
 DB_URL="${ADMIN_URL%/*}/$DB"
 DATA_DIR=$(mktemp -d)

@@ -8,6 +8,7 @@
 #   bench/metrics.sh        (BENCH_DATABASE_URL, BENCH_SECONDS, BENCH_PORT to override)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 ADMIN_URL=${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 SECONDS_PER_RUN=${BENCH_SECONDS:-10}
@@ -48,7 +49,7 @@ DB_URL="${ADMIN_URL%/*}/$DB"
 start_server() { # METRICS_BIND_ADDR value
   env DATABASE_URL="$DB_URL" BIND_ADDR="127.0.0.1:$PORT" DATA_DIR="$DATA_DIR" LOG_FORMAT=json \
     RUST_LOG=info METRICS_BIND_ADDR="$1" SHUTDOWN_DRAIN_SECS=0 \
-    setsid target/release/firmenportal serve >>"$DATA_DIR/server.log" 2>&1 &
+    setsid "$RELEASE_BIN" serve >>"$DATA_DIR/server.log" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 1 100); do curl -fs "$BASE/health/ready" >/dev/null && return; sleep 0.1; done
   echo "the server did not start" >&2

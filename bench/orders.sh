@@ -16,6 +16,7 @@
 #                      BENCH_APPLICATIONS to override)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 ADMIN_URL=${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 SECONDS_PER_RUN=${BENCH_SECONDS:-5}
@@ -35,7 +36,7 @@ for tool in psql python3 curl; do
 done
 
 cargo build --release --quiet
-BIN=$PWD/target/release/firmenportal
+BIN=$RELEASE_BIN
 WORK=$(mktemp -d)
 SERVER_PID=""
 DATABASES=()

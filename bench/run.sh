@@ -8,6 +8,7 @@
 #                            PASSWORD_HASHING_THREADS to override)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 ADMIN_URL=${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 SECONDS_PER_RUN=${BENCH_SECONDS:-10}
@@ -56,7 +57,7 @@ THREADS_SETTING=()
 env DATABASE_URL="$DB_URL" BIND_ADDR="127.0.0.1:$PORT" DATA_DIR="$DATA_DIR" LOG_FORMAT=json \
   RUST_LOG=info "${THREADS_SETTING[@]}" \
   RATE_LIMIT_LOGIN_PER_IP=1000000 RATE_LIMIT_LOGIN_PER_ACCOUNT=1000000 \
-  setsid target/release/firmenportal serve >"$DATA_DIR/server.log" 2>&1 &
+  setsid "$RELEASE_BIN" serve >"$DATA_DIR/server.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 1 100); do curl -fs "$BASE/health/ready" >/dev/null && break; sleep 0.1; done
 HASH_THREADS=$(python3 - "$DATA_DIR/server.log" <<'PY'

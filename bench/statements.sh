@@ -17,6 +17,7 @@
 #                          BENCH_CONTRACTS, BENCH_EVENTS, BENCH_OUTAGE to override)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 ADMIN_URL=${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 SECONDS_PER_RUN=${BENCH_SECONDS:-5}
@@ -42,7 +43,7 @@ for tool in psql python3 curl; do
 done
 
 cargo build --release --quiet
-BIN=$PWD/target/release/firmenportal
+BIN=$RELEASE_BIN
 # The helper programs, built with the release profile (sharing its build of the crate).
 bench_bin() { # name → the executable
   cargo build --release --quiet --bench "$1" --message-format=json | python3 -c '

@@ -13,6 +13,7 @@
 #                             BENCH_CUSTOMERS, BENCH_PER_CUSTOMER to override)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 ADMIN_URL=${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 SECONDS_PER_RUN=${BENCH_SECONDS:-10}
@@ -33,7 +34,7 @@ for tool in psql pgbench python3 curl; do
 done
 
 cargo build --release --quiet
-BIN=target/release/firmenportal
+BIN=$RELEASE_BIN
 psql "$ADMIN_URL" -qc "CREATE DATABASE $DB" >/dev/null
 SERVER_PID=""
 WORK=$(mktemp -d)
