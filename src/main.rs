@@ -294,11 +294,13 @@ fn describe(error: &AppError) -> String {
 }
 
 async fn serve(config: Config) -> Result<ExitCode, String> {
+    // SIGTERM drains the instance and stops it gracefully; the process then exits 0.
+    // Caught from before the listener opens, so even a SIGTERM during the start drains.
+    let signals = firmenportal::shutdown::Signals::register();
     let app = Application::build(config)
         .await
         .map_err(|e| e.to_string())?;
-    // SIGTERM drains the instance and stops it gracefully; the process then exits 0.
-    tokio::spawn(firmenportal::shutdown::on_signal(app.shutdown()));
+    tokio::spawn(signals.begin_on_signal(app.shutdown()));
     app.run_until_stopped().await.map_err(|e| e.to_string())?;
     Ok(ExitCode::SUCCESS)
 }

@@ -48,33 +48,61 @@ impl Shutdown {
     }
 }
 
-/// Begins the shutdown when the process gets SIGTERM (what orchestrators send) or
-/// SIGINT (Ctrl-C).
-pub async fn on_signal(shutdown: Shutdown) {
+/// SIGTERM (what orchestrators send) and SIGINT (Ctrl-C), caught from the moment they
+/// are registered. Register them before the listener opens: a SIGTERM that arrives
+/// while the instance starts (it may already answer `/health/ready`) must drain it; before
+/// registration the signal's default would kill the process at once.
+pub struct Signals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut term), Ok(mut int)) = (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-        ) else {
-            tracing::error!("cannot listen for SIGTERM and SIGINT; stop the process with SIGKILL");
-            return;
-        };
-        let name = tokio::select! {
-            _ = term.recv() => "SIGTERM",
-            _ = int.recv() => "SIGINT",
-        };
-        tracing::info!(signal = name, "shutdown requested");
-    }
-    #[cfg(not(unix))]
-    {
-        if tokio::signal::ctrl_c().await.is_err() {
-            return;
+    caught: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl Signals {
+    /// Registers the handlers now (inside a Tokio runtime).
+    pub fn register() -> Signals {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let caught = match (
+                signal(SignalKind::terminate()),
+                signal(SignalKind::interrupt()),
+            ) {
+                (Ok(term), Ok(int)) => Some((term, int)),
+                _ => {
+                    tracing::error!(
+                        "cannot listen for SIGTERM and SIGINT; stop the process with SIGKILL"
+                    );
+                    None
+                }
+            };
+            Signals { caught }
         }
-        tracing::info!("shutdown requested");
+        #[cfg(not(unix))]
+        Signals {}
     }
-    shutdown.begin();
+
+    /// Begins `shutdown` on the first signal.
+    pub async fn begin_on_signal(self, shutdown: Shutdown) {
+        #[cfg(unix)]
+        {
+            let Some((mut term, mut int)) = self.caught else {
+                return;
+            };
+            let name = tokio::select! {
+                _ = term.recv() => "SIGTERM",
+                _ = int.recv() => "SIGINT",
+            };
+            tracing::info!(signal = name, "shutdown requested");
+        }
+        #[cfg(not(unix))]
+        {
+            if tokio::signal::ctrl_c().await.is_err() {
+                return;
+            }
+            tracing::info!("shutdown requested");
+        }
+        shutdown.begin();
+    }
 }
 
 #[cfg(test)]

@@ -317,7 +317,7 @@ impl Application {
         self.metrics_port
     }
 
-    /// Begins the shutdown when asked ([`crate::shutdown::on_signal`] asks on SIGTERM).
+    /// Begins the shutdown when asked ([`crate::shutdown::Signals`] ask on SIGTERM).
     pub fn shutdown(&self) -> Shutdown {
         self.shutdown.clone()
     }

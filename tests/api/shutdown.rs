@@ -412,3 +412,60 @@ async fn a_stopping_mail_worker_sends_the_mail_in_hand_and_gives_back_the_rest()
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(sent(), 3);
 }
+
+#[tokio::test]
+async fn a_sigterm_while_the_instance_starts_drains_it_instead_of_killing_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_firmenportal"))
+        .arg("serve")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}/db.sqlite", dir.path().display()),
+        )
+        .env("BIND_ADDR", format!("127.0.0.1:{port}"))
+        .env("DATA_DIR", dir.path())
+        .env("METRICS_BIND_ADDR", "off")
+        .env("SHUTDOWN_DRAIN_SECS", "0")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // The moment the port takes a connection, the instance is still starting: an
+    // orchestrator may send its SIGTERM then.
+    let mut open = false;
+    for _ in 0..10_000 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            open = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert!(open, "the port never opened");
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = tokio::task::spawn_blocking(move || {
+        for _ in 0..150 {
+            if let Some(status) = child.try_wait().unwrap() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = child.kill();
+        None
+    })
+    .await
+    .unwrap()
+    .expect("the instance stops");
+    // Killed by the signal's default, it would have no exit code.
+    assert_eq!(status.code(), Some(0), "{status:?}");
+}
