@@ -209,6 +209,8 @@ impl Application {
         };
         let routes = web::Data::new(RouteTable::from_openapi(&document, extra_get_paths));
         let document_json = web::Data::new(crate::openapi::document_json());
+        drop(document);
+        release_freed_memory();
         let state = web::Data::new(AppState {
             config: config.clone(),
             db,
@@ -233,7 +235,10 @@ impl Application {
             let app = App::new()
                 .into_utoipa_app()
                 .configure(crate::api::configure)
-                .into_app()
+                .into_app();
+            // The documentation the routes collected on the way is dropped by now.
+            release_freed_memory();
+            let app = app
                 .app_data(server_state.clone())
                 .app_data(routes.clone())
                 .app_data(trusted.clone())
@@ -399,3 +404,19 @@ async fn openapi_document(document: web::Data<String>) -> actix_web::HttpRespons
         .content_type(mime::APPLICATION_JSON)
         .body(document.get_ref().clone())
 }
+
+/// Gives the memory freed so far back to the OS. Building the OpenAPI document (once
+/// here, and once more by every worker's `App`, whose routes collect their documentation
+/// only to drop it) leaves megabytes free inside glibc's heaps, which it keeps; trimmed
+/// once per thread at start, the instance rests smaller and nothing runs slower.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[allow(unsafe_code)]
+fn release_freed_memory() {
+    // SAFETY: malloc_trim only returns free pages of the allocator's heaps to the OS.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn release_freed_memory() {}
