@@ -187,30 +187,61 @@ async fn a_rollout_under_steady_load_fails_no_request_and_loses_no_write_mail_or
     receiver.stop().await;
 }
 
-#[tokio::test]
-async fn sigterm_turns_readiness_off_at_once_closes_connections_and_exits_0() {
-    let dir = tempfile::tempdir().unwrap();
+/// The binary serving on SQLite in `dir` with `SHUTDOWN_DRAIN_SECS=drain`, and its port.
+fn serve_binary(dir: &std::path::Path, drain: &str) -> (std::process::Child, u16) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_firmenportal"))
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_firmenportal"))
         .arg("serve")
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env(
             "DATABASE_URL",
-            format!("sqlite://{}/db.sqlite", dir.path().display()),
+            format!("sqlite://{}/db.sqlite", dir.display()),
         )
         .env("BIND_ADDR", format!("127.0.0.1:{port}"))
-        .env("DATA_DIR", dir.path())
+        .env("DATA_DIR", dir)
         .env("METRICS_BIND_ADDR", "off")
-        .env("SHUTDOWN_DRAIN_SECS", "2")
+        .env("SHUTDOWN_DRAIN_SECS", drain)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
+    (child, port)
+}
+
+fn send_sigterm(child: &std::process::Child) {
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+}
+
+/// How the process ended; it must end within 15 s (drain and grace).
+async fn exit_status(mut child: std::process::Child) -> std::process::ExitStatus {
+    tokio::task::spawn_blocking(move || {
+        for _ in 0..150 {
+            if let Some(status) = child.try_wait().unwrap() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = child.kill();
+        None
+    })
+    .await
+    .unwrap()
+    .expect("the process exits within drain and grace")
+}
+
+#[tokio::test]
+async fn sigterm_turns_readiness_off_at_once_closes_connections_and_exits_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let (child, port) = serve_binary(dir.path(), "2");
     let client = reqwest::Client::new();
     let ready = format!("http://127.0.0.1:{port}/health/ready");
     let mut up = false;
@@ -228,11 +259,7 @@ async fn sigterm_turns_readiness_off_at_once_closes_connections_and_exits_0() {
     }
     assert!(up, "the server did not start");
 
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
+    send_sigterm(&child);
     tokio::time::sleep(Duration::from_millis(300)).await;
     // Draining: not ready, still alive, and every answer closes its connection.
     let draining = client.get(&ready).send().await.unwrap();
@@ -247,19 +274,7 @@ async fn sigterm_turns_readiness_off_at_once_closes_connections_and_exits_0() {
         .unwrap();
     assert_eq!(live.status(), StatusCode::OK);
 
-    let status = tokio::task::spawn_blocking(move || {
-        for _ in 0..150 {
-            if let Some(status) = child.try_wait().unwrap() {
-                return Some(status);
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let _ = child.kill();
-        None
-    })
-    .await
-    .unwrap()
-    .expect("the process exits within drain and grace");
+    let status = exit_status(child).await;
     assert!(status.success(), "{status:?}");
     assert!(
         client.get(&ready).send().await.is_err(),
@@ -416,27 +431,7 @@ async fn a_stopping_mail_worker_sends_the_mail_in_hand_and_gives_back_the_rest()
 #[tokio::test]
 async fn a_sigterm_while_the_instance_starts_drains_it_instead_of_killing_it() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_firmenportal"))
-        .arg("serve")
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env(
-            "DATABASE_URL",
-            format!("sqlite://{}/db.sqlite", dir.path().display()),
-        )
-        .env("BIND_ADDR", format!("127.0.0.1:{port}"))
-        .env("DATA_DIR", dir.path())
-        .env("METRICS_BIND_ADDR", "off")
-        .env("SHUTDOWN_DRAIN_SECS", "0")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let (child, port) = serve_binary(dir.path(), "0");
     // The moment the port takes a connection, the instance is still starting: an
     // orchestrator may send its SIGTERM then.
     let mut open = false;
@@ -448,24 +443,8 @@ async fn a_sigterm_while_the_instance_starts_drains_it_instead_of_killing_it() {
         std::thread::sleep(Duration::from_millis(1));
     }
     assert!(open, "the port never opened");
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let status = tokio::task::spawn_blocking(move || {
-        for _ in 0..150 {
-            if let Some(status) = child.try_wait().unwrap() {
-                return Some(status);
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let _ = child.kill();
-        None
-    })
-    .await
-    .unwrap()
-    .expect("the instance stops");
+    send_sigterm(&child);
+    let status = exit_status(child).await;
     // Killed by the signal's default, it would have no exit code.
     assert_eq!(status.code(), Some(0), "{status:?}");
 }
