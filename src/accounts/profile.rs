@@ -6,7 +6,7 @@ use crate::accounts::repo::{self, ProfileChanges};
 use crate::accounts::types::{DeleteAccountRequest, UpdateAccountRequest};
 use crate::audit::{self, AuditAction, AuditContext};
 use crate::auth::SignedInAccount;
-use crate::auth::repo::find_signed_in;
+use crate::auth::repo::{SessionKey, find_signed_in};
 use crate::clock;
 use crate::domain::{PersonName, SessionId};
 use crate::error::{AppError, FieldErrors};
@@ -58,8 +58,12 @@ pub async fn update_account(
                 Some(&account.id),
                 Some(serde_json::json!({ "fields": changed })),
             )?;
-            find_signed_in(conn, &account.id, session_id.as_str(), now)?
-                .ok_or_else(AppError::not_found)
+            let key = SessionKey {
+                account_id: &account.id,
+                session_id: session_id.as_str(),
+                now,
+            };
+            find_signed_in(conn, key)?.ok_or_else(AppError::not_found)
         })
         .await
 }

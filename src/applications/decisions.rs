@@ -10,7 +10,7 @@ use crate::applications::repo::{self, ApplicationRow};
 use crate::applications::types::*;
 use crate::applications::{ApplicationProblem, mails};
 use crate::audit::{self, AuditAction, AuditContext};
-use crate::auth::Subscriber;
+use crate::auth::{Bearer, Subscriber};
 use crate::contracts::portal::visible_contract;
 use crate::customer_codes::CustomerCodeProblem;
 use crate::customers::repo::{self as customers, ConsentSource};
@@ -43,7 +43,7 @@ use crate::webhooks::types::EventType;
 #[get("/contracts/{id}/applications")]
 pub async fn list_contract_applications(
     state: web::Data<AppState>,
-    subscriber: Subscriber,
+    bearer: Bearer<Subscriber>,
     id: RecordId,
     ApiQuery(query): ApiQuery<ApplicationListQuery>,
 ) -> Result<HttpResponse, AppError> {
@@ -52,7 +52,7 @@ pub async fn list_contract_applications(
     let search_count_limit = state.config.lists.search_count_limit;
     let page = state
         .db
-        .read(move |conn| {
+        .read_as(bearer, move |conn, subscriber| {
             visible_contract(conn, &subscriber.account, &id)?;
             let (rows, total) =
                 repo::list_of_contract(conn, &id, &filter, paging, search_count_limit)?;
@@ -91,12 +91,12 @@ pub async fn list_contract_applications(
 #[get("/contracts/{id}/applications/{app_id}")]
 pub async fn get_contract_application(
     state: web::Data<AppState>,
-    subscriber: Subscriber,
+    bearer: Bearer<Subscriber>,
     ids: NestedIds,
 ) -> Result<HttpResponse, AppError> {
     let item = state
         .db
-        .read(move |conn| {
+        .read_as(bearer, move |conn, subscriber| {
             visible_contract(conn, &subscriber.account, &ids.parent)?;
             let row = repo::find_of_contract(conn, &ids.parent, &ids.item)?
                 .ok_or_else(AppError::not_found)?;

@@ -7,7 +7,7 @@ use crate::applications::repo::{self, ApplicationRow};
 use crate::applications::types::*;
 use crate::applications::{ApplicationProblem, mails};
 use crate::audit::{self, AuditAction, AuditContext};
-use crate::auth::Subscriber;
+use crate::auth::{Bearer, Subscriber};
 use crate::customer_codes::redeem;
 use crate::db::DbConnection;
 use crate::domain::fold::search_text;
@@ -181,13 +181,13 @@ pub async fn submit_application(
 #[get("/me/applications")]
 pub async fn list_my_applications(
     state: web::Data<AppState>,
-    subscriber: Subscriber,
+    bearer: Bearer<Subscriber>,
     crate::http::ApiQuery(query): crate::http::ApiQuery<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
     let paging = query.paging()?;
     let page = state
         .db
-        .read(move |conn| {
+        .read_as(bearer, move |conn, subscriber| {
             let (rows, total) = repo::list_of_account(conn, &subscriber.account.id, paging)?;
             let items = views(conn, rows)?;
             Ok(paging.page_of(items, total))
@@ -211,13 +211,13 @@ pub async fn list_my_applications(
 #[get("/me/applications/{id}")]
 pub async fn get_my_application(
     state: web::Data<AppState>,
-    subscriber: Subscriber,
+    bearer: Bearer<Subscriber>,
     id: RecordId,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let application = state
         .db
-        .read(move |conn| {
+        .read_as(bearer, move |conn, subscriber| {
             let row = repo::find_of_account(conn, &subscriber.account.id, &id)?
                 .ok_or_else(AppError::not_found)?;
             view(conn, row)

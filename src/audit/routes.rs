@@ -5,7 +5,7 @@ use actix_web::{HttpResponse, get, web};
 
 use crate::audit::repo;
 use crate::audit::types::{AuditEntryView, AuditQuery};
-use crate::auth::Operator;
+use crate::auth::{Bearer, Operator};
 use crate::error::{AppError, Problem};
 use crate::http::{ApiQuery, Page, PageQuery};
 use crate::state::AppState;
@@ -30,14 +30,16 @@ use crate::state::AppState;
 #[get("/admin/audit")]
 pub async fn list_audit_entries(
     state: web::Data<AppState>,
-    _operator: Operator,
+    bearer: Bearer<Operator>,
     ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> Result<HttpResponse, AppError> {
     let (filter, paging) = query.parse()?;
     let count_limit = state.config.lists.search_count_limit;
     let (items, total) = state
         .db
-        .read(move |conn| repo::list(conn, &filter, paging, count_limit))
+        .read_as(bearer, move |conn, _operator| {
+            repo::list(conn, &filter, paging, count_limit)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(paging.page_of(items, total)))
 }

@@ -1,6 +1,7 @@
 //! Authentication and authorisation infrastructure: password hashing, signed access
-//! tokens, opaque tokens, and the principal extractors (`Subscriber`, `Operator`). The
-//! account flows (routes) live in `accounts`.
+//! tokens, opaque tokens, and the principals (`Subscriber`, `Operator`) with their
+//! extractors (`Bearer<P>` for the one-checkout read path). The account flows (routes)
+//! live in `accounts`.
 
 pub mod jwt;
 pub mod opaque;
@@ -9,5 +10,5 @@ pub mod principal;
 pub mod problems;
 pub mod repo;
 
-pub use principal::{Operator, SignedInAccount, Subscriber};
+pub use principal::{Bearer, Operator, Principal, SignedInAccount, Subscriber};
 pub use problems::TokenProblem;

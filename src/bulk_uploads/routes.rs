@@ -7,7 +7,7 @@ use actix_web::{HttpMessage, HttpRequest, HttpResponse, get, post, web};
 use futures_util::StreamExt;
 
 use crate::audit::{self, AuditAction, AuditContext};
-use crate::auth::Subscriber;
+use crate::auth::{Bearer, Subscriber};
 use crate::bulk_uploads::repo::{self, BulkUploadRow};
 use crate::bulk_uploads::slots::Admitted;
 use crate::bulk_uploads::types::*;
@@ -262,7 +262,7 @@ async fn read_file(mut form: Multipart, max_bytes: usize) -> Result<(String, Vec
 #[get("/contracts/{id}/bulk-uploads")]
 pub async fn list_staff_lists(
     state: web::Data<AppState>,
-    subscriber: Subscriber,
+    bearer: Bearer<Subscriber>,
     id: RecordId,
     ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
@@ -270,7 +270,7 @@ pub async fn list_staff_lists(
     let id = id.into_inner();
     let page = state
         .db
-        .read(move |conn| {
+        .read_as(bearer, move |conn, subscriber| {
             visible_contract(conn, &subscriber.account, &id)?;
             let (rows, total) = repo::list_of_contract(conn, &id, paging)?;
             let mut items = Vec::with_capacity(rows.len());
@@ -302,12 +302,12 @@ pub async fn list_staff_lists(
 #[get("/contracts/{id}/bulk-uploads/{upload_id}")]
 pub async fn get_staff_list(
     state: web::Data<AppState>,
-    subscriber: Subscriber,
+    bearer: Bearer<Subscriber>,
     ids: NestedIds,
 ) -> Result<HttpResponse, AppError> {
     let report = state
         .db
-        .read(move |conn| {
+        .read_as(bearer, move |conn, subscriber| {
             visible_contract(conn, &subscriber.account, &ids.parent)?;
             let row = repo::find_of_contract(conn, &ids.parent, &ids.item)?
                 .ok_or_else(AppError::not_found)?;

@@ -3,7 +3,7 @@
 use actix_web::{HttpResponse, get, patch, post, web};
 
 use crate::audit::{self, AuditAction, AuditContext};
-use crate::auth::Operator;
+use crate::auth::{Bearer, Operator};
 use crate::companies::repo::{self, CompanyFilter};
 use crate::companies::types::*;
 use crate::error::{AppError, Problem};
@@ -75,7 +75,7 @@ pub async fn create_company(
 #[get("/admin/companies")]
 pub async fn list_companies(
     state: web::Data<AppState>,
-    _operator: Operator,
+    bearer: Bearer<Operator>,
     ApiQuery(query): ApiQuery<CompanyListQuery>,
 ) -> Result<HttpResponse, AppError> {
     let paging = query.page.paging()?;
@@ -86,7 +86,9 @@ pub async fn list_companies(
     let search_count_limit = state.config.lists.search_count_limit;
     let (rows, total) = state
         .db
-        .run(move |conn| repo::list(conn, &filter, paging, search_count_limit))
+        .read_as(bearer, move |conn, _operator| {
+            repo::list(conn, &filter, paging, search_count_limit)
+        })
         .await?;
     let items = rows.into_iter().map(Company::from).collect();
     Ok(HttpResponse::Ok().json(paging.page_of(items, total)))
@@ -108,13 +110,15 @@ pub async fn list_companies(
 #[get("/admin/companies/{id}")]
 pub async fn get_company(
     state: web::Data<AppState>,
-    _operator: Operator,
+    bearer: Bearer<Operator>,
     id: RecordId,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let company = state
         .db
-        .run(move |conn| repo::find(conn, &id)?.ok_or_else(AppError::not_found))
+        .read_as(bearer, move |conn, _operator| {
+            repo::find(conn, &id)?.ok_or_else(AppError::not_found)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(Company::from(company)))
 }

@@ -4,7 +4,7 @@
 
 use actix_web::{HttpResponse, get, web};
 
-use crate::auth::{SignedInAccount, Subscriber};
+use crate::auth::{Bearer, SignedInAccount, Subscriber};
 use crate::contracts::repo::{self, ContractRow};
 use crate::contracts::types::*;
 use crate::db::DbConnection;
@@ -44,7 +44,7 @@ pub fn visible_contract(
 #[get("/contracts")]
 pub async fn list_portal_contracts(
     state: web::Data<AppState>,
-    subscriber: Subscriber,
+    bearer: Bearer<Subscriber>,
     ApiQuery(query): ApiQuery<PortalContractListQuery>,
 ) -> Result<HttpResponse, AppError> {
     let clock = state.clock.clone();
@@ -52,7 +52,7 @@ pub async fn list_portal_contracts(
     let search_count_limit = state.config.lists.search_count_limit;
     let (rows, total) = state
         .db
-        .read(move |conn| {
+        .read_as(bearer, move |conn, subscriber| {
             let visible = visible_companies(conn, &subscriber.account)?;
             repo::list_for_portal(
                 conn,
@@ -87,14 +87,14 @@ pub async fn list_portal_contracts(
 #[get("/contracts/{id}")]
 pub async fn get_contract_info(
     state: web::Data<AppState>,
-    subscriber: Subscriber,
+    bearer: Bearer<Subscriber>,
     id: RecordId,
 ) -> Result<HttpResponse, AppError> {
     let clock = state.clock.clone();
     let id = id.into_inner();
     let info = state
         .db
-        .read(move |conn| {
+        .read_as(bearer, move |conn, subscriber| {
             let (contract, _) = visible_contract(conn, &subscriber.account, &id)?;
             let today = clock.today_berlin();
             let company = crate::companies::repo::find(conn, &contract.data.company_id)?

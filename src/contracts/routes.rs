@@ -3,7 +3,7 @@
 use actix_web::{HttpResponse, get, patch, post, web};
 
 use crate::audit::{self, AuditAction, AuditContext};
-use crate::auth::Operator;
+use crate::auth::{Bearer, Operator};
 use crate::contracts::repo::{self, ContractData, ContractFilter};
 use crate::contracts::types::*;
 use crate::db::DbConnection;
@@ -87,7 +87,7 @@ pub async fn create_contract(
 #[get("/admin/contracts")]
 pub async fn list_contracts(
     state: web::Data<AppState>,
-    _operator: Operator,
+    bearer: Bearer<Operator>,
     ApiQuery(query): ApiQuery<ContractListQuery>,
 ) -> Result<HttpResponse, AppError> {
     let paging = query.page.paging()?;
@@ -97,7 +97,9 @@ pub async fn list_contracts(
     };
     let (rows, total) = state
         .db
-        .run(move |conn| repo::list(conn, &filter, paging))
+        .read_as(bearer, move |conn, _operator| {
+            repo::list(conn, &filter, paging)
+        })
         .await?;
     let items = rows
         .into_iter()
@@ -122,13 +124,15 @@ pub async fn list_contracts(
 #[get("/admin/contracts/{id}")]
 pub async fn get_contract(
     state: web::Data<AppState>,
-    _operator: Operator,
+    bearer: Bearer<Operator>,
     id: RecordId,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let contract = state
         .db
-        .run(move |conn| repo::find(conn, &id)?.ok_or_else(AppError::not_found))
+        .read_as(bearer, move |conn, _operator| {
+            repo::find(conn, &id)?.ok_or_else(AppError::not_found)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(Contract::try_from(contract)?))
 }

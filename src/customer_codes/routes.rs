@@ -4,7 +4,7 @@
 use actix_web::{HttpResponse, delete, get, post, web};
 
 use crate::audit::{self, AuditAction, AuditContext};
-use crate::auth::Subscriber;
+use crate::auth::{Bearer, Subscriber};
 use crate::contracts::portal::visible_contract;
 use crate::customer_codes::types::*;
 use crate::customer_codes::{CustomerCodeProblem, redeem, repo};
@@ -93,7 +93,7 @@ pub async fn generate_customer_code(
 #[get("/contracts/{id}/customer-codes")]
 pub async fn list_customer_codes(
     state: web::Data<AppState>,
-    subscriber: Subscriber,
+    bearer: Bearer<Subscriber>,
     id: RecordId,
     ApiQuery(query): ApiQuery<CodeListQuery>,
 ) -> Result<HttpResponse, AppError> {
@@ -102,7 +102,7 @@ pub async fn list_customer_codes(
     let id = id.into_inner();
     let (rows, total) = state
         .db
-        .read(move |conn| {
+        .read_as(bearer, move |conn, subscriber| {
             visible_contract(conn, &subscriber.account, &id)?;
             repo::list(conn, &id, paging)
         })

@@ -5,7 +5,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 
 use crate::audit::{self, AuditAction, AuditContext};
-use crate::auth::{Operator, Subscriber};
+use crate::auth::{Bearer, Operator, Subscriber};
 use crate::customers::holder;
 use crate::customers::repo::{self, ConsentSource, CustomerFilter};
 use crate::customers::types::*;
@@ -78,7 +78,7 @@ pub async fn create_customer(
 #[get("/admin/customers")]
 pub async fn list_customers(
     state: web::Data<AppState>,
-    _operator: Operator,
+    bearer: Bearer<Operator>,
     ApiQuery(query): ApiQuery<CustomerListQuery>,
 ) -> Result<HttpResponse, AppError> {
     let paging = query.page.paging()?;
@@ -89,7 +89,9 @@ pub async fn list_customers(
     let search_count_limit = state.config.lists.search_count_limit;
     let (rows, total) = state
         .db
-        .run(move |conn| repo::list(conn, &filter, paging, search_count_limit))
+        .read_as(bearer, move |conn, _operator| {
+            repo::list(conn, &filter, paging, search_count_limit)
+        })
         .await?;
     let items = rows
         .into_iter()
@@ -114,13 +116,15 @@ pub async fn list_customers(
 #[get("/admin/customers/{id}")]
 pub async fn get_customer(
     state: web::Data<AppState>,
-    _operator: Operator,
+    bearer: Bearer<Operator>,
     id: RecordId,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let customer = state
         .db
-        .run(move |conn| repo::find(conn, &id)?.ok_or_else(AppError::not_found))
+        .read_as(bearer, move |conn, _operator| {
+            repo::find(conn, &id)?.ok_or_else(AppError::not_found)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(Customer::try_from(customer)?))
 }
@@ -194,13 +198,15 @@ pub async fn update_customer(
 #[get("/me/subscriptions/{id}/customer")]
 pub async fn get_holder_data(
     state: web::Data<AppState>,
-    subscriber: Subscriber,
+    bearer: Bearer<Subscriber>,
     id: RecordId,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let (details, tag) = state
         .db
-        .run(move |conn| holder::details_of(conn, &subscriber, &id))
+        .read_as(bearer, move |conn, subscriber| {
+            holder::details_of(conn, &subscriber, &id)
+        })
         .await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::ETAG, tag))
@@ -282,7 +288,7 @@ pub async fn update_holder_data(
 #[get("/me/subscriptions/{id}/customer/consents")]
 pub async fn list_consents(
     state: web::Data<AppState>,
-    subscriber: Subscriber,
+    bearer: Bearer<Subscriber>,
     id: RecordId,
     ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
@@ -290,7 +296,7 @@ pub async fn list_consents(
     let id = id.into_inner();
     let (rows, total) = state
         .db
-        .run(move |conn| {
+        .read_as(bearer, move |conn, subscriber| {
             let customer_id = holder::holder_id(conn, &subscriber, &id)?;
             repo::consents(conn, &customer_id, paging)
         })

@@ -2,7 +2,7 @@
 
 use actix_web::{HttpResponse, get, web};
 
-use crate::auth::Subscriber;
+use crate::auth::{Bearer, Subscriber};
 use crate::dashboard::repo;
 use crate::dashboard::types::{Dashboard, DashboardQuery};
 use crate::error::{AppError, Problem};
@@ -28,13 +28,13 @@ use crate::state::AppState;
 #[get("/dashboard")]
 pub async fn get_dashboard(
     state: web::Data<AppState>,
-    subscriber: Subscriber,
+    bearer: Bearer<Subscriber>,
     ApiQuery(query): ApiQuery<DashboardQuery>,
 ) -> Result<HttpResponse, AppError> {
     let now = state.clock.now();
     let dashboard = state
         .db
-        .read(move |conn| {
+        .read_as(bearer, move |conn, subscriber| {
             let account = &subscriber.account;
             let scope = match query.company_id.filter(|id| !id.trim().is_empty()) {
                 Some(id) => {

@@ -100,7 +100,16 @@ pub fn companies_of(
     conn: &mut DbConnection,
     account_id: &str,
 ) -> Result<Vec<crate::memberships::types::MyCompany>, AppError> {
-    crate::memberships::repo::companies_of_account(conn, account_id)?
+    my_companies(crate::memberships::repo::companies_of_account(
+        conn, account_id,
+    )?)
+}
+
+/// The companies of `companies_of` as `GET /me` shows them.
+pub fn my_companies(
+    companies: Vec<crate::memberships::repo::AccountCompany>,
+) -> Result<Vec<crate::memberships::types::MyCompany>, AppError> {
+    companies
         .into_iter()
         .map(|company| {
             Ok(crate::memberships::types::MyCompany {

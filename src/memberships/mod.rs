@@ -11,7 +11,7 @@ pub mod repo;
 pub mod routes;
 pub mod types;
 
-pub use access::{CompanyAccess, access_to_company, companies_of, visible_companies};
+pub use access::{CompanyAccess, access_to_company, companies_of, my_companies, visible_companies};
 pub use problems::MembershipProblem;
 
 use utoipa_actix_web::service_config::ServiceConfig;

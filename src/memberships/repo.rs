@@ -3,11 +3,13 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::auth::SignedInAccount;
+use crate::auth::repo::{SessionKey, session_is_open};
 use crate::db::DbConnection;
 use crate::error::AppError;
 use crate::http::Paging;
 use crate::memberships::types::CompanyRole;
-use crate::schema::{accounts, companies, company_memberships};
+use crate::schema::{accounts, companies, company_memberships, sessions};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = company_memberships)]
@@ -37,6 +39,44 @@ pub struct AccountCompany {
     pub name: String,
     pub customer_number: String,
     pub role: String,
+}
+
+/// The signed-in account of an open session with the companies it acts for, in one
+/// statement: `GET /me` on one round trip (`None` when the session is not open).
+pub fn signed_in_with_companies(
+    conn: &mut DbConnection,
+    key: SessionKey<'_>,
+) -> Result<Option<(SignedInAccount, Vec<AccountCompany>)>, AppError> {
+    let rows: Vec<(SignedInAccount, Option<AccountCompany>)> = accounts::table
+        .inner_join(sessions::table)
+        .left_join(
+            company_memberships::table.on(company_memberships::account_id
+                .eq(accounts::id.nullable())
+                .and(company_memberships::accepted_at.is_not_null())),
+        )
+        .left_join(companies::table.on(companies::id.eq(company_memberships::company_id)))
+        .filter(session_is_open(key))
+        .order((companies::name.asc(), companies::id.asc()))
+        .select((
+            SignedInAccount::as_select(),
+            (
+                companies::id,
+                companies::name,
+                companies::customer_number,
+                company_memberships::role,
+            )
+                .nullable(),
+        ))
+        .load(conn)?;
+    let mut rows = rows.into_iter();
+    let Some((account, first)) = rows.next() else {
+        return Ok(None);
+    };
+    let companies = first
+        .into_iter()
+        .chain(rows.filter_map(|(_, company)| company))
+        .collect();
+    Ok(Some((account, companies)))
 }
 
 pub fn companies_of_account(

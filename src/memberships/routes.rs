@@ -5,7 +5,7 @@
 use actix_web::{HttpResponse, delete, get, patch, post, web};
 
 use crate::audit::{self, AuditAction, AuditContext};
-use crate::auth::{Operator, SignedInAccount, Subscriber};
+use crate::auth::{Bearer, Operator, SignedInAccount, Subscriber};
 use crate::companies::types::Company;
 use crate::db::DbConnection;
 use crate::error::{AppError, Problem};
@@ -72,13 +72,13 @@ pub async fn invite_first_admin(
 #[get("/companies/{id}")]
 pub async fn get_portal_company(
     state: web::Data<AppState>,
-    subscriber: Subscriber,
+    bearer: Bearer<Subscriber>,
     id: RecordId,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let company = state
         .db
-        .run(move |conn| {
+        .read_as(bearer, move |conn, subscriber| {
             access_to_company(conn, &subscriber.account, &id)?;
             crate::companies::repo::find(conn, &id)?.ok_or_else(AppError::not_found)
         })
@@ -103,7 +103,7 @@ pub async fn get_portal_company(
 #[get("/companies/{id}/users")]
 pub async fn list_company_users(
     state: web::Data<AppState>,
-    subscriber: Subscriber,
+    bearer: Bearer<Subscriber>,
     id: RecordId,
     ApiQuery(query): ApiQuery<CompanyUserListQuery>,
 ) -> Result<HttpResponse, AppError> {
@@ -111,7 +111,7 @@ pub async fn list_company_users(
     let id = id.into_inner();
     let (rows, total) = state
         .db
-        .run(move |conn| {
+        .read_as(bearer, move |conn, subscriber| {
             access_to_company(conn, &subscriber.account, &id)?;
             repo::list(conn, &id, paging)
         })
@@ -231,12 +231,12 @@ async fn invite(
 #[get("/companies/{id}/users/{user_id}")]
 pub async fn get_company_user(
     state: web::Data<AppState>,
-    subscriber: Subscriber,
+    bearer: Bearer<Subscriber>,
     ids: NestedIds,
 ) -> Result<HttpResponse, AppError> {
     let row = state
         .db
-        .run(move |conn| {
+        .read_as(bearer, move |conn, subscriber| {
             access_to_company(conn, &subscriber.account, &ids.parent)?;
             repo::find(conn, &ids.parent, &ids.item)?.ok_or_else(AppError::not_found)
         })

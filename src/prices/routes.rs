@@ -3,7 +3,7 @@
 use actix_web::{HttpResponse, get, post, web};
 
 use crate::audit::{self, AuditAction, AuditContext};
-use crate::auth::Operator;
+use crate::auth::{Bearer, Operator};
 use crate::error::{AppError, Problem};
 use crate::http::{ApiJson, ApiQuery, Page, PageQuery};
 use crate::prices::repo::{self, PriceRow};
@@ -26,14 +26,16 @@ use crate::state::AppState;
 #[get("/admin/prices")]
 pub async fn list_prices(
     state: web::Data<AppState>,
-    _operator: Operator,
+    bearer: Bearer<Operator>,
     ApiQuery(query): ApiQuery<PriceListQuery>,
 ) -> Result<HttpResponse, AppError> {
     let paging = query.page.paging()?;
     let product = query.product_offering.filter(|p| !p.trim().is_empty());
     let (rows, total) = state
         .db
-        .read(move |conn| repo::list(conn, product.as_deref().map(str::trim), paging))
+        .read_as(bearer, move |conn, _operator| {
+            repo::list(conn, product.as_deref().map(str::trim), paging)
+        })
         .await?;
     let items = rows.into_iter().map(Price::from).collect();
     Ok(HttpResponse::Ok().json(paging.page_of(items, total)))

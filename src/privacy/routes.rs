@@ -4,7 +4,7 @@
 use actix_web::{HttpResponse, get, post, web};
 
 use crate::audit::{self, AuditAction, AuditContext};
-use crate::auth::{Operator, Subscriber};
+use crate::auth::{Bearer, Operator, Subscriber};
 use crate::error::{AppError, Problem};
 use crate::http::RecordId;
 use crate::privacy::problems::PrivacyProblem;
@@ -38,15 +38,15 @@ const EXPORT_SCOPE: &str = "export";
 #[get("/me/export")]
 pub async fn export_my_data(
     state: web::Data<AppState>,
-    subscriber: Subscriber,
+    bearer: Bearer<Subscriber>,
     context: AuditContext,
 ) -> Result<HttpResponse, AppError> {
     let now = state.clock.now();
     let limit = state.config.limits.export_per_account;
-    let account_id = subscriber.account.id;
     let document = state
         .db
-        .transaction(move |conn| {
+        .transaction_as(bearer, move |conn, subscriber| {
+            let account_id = subscriber.account.id;
             let key = format!("{EXPORT_SCOPE}:account:{account_id}");
             rate_limit::acquire(conn, &key, limit).map_err(|error| match error {
                 AppError::RetryLater { after, limit, .. } => AppError::RetryLater {
@@ -83,7 +83,7 @@ pub async fn export_my_data(
 #[get("/admin/customers/{id}/export")]
 pub async fn export_customer_data(
     state: web::Data<AppState>,
-    operator: Operator,
+    bearer: Bearer<Operator>,
     id: RecordId,
     context: AuditContext,
 ) -> Result<HttpResponse, AppError> {
@@ -91,7 +91,7 @@ pub async fn export_customer_data(
     let customer_id = id.into_inner();
     let document = state
         .db
-        .transaction(move |conn| {
+        .transaction_as(bearer, move |conn, operator| {
             let document = export::customer_export(conn, &customer_id, now)?
                 .ok_or_else(AppError::not_found)?;
             audit::record(

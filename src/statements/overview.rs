@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Nullable, Text};
 
 use crate::audit::{self, AuditAction, AuditContext};
-use crate::auth::Operator;
+use crate::auth::{Bearer, Operator};
 use crate::contracts::types::SortOrder;
 use crate::db::{DbConnection, PreparedSql};
 use crate::domain::Cents;
@@ -288,7 +288,7 @@ pub fn lines(
 #[get("/admin/statements/{month}")]
 pub async fn month_overview(
     state: web::Data<AppState>,
-    _operator: Operator,
+    bearer: Bearer<Operator>,
     month: StatementMonth,
     ApiQuery(query): ApiQuery<OverviewQuery>,
 ) -> Result<HttpResponse, AppError> {
@@ -296,7 +296,7 @@ pub async fn month_overview(
     let (filter, paging) = query.parse()?;
     let (rows, total) = state
         .db
-        .read(move |conn| {
+        .read_as(bearer, move |conn, _operator| {
             lines(
                 conn,
                 month,
@@ -331,7 +331,7 @@ pub async fn month_overview(
 #[get("/admin/statements/{month}.csv")]
 pub async fn month_overview_csv(
     state: web::Data<AppState>,
-    _operator: Operator,
+    bearer: Bearer<Operator>,
     month: StatementMonth,
     ApiQuery(query): ApiQuery<OverviewFileQuery>,
 ) -> Result<HttpResponse, AppError> {
@@ -339,7 +339,7 @@ pub async fn month_overview_csv(
     let number = query.customer_number.filter(|c| !c.trim().is_empty());
     let (rows, _) = state
         .db
-        .read(move |conn| {
+        .read_as(bearer, move |conn, _operator| {
             lines(
                 conn,
                 month,

@@ -6,8 +6,9 @@ use std::future::{Ready, ready};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload, get, web};
 use chrono::NaiveDate;
 
-use crate::auth::{SignedInAccount, Subscriber};
+use crate::auth::{Bearer, Subscriber};
 use crate::contracts::portal::visible_contract;
+use crate::db::DbConnection;
 use crate::domain::month::{MAX_MONTHS_AHEAD, format_month, months_after, parse_month};
 use crate::error::{AppError, FieldError, FieldErrorCode, Problem};
 use crate::http::{ApiQuery, PageQuery, RecordId, TotalRelation};
@@ -51,35 +52,55 @@ impl StatementMonth {
     }
 }
 
-/// The contract's statement head for `month`, frozen first when the month has ended.
-async fn head(
+/// The contract's statement head for `month`, frozen first when the month has ended, and
+/// what `with_head` reads for it. The principal's session, the head and `with_head` share
+/// one connection, except on the first request after a month has ended, which freezes
+/// the statement in a transaction of its own first.
+async fn head<T, F>(
     state: &AppState,
-    account: SignedInAccount,
+    bearer: Bearer<Subscriber>,
     id: String,
     month: NaiveDate,
-) -> Result<StatementHead, AppError> {
+    with_head: F,
+) -> Result<(StatementHead, T), AppError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConnection, &StatementHead) -> Result<T, AppError> + Send + 'static,
+{
     let today = state.clock.today_berlin();
     let now = state.clock.now();
-    let (account_for_read, id_for_read) = (account.clone(), id.clone());
+    let id_for_read = id.clone();
     let read = state
         .db
-        .read(move |conn| {
-            let (contract, _) = visible_contract(conn, &account_for_read, &id_for_read)?;
-            freezing::read_statement(conn, &contract, month, today)
+        .read_as(bearer, move |conn, subscriber| {
+            let (contract, _) = visible_contract(conn, &subscriber.account, &id_for_read)?;
+            match freezing::read_statement(conn, &contract, month, today)? {
+                Some(head) => {
+                    let read = with_head(conn, &head)?;
+                    Ok(Ok((head, read)))
+                }
+                None => Ok(Err((subscriber.account, with_head))),
+            }
         })
         .await?;
-    match read {
-        Some(head) => Ok(head),
-        None => {
-            state
-                .db
-                .transaction(move |conn| {
-                    let (contract, _) = visible_contract(conn, &account, &id)?;
-                    freezing::statement(conn, &contract, month, today, now)
-                })
-                .await
-        }
-    }
+    let (account, with_head) = match read {
+        Ok(found) => return Ok(found),
+        Err(to_freeze) => to_freeze,
+    };
+    let head = state
+        .db
+        .transaction(move |conn| {
+            let (contract, _) = visible_contract(conn, &account, &id)?;
+            freezing::statement(conn, &contract, month, today, now)
+        })
+        .await?;
+    state
+        .db
+        .read(move |conn| {
+            let read = with_head(conn, &head)?;
+            Ok((head, read))
+        })
+        .await
 }
 
 fn item(head: &StatementHead, row: ItemRow) -> Result<StatementItem, AppError> {
@@ -131,23 +152,20 @@ fn item(head: &StatementHead, row: ItemRow) -> Result<StatementItem, AppError> {
 #[get("/contracts/{id}/statements/{month}")]
 pub async fn get_statement(
     state: web::Data<AppState>,
-    subscriber: Subscriber,
+    bearer: Bearer<Subscriber>,
     id: RecordId,
     month: StatementMonth,
     ApiQuery(query): ApiQuery<StatementQuery>,
 ) -> Result<HttpResponse, AppError> {
     let month = month.checked(state.clock.today_berlin())?;
     let (order, paging) = query.parse()?;
-    let head = head(&state, subscriber.account, id.into_inner(), month).await?;
-    let source = head.items.clone();
-    let rows = if paging.offset() >= head.tickets {
-        Vec::new()
-    } else {
-        state
-            .db
-            .read(move |conn| repo::items(conn, &source, order, paging))
-            .await?
-    };
+    let (head, rows) = head(&state, bearer, id.into_inner(), month, move |conn, head| {
+        if paging.offset() >= head.tickets {
+            return Ok(Vec::new());
+        }
+        repo::items(conn, &head.items, order, paging)
+    })
+    .await?;
     let items = rows
         .into_iter()
         .map(|row| item(&head, row))
@@ -204,12 +222,12 @@ fn attachment(file_name: &str) -> (&'static str, String) {
 #[get("/contracts/{id}/statements/{month}.csv")]
 pub async fn get_statement_csv(
     state: web::Data<AppState>,
-    subscriber: Subscriber,
+    bearer: Bearer<Subscriber>,
     id: RecordId,
     month: StatementMonth,
 ) -> Result<HttpResponse, AppError> {
     let month = month.checked(state.clock.today_berlin())?;
-    let head = head(&state, subscriber.account, id.into_inner(), month).await?;
+    let (head, ()) = head(&state, bearer, id.into_inner(), month, |_, _| Ok(())).await?;
     let name = files::file_name("Abrechnung", &head.contract.contract_number, month, "csv");
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
@@ -240,17 +258,16 @@ pub async fn get_statement_csv(
 #[get("/contracts/{id}/statements/{month}.xlsx")]
 pub async fn get_statement_xlsx(
     state: web::Data<AppState>,
-    subscriber: Subscriber,
+    bearer: Bearer<Subscriber>,
     id: RecordId,
     month: StatementMonth,
 ) -> Result<HttpResponse, AppError> {
     let month = month.checked(state.clock.today_berlin())?;
-    let head = head(&state, subscriber.account, id.into_inner(), month).await?;
+    let (head, body) = head(&state, bearer, id.into_inner(), month, |conn, head| {
+        files::statement_xlsx(conn, head)
+    })
+    .await?;
     let name = files::file_name("Abrechnung", &head.contract.contract_number, month, "xlsx");
-    let body = state
-        .db
-        .read(move |conn| files::statement_xlsx(conn, &head))
-        .await?;
     Ok(HttpResponse::Ok()
         .content_type("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
         .insert_header(attachment(&name))

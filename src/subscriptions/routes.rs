@@ -5,7 +5,7 @@ use actix_web::http::header;
 use actix_web::{HttpResponse, delete, get, patch, post, web};
 
 use crate::audit::{self, AuditAction, AuditContext};
-use crate::auth::{Operator, Subscriber};
+use crate::auth::{Bearer, Operator, Subscriber};
 use crate::db::DbConnection;
 use crate::domain::choice::parse_choice;
 use crate::error::{AppError, FieldErrorCode, Problem};
@@ -89,7 +89,7 @@ pub async fn create_subscription(
 #[get("/admin/subscriptions")]
 pub async fn list_subscriptions(
     state: web::Data<AppState>,
-    _operator: Operator,
+    bearer: Bearer<Operator>,
     ApiQuery(query): ApiQuery<SubscriptionListQuery>,
 ) -> Result<HttpResponse, AppError> {
     let paging = query.page.paging()?;
@@ -101,7 +101,9 @@ pub async fn list_subscriptions(
     };
     let (rows, total) = state
         .db
-        .run(move |conn| repo::list(conn, &filter, paging))
+        .read_as(bearer, move |conn, _operator| {
+            repo::list(conn, &filter, paging)
+        })
         .await?;
     let items = rows
         .into_iter()
@@ -127,13 +129,15 @@ pub async fn list_subscriptions(
 #[get("/admin/subscriptions/{id}")]
 pub async fn get_subscription(
     state: web::Data<AppState>,
-    _operator: Operator,
+    bearer: Bearer<Operator>,
     id: RecordId,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let subscription = state
         .db
-        .run(move |conn| repo::find(conn, &id)?.ok_or_else(AppError::not_found))
+        .read_as(bearer, move |conn, _operator| {
+            repo::find(conn, &id)?.ok_or_else(AppError::not_found)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(SubscriptionRecord::try_from(subscription)?))
 }
@@ -267,7 +271,7 @@ pub async fn link_subscription(
 #[get("/me/subscriptions")]
 pub async fn list_my_subscriptions(
     state: web::Data<AppState>,
-    subscriber: Subscriber,
+    bearer: Bearer<Subscriber>,
     ApiQuery(query): ApiQuery<MySubscriptionsQuery>,
 ) -> Result<HttpResponse, AppError> {
     let paging = query.page.paging()?;
@@ -281,7 +285,7 @@ pub async fn list_my_subscriptions(
     let today = state.clock.today_berlin();
     let (rows, total) = state
         .db
-        .run(move |conn| {
+        .read_as(bearer, move |conn, subscriber| {
             repo::list_of_account(conn, &subscriber.account.id, linked_state, today, paging)
         })
         .await?;
@@ -307,13 +311,13 @@ pub async fn list_my_subscriptions(
 #[get("/me/subscriptions/{id}")]
 pub async fn get_my_subscription(
     state: web::Data<AppState>,
-    subscriber: Subscriber,
+    bearer: Bearer<Subscriber>,
     id: RecordId,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let view = state
         .db
-        .run(move |conn| {
+        .read_as(bearer, move |conn, subscriber| {
             repo::view_of_account(conn, &subscriber.account.id, &id)?
                 .ok_or_else(AppError::not_found)
         })
@@ -345,7 +349,7 @@ pub async fn get_my_subscription(
 #[get("/me/subscriptions/{id}/overview.pdf")]
 pub async fn download_overview(
     state: web::Data<AppState>,
-    subscriber: Subscriber,
+    bearer: Bearer<Subscriber>,
     id: RecordId,
     lang: crate::i18n::Lang,
 ) -> Result<HttpResponse, AppError> {
@@ -353,7 +357,7 @@ pub async fn download_overview(
     let today = state.clock.today_berlin();
     let (view, holder) = state
         .db
-        .run(move |conn| {
+        .read_as(bearer, move |conn, subscriber| {
             let view = repo::view_of_account(conn, &subscriber.account.id, &id)?
                 .ok_or_else(AppError::not_found)?;
             let holder = crate::customers::repo::find(conn, &view.0.data.customer_id)?

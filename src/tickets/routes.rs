@@ -3,7 +3,7 @@
 use actix_web::{HttpResponse, get, post, web};
 
 use crate::audit::{self, AuditAction, AuditContext};
-use crate::auth::Subscriber;
+use crate::auth::{Bearer, Subscriber};
 use crate::contracts::portal::visible_contract;
 use crate::db::DbConnection;
 use crate::domain::month::earliest_end;
@@ -36,7 +36,7 @@ use crate::tickets::{TicketProblem, mails, repo};
 #[get("/contracts/{id}/subscriptions")]
 pub async fn list_contract_tickets(
     state: web::Data<AppState>,
-    subscriber: Subscriber,
+    bearer: Bearer<Subscriber>,
     id: RecordId,
     ApiQuery(query): ApiQuery<TicketListQuery>,
 ) -> Result<HttpResponse, AppError> {
@@ -45,7 +45,7 @@ pub async fn list_contract_tickets(
     let search_count_limit = state.config.lists.search_count_limit;
     let (rows, total) = state
         .db
-        .read(move |conn| {
+        .read_as(bearer, move |conn, subscriber| {
             visible_contract(conn, &subscriber.account, &id)?;
             repo::list_of_contract(conn, &id, &filter, paging, search_count_limit)
         })

@@ -6,7 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use serde_json::json;
 
 use crate::audit::{self, AuditAction, AuditContext};
-use crate::auth::Subscriber;
+use crate::auth::{Bearer, Subscriber};
 use crate::error::{AppError, Problem};
 use crate::http::path::path_id;
 use crate::http::{ApiJson, ApiQuery, Page, PageQuery, RecordId};
@@ -148,7 +148,7 @@ pub async fn create_webhook(
 #[get("/companies/{id}/webhooks")]
 pub async fn list_webhooks(
     state: web::Data<AppState>,
-    subscriber: Subscriber,
+    bearer: Bearer<Subscriber>,
     company: RecordId,
     ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
@@ -156,7 +156,7 @@ pub async fn list_webhooks(
     let company_id = company.into_inner();
     let (rows, total) = state
         .db
-        .read(move |conn| {
+        .read_as(bearer, move |conn, subscriber| {
             access_to_company(conn, &subscriber.account, &company_id)?;
             repo::list_of_company(conn, &company_id, paging)
         })
@@ -199,13 +199,13 @@ fn hook_path(req: &HttpRequest) -> Result<HookPath, AppError> {
 #[get("/companies/{id}/webhooks/{hook_id}")]
 pub async fn get_webhook(
     state: web::Data<AppState>,
-    subscriber: Subscriber,
+    bearer: Bearer<Subscriber>,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
     let path = hook_path(&req)?;
     let row = state
         .db
-        .read(move |conn| {
+        .read_as(bearer, move |conn, subscriber| {
             visible_webhook(
                 conn,
                 &subscriber.account,
@@ -475,7 +475,7 @@ pub async fn ping(
 #[get("/companies/{id}/webhooks/{hook_id}/deliveries")]
 pub async fn list_deliveries(
     state: web::Data<AppState>,
-    subscriber: Subscriber,
+    bearer: Bearer<Subscriber>,
     req: HttpRequest,
     ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
@@ -483,7 +483,7 @@ pub async fn list_deliveries(
     let path = hook_path(&req)?;
     let (rows, total) = state
         .db
-        .read(move |conn| {
+        .read_as(bearer, move |conn, subscriber| {
             let (row, _) = visible_webhook(
                 conn,
                 &subscriber.account,

@@ -177,11 +177,14 @@ async fn rotated_keys_still_verify_until_removed() {
     assert_problem(refused, StatusCode::UNAUTHORIZED, "invalid_token").await;
 }
 
-/// Operators are told apart by the `Operator` extractor: a probe route behind it, on the
-/// application's own state, answers who passed.
+/// Operators are told apart by the `Operator` principal, checked before the handler (the
+/// extractor) or on the handler's own connection (`Bearer<Operator>` with `read_as`, the
+/// read path): a probe route of each kind, on the application's own state, answers who
+/// passed.
 #[actix_web::test]
 async fn only_accounts_with_operator_rights_pass_as_operators_and_revocation_is_immediate() {
-    use firmenportal::auth::{Operator, Subscriber};
+    use firmenportal::auth::{Bearer, Operator, Subscriber};
+    use firmenportal::state::AppState;
     let app = TestApp::spawn().await;
     let probe = actix_web::test::init_service(
         actix_web::App::new()
@@ -191,6 +194,18 @@ async fn only_accounts_with_operator_rights_pass_as_operators_and_revocation_is_
                 web::get().to(|operator: Operator| async move {
                     HttpResponse::Ok().body(operator.account.email)
                 }),
+            )
+            .route(
+                "/operator/read",
+                web::get().to(
+                    |state: web::Data<AppState>, bearer: Bearer<Operator>| async move {
+                        let email = state
+                            .db
+                            .read_as(bearer, |_, operator| Ok(operator.account.email))
+                            .await?;
+                        Ok::<_, firmenportal::error::AppError>(HttpResponse::Ok().body(email))
+                    },
+                ),
             )
             .route(
                 "/subscriber",
@@ -215,29 +230,40 @@ async fn only_accounts_with_operator_rights_pass_as_operators_and_revocation_is_
         operator.login(&app).await.access,
     );
 
-    let refused =
-        actix_web::test::call_service(&probe, call("/operator", Some(subscriber_token.clone())))
-            .await;
-    assert_eq!(refused.status(), StatusCode::FORBIDDEN.as_u16());
-    let problem: Value = actix_web::test::read_body_json(refused).await;
-    assert_eq!(problem["code"], "forbidden");
-    let passed =
-        actix_web::test::call_service(&probe, call("/operator", Some(operator_token.clone())))
-            .await;
-    assert_eq!(passed.status(), StatusCode::OK.as_u16());
+    for path in ["/operator", "/operator/read"] {
+        let refused =
+            actix_web::test::call_service(&probe, call(path, Some(subscriber_token.clone()))).await;
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN.as_u16(), "{path}");
+        let problem: Value = actix_web::test::read_body_json(refused).await;
+        assert_eq!(problem["code"], "forbidden");
+        let passed =
+            actix_web::test::call_service(&probe, call(path, Some(operator_token.clone()))).await;
+        assert_eq!(passed.status(), StatusCode::OK.as_u16(), "{path}");
+        let body = actix_web::test::read_body(passed).await;
+        assert_eq!(body, operator.email.as_bytes(), "{path}");
+        let anonymous = actix_web::test::call_service(&probe, call(path, None)).await;
+        assert_eq!(
+            anonymous.status(),
+            StatusCode::UNAUTHORIZED.as_u16(),
+            "{path}"
+        );
+        let forged =
+            actix_web::test::call_service(&probe, call(path, Some(format!("{operator_token}x"))))
+                .await;
+        assert_eq!(forged.status(), StatusCode::UNAUTHORIZED.as_u16(), "{path}");
+    }
     let subscriber_ok =
         actix_web::test::call_service(&probe, call("/subscriber", Some(subscriber_token))).await;
     assert_eq!(subscriber_ok.status(), StatusCode::OK.as_u16());
-    let anonymous = actix_web::test::call_service(&probe, call("/operator", None)).await;
-    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED.as_u16());
 
     // /me tells a frontend which portal to show.
     assert_eq!(app.me(&operator_token).await["operator"], true);
     // Rights withdrawn take effect with the next request, token unchanged.
     operator.set_operator(&app, false).await;
-    let withdrawn =
-        actix_web::test::call_service(&probe, call("/operator", Some(operator_token.clone())))
-            .await;
-    assert_eq!(withdrawn.status(), StatusCode::FORBIDDEN.as_u16());
+    for path in ["/operator", "/operator/read"] {
+        let withdrawn =
+            actix_web::test::call_service(&probe, call(path, Some(operator_token.clone()))).await;
+        assert_eq!(withdrawn.status(), StatusCode::FORBIDDEN.as_u16(), "{path}");
+    }
     assert_eq!(app.me(&operator_token).await["operator"], false);
 }

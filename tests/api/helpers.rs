@@ -163,15 +163,18 @@ impl TestApp {
         async move { request.send().await.expect("request") }
     }
 
-    /// Asserts that a session is over: its access token and its refresh token are both
-    /// refused.
+    /// Asserts that a session is over: its access token (on `/me`, which checks the
+    /// session in the statement that reads the account, and on a list, which checks it
+    /// on the connection of its own query) and its refresh token are all refused.
     pub async fn assert_session_ended(&self, tokens: &Tokens) {
-        assert_problem(
-            self.get("/api/v1/me", Some(&tokens.access)).await,
-            StatusCode::UNAUTHORIZED,
-            "invalid_token",
-        )
-        .await;
+        for path in ["/api/v1/me", "/api/v1/me/subscriptions"] {
+            assert_problem(
+                self.get(path, Some(&tokens.access)).await,
+                StatusCode::UNAUTHORIZED,
+                "invalid_token",
+            )
+            .await;
+        }
         let refresh = self
             .post(
                 "/api/v1/auth/refresh",

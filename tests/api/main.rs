@@ -29,6 +29,7 @@ mod operators;
 mod paging;
 mod privacy;
 mod rate_limit;
+mod read_path;
 mod retention;
 mod shutdown;
 mod statements;
