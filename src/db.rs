@@ -3,6 +3,7 @@
 //! (and `DbPool::read` for work that only reads), which move blocking diesel work onto
 //! the blocking thread pool.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
@@ -12,6 +13,7 @@ use diesel::r2d2::{self, ManageConnection};
 use diesel::serialize::ToSql;
 use diesel::sql_types;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use scheduled_thread_pool::ScheduledThreadPool;
 use secrecy::ExposeSecret;
 
 use crate::config::Config;
@@ -214,8 +216,18 @@ impl DbPool {
             "db_client_connection_wait_time_seconds",
             "Time waited for a database connection from the pool",
         );
+        // r2d2 gives every pool three threads of its own to open connections in the
+        // background and close broken ones; they sleep nearly always. One, shared by the
+        // pools, is enough, and each thread at rest holds a stack and a malloc arena.
+        let helper = Arc::new(
+            ScheduledThreadPool::builder()
+                .num_threads(1)
+                .thread_name_pattern("r2d2-{}")
+                .build(),
+        );
         let pool_of = |manager, max_size| {
             r2d2::Pool::builder()
+                .thread_pool(helper.clone())
                 .event_handler(Box::new(WaitTimes(wait_time.clone())))
                 .max_size(max_size)
                 .min_idle(Some(0))
