@@ -19,7 +19,8 @@ with open(path, encoding="utf-8") as log:
         if not start <= entry.get("timestamp", "")[:19] <= end or "elapsed_ms" not in entry:
             continue
         wanted = "/api/v1/me" if kind == "me" else kind
-        if entry.get("span", {}).get("path") == wanted:
+        # The request span names the path `url.path` (OpenTelemetry's conventions).
+        if entry.get("span", {}).get("url.path") == wanted:
             times.append(entry["elapsed_ms"])
 times.sort()
 
