@@ -80,7 +80,7 @@ psql "$DB_URL" -qc "CREATE TABLE indexed_subscriptions (LIKE subscriptions INCLU
 COPY_INDEXED_S=$(timed psql "$DB_URL" -qc "\\copy indexed_subscriptions FROM '$WORK/stored.csv' WITH (FORMAT csv)")
 # The physical limit of any import into the real table: the stored rows copied back into
 # `subscriptions` itself, with its indexes and foreign keys (the same rows come back).
-psql "$DB_URL" -qc "TRUNCATE subscriptions" >/dev/null
+psql "$DB_URL" -qc "SET client_min_messages = warning" -c "TRUNCATE subscriptions CASCADE" >/dev/null
 COPY_REAL_S=$(timed psql "$DB_URL" -qc "\\copy subscriptions FROM '$WORK/stored.csv' WITH (FORMAT csv)")
 psql "$DB_URL" -qc "DROP TABLE bare_customers, bare_subscriptions, indexed_subscriptions" -c "VACUUM ANALYZE" >/dev/null
 IMPORT_RPS=$(per_second "$SUBSCRIPTIONS" "$SUBS_S")
