@@ -6,6 +6,7 @@
 use std::net::IpAddr;
 
 use chrono::{NaiveDate, NaiveDateTime};
+use diesel::dsl::{exists, not};
 use diesel::prelude::*;
 
 use crate::db::DbConnection;
@@ -173,20 +174,22 @@ pub fn erase_old_customers(
     ended_before: NaiveDate,
     now: NaiveDateTime,
 ) -> Result<usize, AppError> {
+    // Correlated `EXISTS`, which both backends run as a (hashed) anti- or semi-join; a
+    // `NOT IN`/`!= ALL` over the tickets is one pass over them per record on PostgreSQL
+    // (over half an hour at 200,000 records with 1,000,000 tickets).
+    let tickets = || subscriptions::table.filter(subscriptions::customer_id.eq(customers::id));
     // Not erased: a record with an open-ended ticket or one that ended since.
-    let kept = subscriptions::table
-        .filter(
-            subscriptions::valid_to
-                .is_null()
-                .or(subscriptions::valid_to.ge(ended_before).assume_not_null()),
-        )
-        .select(subscriptions::customer_id);
+    let kept = tickets().filter(
+        subscriptions::valid_to
+            .is_null()
+            .or(subscriptions::valid_to.ge(ended_before).assume_not_null()),
+    );
     let ids: Vec<String> = customers::table
-        .filter(customers::id.ne_all(kept))
+        .filter(not(exists(kept)))
         .filter(
             customers::recorded_at
                 .lt(ended_before)
-                .or(customers::id.eq_any(subscriptions::table.select(subscriptions::customer_id))),
+                .or(exists(tickets())),
         )
         .select(customers::id)
         .limit(RETENTION_BATCH)
