@@ -19,13 +19,7 @@ DB="fp_bench_export_$(date +%s)"
 PASSWORD="Benchmark-Passwort-2026"
 EMAIL="export@example.de"
 
-if ! command -v wrk >/dev/null; then
-  echo "installing wrk (Debian package)" >&2
-  apt-get install -y -qq wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-fi
-for tool in psql curl; do
-  command -v "$tool" >/dev/null || { echo "$tool is needed" >&2; exit 1; }
-done
+need_tools psql curl
 
 cargo build --release --quiet
 BIN=$RELEASE_BIN

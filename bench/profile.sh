@@ -23,13 +23,7 @@ PASSWORD="Benchmark-Passwort-2026"
 OUT=bench/out
 mkdir -p "$OUT"
 
-if ! command -v wrk >/dev/null; then
-  echo "installing wrk (Debian package)" >&2
-  apt-get install -y -qq wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-fi
-for tool in perf psql pgbench python3 curl; do
-  command -v "$tool" >/dev/null || { echo "$tool is needed" >&2; exit 1; }
-done
+need_tools perf psql pgbench python3 curl
 
 if [ -z "${BENCH_BIN:-}" ]; then
   cargo build --release --quiet

@@ -20,13 +20,7 @@ BASE="http://127.0.0.1:$PORT"
 DB="fp_bench_$(date +%s)"
 PASSWORD="Benchmark-Passwort-2026"
 
-if ! command -v wrk >/dev/null; then
-  echo "installing wrk (Debian package)" >&2
-  apt-get install -y -qq wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-fi
-for tool in psql pgbench python3 curl; do
-  command -v "$tool" >/dev/null || { echo "$tool is needed" >&2; exit 1; }
-done
+need_tools psql pgbench python3 curl
 
 cargo build --release --quiet
 cargo bench --no-run --quiet --bench argon2_hash 2>/dev/null

@@ -34,13 +34,7 @@ CONNECTIONS=8
 # Retries soon enough that a backlog drains within the run (the default waits 5 min).
 RETRY_SCHEDULE=5,10,20,40,80,160
 
-if ! command -v wrk >/dev/null; then
-  echo "installing wrk (Debian package)" >&2
-  apt-get install -y -qq wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-fi
-for tool in psql python3 curl; do
-  command -v "$tool" >/dev/null || { echo "$tool is needed" >&2; exit 1; }
-done
+need_tools psql python3 curl
 
 cargo build --release --quiet
 BIN=$RELEASE_BIN

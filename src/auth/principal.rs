@@ -99,8 +99,8 @@ impl Principal for Operator {
 
 /// An access token whose signature, issuer, audience and lifetime are verified, for a
 /// principal `P` whose session is not checked yet: hand it to `DbPool::read_as` or
-/// `DbPool::transaction_as`, which check it on the connection that runs the handler's work. A
-/// missing or invalid token is refused here already (`401`), before the handler.
+/// `DbPool::transaction_as`, which check it on the connection that runs the handler's
+/// work. A missing or invalid token is refused here already (`401`), before the handler.
 pub struct Bearer<P> {
     claims: AccessClaims,
     principal: PhantomData<fn() -> P>,
