@@ -200,17 +200,12 @@ impl Application {
             .map_err(|e| StartupError(e.to_string()))?
             .port();
 
-        let document = crate::openapi::document();
         let swagger_ui = config.http.swagger_ui;
         let extra_get_paths: &[&str] = if swagger_ui {
             &[OPENAPI_PATH, SWAGGER_UI_PATH, SWAGGER_UI_BARE_PATH]
         } else {
             &[OPENAPI_PATH]
         };
-        let routes = web::Data::new(RouteTable::from_openapi(&document, extra_get_paths));
-        let document_json = web::Data::new(crate::openapi::document_json());
-        drop(document);
-        release_freed_memory();
         let state = web::Data::new(AppState {
             config: config.clone(),
             db,
@@ -232,17 +227,19 @@ impl Application {
         let db_pool_size = state.db.max_size() as usize;
         let server_state = state.clone();
         let server = HttpServer::new(move || {
-            let app = App::new()
+            let (app, documented) = App::new()
                 .into_utoipa_app()
                 .configure(crate::api::configure)
-                .into_app();
-            // The documentation the routes collected on the way is dropped by now.
+                .split_for_parts();
+            // The routes' documentation, collected on the way, is only needed for the
+            // table of paths that answers 405 instead of 404.
+            let routes = RouteTable::from_openapi(&documented, extra_get_paths);
+            drop(documented);
             release_freed_memory();
             let app = app
                 .app_data(server_state.clone())
-                .app_data(routes.clone())
+                .app_data(web::Data::new(routes))
                 .app_data(trusted.clone())
-                .app_data(document_json.clone())
                 .route(OPENAPI_PATH, web::get().to(openapi_document));
             let app = if swagger_ui {
                 app.service(
@@ -399,16 +396,16 @@ async fn scrape(metrics: web::Data<Metrics>) -> actix_web::HttpResponse {
 }
 
 /// The OpenAPI document, served also when Swagger UI is switched off.
-async fn openapi_document(document: web::Data<String>) -> actix_web::HttpResponse {
+async fn openapi_document() -> actix_web::HttpResponse {
     actix_web::HttpResponse::Ok()
         .content_type(mime::APPLICATION_JSON)
-        .body(document.get_ref().clone())
+        .body(crate::openapi::COMMITTED_DOCUMENT)
 }
 
-/// Gives the memory freed so far back to the OS. Building the OpenAPI document (once
-/// here, and once more by every worker's `App`, whose routes collect their documentation
-/// only to drop it) leaves megabytes free inside glibc's heaps, which it keeps; trimmed
-/// once per thread at start, the instance rests smaller and nothing runs slower.
+/// Gives the memory freed so far back to the OS. Every worker's `App` collects its
+/// routes' documentation only to drop it, which leaves megabytes free inside glibc's
+/// heaps, which it keeps; trimmed once per worker at start, the instance rests smaller
+/// and nothing runs slower.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[allow(unsafe_code)]
 fn release_freed_memory() {
