@@ -4,8 +4,10 @@ WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
 COPY migrations ./migrations
-# The PDF font is compiled in; the benchmark target is declared in Cargo.toml.
+# The PDF font and the OpenAPI document are compiled in; the benchmark target is
+# declared in Cargo.toml.
 COPY assets ./assets
+COPY openapi ./openapi
 COPY bench ./bench
 RUN cargo build --release --locked && strip target/release/firmenportal
 
