@@ -30,12 +30,12 @@ cargo build --release --quiet
 BIN=$RELEASE_BIN
 WORK=$(mktemp -d)
 SERVER_PID=""
-DATABASES=()
 cleanup() {
   [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
-  for db in "${DATABASES[@]}"; do
+  # load() runs in a command substitution: it names its databases in a file.
+  [ -f "$WORK/databases" ] && while read -r db; do
     psql "$ADMIN_URL" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
-  done
+  done <"$WORK/databases"
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -58,7 +58,7 @@ load() { # backend size codes
   if [ "$backend" = postgres ]; then
     local db="fp_bench_contracts_${size}_$(date +%s)"
     psql "$ADMIN_URL" -qc "CREATE DATABASE $db" >/dev/null
-    DATABASES+=("$db")
+    echo "$db" >>"$WORK/databases"
     url="${ADMIN_URL%/*}/$db"
   else
     url="sqlite://$dir/bench.db"
