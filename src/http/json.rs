@@ -1,5 +1,5 @@
 //! `ApiJson<T>`: a JSON body extractor whose every failure is a problem+json answer:
-//! 415 for a wrong content type, 413 over 64 KiB, 400 for malformed JSON and 422 with a
+//! 415 for a wrong content type or a content coding (a compressed body), 413 over 64 KiB, 400 for malformed JSON and 422 with a
 //! JSON pointer when a field has the wrong type.
 
 use std::future::Future;
@@ -32,6 +32,13 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
                 m.type_() == mime::APPLICATION
                     && (m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON))
             });
+        // The server inflates no body (RFC 9110 §8.4: 415 for a coding it does not
+        // take); read as it came, a gzip body would only fail as malformed JSON, and a
+        // plain one wrongly labelled would pass.
+        let encoded = req
+            .headers()
+            .get(header::CONTENT_ENCODING)
+            .is_some_and(|v| !v.as_bytes().eq_ignore_ascii_case(b"identity"));
         let declared_length = req
             .headers()
             .get(header::CONTENT_LENGTH)
@@ -39,7 +46,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
             .and_then(|v| v.parse::<usize>().ok());
         let mut payload = payload.take();
         Box::pin(async move {
-            if !content_type_ok {
+            if !content_type_ok || encoded {
                 return Err(HttpProblem::UnsupportedMediaType.into());
             }
             if declared_length.is_some_and(|len| len > MAX_BODY_BYTES) {

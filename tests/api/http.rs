@@ -79,6 +79,39 @@ async fn wrong_content_type_is_415() {
 }
 
 #[tokio::test]
+async fn compressed_body_is_415() {
+    let app = TestApp::spawn().await;
+    for coding in ["gzip", "br", "zstd"] {
+        let response = app
+            .client
+            .post(app.url("/api/v1/auth/login"))
+            .header("content-type", "application/json")
+            .header("content-encoding", coding)
+            .body(r#"{"email":"a@example.de","password":"Sommer-Abo-2026"}"#)
+            .send()
+            .await
+            .unwrap();
+        assert_problem(
+            response,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+        )
+        .await;
+    }
+    // `identity` is no coding at all.
+    let plain = app
+        .client
+        .post(app.url("/api/v1/auth/login"))
+        .header("content-type", "application/json")
+        .header("content-encoding", "identity")
+        .body(r#"{"email":"nobody@example.de","password":"Sommer-Abo-2026"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(plain, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
+}
+
+#[tokio::test]
 async fn body_over_64_kib_is_413() {
     let app = TestApp::spawn().await;
     let big = json!({ "email": "a@example.de", "password": "x".repeat(70 * 1024) });
