@@ -1,11 +1,12 @@
 # Build: the bundled SQLite and libpq need only a C compiler.
 FROM rust:1-bookworm AS build
 WORKDIR /src
-COPY Cargo.toml Cargo.lock ./
+COPY Cargo.toml Cargo.lock build.rs ./
 COPY src ./src
 COPY migrations ./migrations
-# The PDF font and the OpenAPI document are compiled in; the benchmark target is
-# declared in Cargo.toml.
+# The PDF font and the OpenAPI document are compiled in, the order of the code the server
+# runs (assets/symbol-order.txt) goes to the linker; the benchmark target is declared in
+# Cargo.toml.
 COPY assets ./assets
 COPY openapi ./openapi
 COPY bench ./bench
