@@ -5,6 +5,23 @@ target_dir() {
 }
 RELEASE_BIN="$(target_dir)/release/firmenportal"
 
+# A helper program of the benchmarks (a [[bench]] target) built with the release profile,
+# sharing its build of the crate: prints the executable. Building a bench target makes
+# cargo put a build of the server of its own at $RELEASE_BIN; the release build is put
+# back, as only its function names match assets/symbol-order.txt (build.rs).
+bench_bin() { # name
+  local exe
+  exe=$(cargo build --release --quiet --bench "$1" --message-format=json | python3 -c '
+import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] == sys.argv[1]:
+        print(m["executable"])' "$1" | tail -1)
+  cargo build --release --quiet
+  [ -x "$exe" ] || { echo "cannot build the benchmark helper $1" >&2; exit 1; }
+  echo "$exe"
+}
+
 # wrk, installed from Debian's packages when missing, and the tools named, which must be
 # there already.
 need_tools() {

@@ -45,7 +45,8 @@ trap cleanup EXIT
 
 # Two months ahead is a start month every deadline allows.
 START=$(python3 -c 'import datetime as d; t = d.date.today(); m = t.month + 1; print(f"{t.year + m // 12}-{m % 12 + 1:02d}")')
-cargo bench --quiet --bench staff_list -- "$WORK" "$ROWS" "$START"
+STAFF_LIST_BIN=$(bench_bin staff_list)
+"$STAFF_LIST_BIN" "$WORK" "$ROWS" "$START"
 printf 'customer_number,name,address_street,address_postal_code,address_city,address_country\nK-BENCH,Bench GmbH,Ständeplatz 1,34117,Kassel,DE\n' >"$WORK/companies.csv"
 {
   echo "contract_number,company_customer_number,product_offering,status,valid_from"

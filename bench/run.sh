@@ -23,11 +23,11 @@ PASSWORD="Benchmark-Passwort-2026"
 need_tools psql pgbench python3 curl
 
 cargo build --release --quiet
-cargo bench --no-run --quiet --bench argon2_hash 2>/dev/null
+ARGON2_BIN=$(bench_bin argon2_hash)
 # One argon2id hash with the service's hasher on the otherwise idle machine (the server
 # is up but idle): the physical bound of logins is every core hashing at this speed.
 idle_hash_ms() { # [threads]: one hash alone, or as many at once
-  ARGON2_BENCH_THREADS="${1:-1}" cargo bench --quiet --bench argon2_hash 2>/dev/null \
+  ARGON2_BENCH_THREADS="${1:-1}" "$ARGON2_BIN" 2>/dev/null \
     | sed -nE 's/^median_ms=([0-9.]+).*/\1/p'
 }
 
@@ -119,17 +119,21 @@ read -r _ SEQ_P50 _ < <(wrk -t1 -c1 -d"${SECONDS_PER_RUN}s" --latency -s bench/l
 # the other at the speed of a hash on the idle machine. A default that leaves cores idle,
 # or work around the hash that costs more than the hash, shows up as a shortfall. The
 # time of the hashes in the same run is printed beside it.
-# The machine's speed drifts by several per cent within minutes: the idle hash is timed
-# right before and right after the login run, and the bound takes the mean.
+# The machine's speed drifts by several per cent within minutes (the time of two hashes
+# at once by up to a quarter): both are timed right before and right after the login run,
+# and the bound takes the means.
 IDLE_BEFORE=$(idle_hash_ms)
-IDLE_ALL_CORES=$(idle_hash_ms "$CORES")
+ALL_CORES_BEFORE=$(idle_hash_ms "$CORES")
 TICKS_BEFORE=$(hashing_ticks)
 read -r LOGIN_RPS _ _ < <(wrk -t2 -c32 -d"${SECONDS_PER_RUN}s" --latency -s bench/login.lua "$BASE/api/v1/auth/login" | summarise)
 TICKS_AFTER=$(hashing_ticks)
 sleep 2 # let queued logins drain
 IDLE_AFTER=$(idle_hash_ms)
-[ -n "$IDLE_BEFORE" ] && [ -n "$IDLE_AFTER" ] || { echo "could not time one hash (cargo bench --bench argon2_hash)" >&2; exit 1; }
-HASH_IDLE_MS=$(awk -v a="$IDLE_BEFORE" -v b="$IDLE_AFTER" 'BEGIN { printf "%.2f", (a + b) / 2 }')
+ALL_CORES_AFTER=$(idle_hash_ms "$CORES")
+[ -n "$IDLE_BEFORE" ] && [ -n "$IDLE_AFTER" ] || { echo "could not time one hash ($ARGON2_BIN)" >&2; exit 1; }
+mean() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (a + b) / 2 }'; }
+HASH_IDLE_MS=$(mean "$IDLE_BEFORE" "$IDLE_AFTER")
+IDLE_ALL_CORES=$(mean "$ALL_CORES_BEFORE" "$ALL_CORES_AFTER")
 HASHES=$(awk -v r="$LOGIN_RPS" -v s="$SECONDS_PER_RUN" 'BEGIN { printf "%d", r * s }')
 HASH_MS=$(awk -v t=$((TICKS_AFTER - TICKS_BEFORE)) -v hz="$(getconf CLK_TCK)" -v n="$HASHES" \
   'BEGIN { printf "%.2f", t * 1000 / hz / n }')
@@ -178,6 +182,7 @@ row "--------------------------------------------------" "-----------" "" "-----
 row "one argon2id hash, idle machine (median)" "$HASH_IDLE_MS" ms ""
 row "  before / after the login run" "$IDLE_BEFORE / $IDLE_AFTER" ms ""
 row "one argon2id hash, $CORES at once, idle machine" "$IDLE_ALL_CORES" ms ""
+row "  before / after the login run" "$ALL_CORES_BEFORE / $ALL_CORES_AFTER" ms ""
 row "one argon2id hash during the login run (CPU, mean)" "$HASH_MS" ms ""
 row "physical bound (cores ÷ one hash, every core hashing)" "$BOUND" /s ""
 row "login throughput (32 connections)" "$LOGIN_RPS" /s ""

@@ -38,15 +38,6 @@ need_tools psql python3 curl
 
 cargo build --release --quiet
 BIN=$RELEASE_BIN
-# The helper programs, built with the release profile (sharing its build of the crate).
-bench_bin() { # name → the executable
-  cargo build --release --quiet --bench "$1" --message-format=json | python3 -c '
-import json, sys
-for line in sys.stdin:
-    m = json.loads(line)
-    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] == sys.argv[1]:
-        print(m["executable"])' "$1" | tail -1
-}
 RECEIVER_BIN=$(bench_bin webhook_receiver)
 STAFF_LIST_BIN=$(bench_bin staff_list)
 [ -x "$RECEIVER_BIN" ] && [ -x "$STAFF_LIST_BIN" ] || { echo "cannot build the helper programs" >&2; exit 1; }
