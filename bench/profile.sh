@@ -110,6 +110,14 @@ row "  CPU per transaction: pgbench" "${PG_CLIENT:-0}" "µs"
 row "  CPU per transaction: idle" "$(value program idle "$WORK/pg.split")" "µs"
 row "floor: cores ÷ (PostgreSQL + wrk per request)" "$(calc "$CORES * 1000000 / (${ME_PG:-1} + ${ME_WRK:-0})")" "/s"
 row "GET /me / floor" "$(calc "100 * $ME_REQUESTS / $SECONDS_PER_RUN * (${ME_PG:-1} + ${ME_WRK:-0}) / ($CORES * 1000000)")" "%"
+# What no server code can take away: its kernel time (the client's socket and
+# PostgreSQL's, the wake-ups between them), which pgbench pays for one socket only.
+# Divided by pgbench's rate this is the highest GET /me / pgbench (bench/run.sh) can be.
+ME_KERNEL=$(awk '$1 == "dso" && $3 == "[kernel.kallsyms]" { print $2 }' "$WORK/me.split")
+CEILING=$(calc "$CORES * 1000000 / (${ME_PG:-1} + ${ME_WRK:-0} + ${ME_KERNEL:-0})")
+row "  the server's kernel time per request" "${ME_KERNEL:-0}" "µs"
+row "ceiling: cores ÷ (PostgreSQL + wrk + the server's kernel time)" "$CEILING" "/s"
+row "  ÷ pgbench: the highest GET /me / pgbench can be" "$(calc "100 * $CEILING * $SECONDS_PER_RUN / $PG_TX")" "%"
 echo
 echo "The server's five costliest functions (self time; µs per request, share of the server's CPU)"
 awk '$1 == "top" { $1 = ""; printf "  %6s µs %5s %%  %s\n", $2, $3, substr($0, index($0, $4)) }' "$WORK/me.split"
