@@ -3,7 +3,7 @@
 # its start runs, then those typical requests run — for the linker to lay out first
 # (build.rs passes the file to lld in release builds). Why: the kernel maps the 64 KiB
 # around every page of code a process touches (fault-around), so the start of a
-# 25 MB binary whose code is spread over it keeps ~20 MB of it resident; laid out
+# 25 MB binary whose code is spread over it keeps ~15 MB of it resident; laid out
 # together, the code a server runs fills a few megabytes.
 #
 # The functions are read from valgrind's callgrind (every function that ran, not a
