@@ -18,6 +18,39 @@ use crate::config::LogFormat;
 /// Lines the log writer's queue holds before a caller waits (see `init`).
 const LOG_QUEUE_LINES: usize = 8192;
 
+/// How long the log's writer thread waits after a write before it takes the next lines.
+const LOG_BATCH_PAUSE: std::time::Duration = std::time::Duration::from_millis(2);
+
+/// The log's output as its writer thread uses it. That thread takes each line from its
+/// queue, writes it, and flushes once the queue is empty; under load that is after every
+/// line: a `write` for each, and each request wakes the thread, parked on the empty
+/// queue. This writer gathers the lines until the flush, writes them at once, and then
+/// pauses, so that the next lines gather in the queue meanwhile (unparked, the thread
+/// needs no wake-up): one write and one wake-up a batch, at most `LOG_BATCH_PAUSE` late.
+struct Batched<W: std::io::Write> {
+    out: std::io::BufWriter<W>,
+}
+
+impl<W: std::io::Write> Batched<W> {
+    fn new(out: W) -> Self {
+        Batched {
+            out: std::io::BufWriter::with_capacity(64 * 1024, out),
+        }
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for Batched<W> {
+    fn write(&mut self, line: &[u8]) -> std::io::Result<usize> {
+        self.out.write(line)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()?;
+        std::thread::sleep(LOG_BATCH_PAUSE);
+        Ok(())
+    }
+}
+
 /// Keeps the log writer and the trace exporter alive; dropping it flushes what is still
 /// queued (the spans first, so that their last log lines are written too).
 pub struct LogGuard {
@@ -49,11 +82,11 @@ pub fn init(format: LogFormat, stream: LogStream) -> LogGuard {
         .buffered_lines_limit(LOG_QUEUE_LINES);
     let (writer, log_guard, terminal) = match stream {
         LogStream::Stdout => {
-            let (writer, guard) = builder.finish(std::io::stdout());
+            let (writer, guard) = builder.finish(Batched::new(std::io::stdout()));
             (writer, guard, std::io::stdout().is_terminal())
         }
         LogStream::Stderr => {
-            let (writer, guard) = builder.finish(std::io::stderr());
+            let (writer, guard) = builder.finish(Batched::new(std::io::stderr()));
             (writer, guard, std::io::stderr().is_terminal())
         }
     };

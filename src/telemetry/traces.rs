@@ -257,9 +257,9 @@ impl opentelemetry::propagation::Extractor for Headers<'_> {
     }
 }
 
-/// Makes `span` a child of the caller's W3C `traceparent`, if it sent one, and answers
-/// the request's trace id: the exported trace's, or without export the caller's, or a
-/// new one.
+/// Makes `span` a child of the caller's W3C `traceparent`, if it sent one, records and
+/// answers the request's trace id: the exported trace's, or (a span that is not
+/// recorded) the caller's or a new one.
 pub fn continue_trace(
     span: &tracing::Span,
     headers: &actix_web::http::header::HeaderMap,
@@ -269,19 +269,31 @@ pub fn continue_trace(
     use tracing_opentelemetry::OpenTelemetrySpanExt as _;
     let parent =
         opentelemetry_sdk::propagation::TraceContextPropagator::new().extract(&Headers(headers));
-    let caller = parent.span().span_context().trace_id();
-    // Fails only when the span is not recorded (no exporter): nothing to parent then.
+    // Fails only when the span is not recorded: nothing to parent then.
     let _ = span.set_parent(parent);
     let exported = span.context().span().span_context().trace_id();
-    let trace_id = [exported, caller]
-        .into_iter()
-        .find(|id| *id != opentelemetry::trace::TraceId::INVALID)
-        .map_or_else(
-            || uuid::Uuid::new_v4().simple().to_string(),
-            |id| id.to_string(),
-        );
+    let trace_id = if exported == opentelemetry::trace::TraceId::INVALID {
+        caller_or_new_trace_id(headers)
+    } else {
+        exported.to_string()
+    };
     span.record("trace_id", trace_id.as_str());
     trace_id
+}
+
+/// The trace id of a request when spans are not exported: the caller's W3C
+/// `traceparent`'s, or a new one.
+pub fn caller_or_new_trace_id(headers: &actix_web::http::header::HeaderMap) -> String {
+    use opentelemetry::propagation::TextMapPropagator as _;
+    use opentelemetry::trace::TraceContextExt as _;
+    let parent =
+        opentelemetry_sdk::propagation::TraceContextPropagator::new().extract(&Headers(headers));
+    let caller = parent.span().span_context().trace_id();
+    if caller == opentelemetry::trace::TraceId::INVALID {
+        uuid::Uuid::new_v4().simple().to_string()
+    } else {
+        caller.to_string()
+    }
 }
 
 /// The W3C `traceparent` of the current span, when spans are exported: stored with work

@@ -341,6 +341,58 @@ async fn requests_continue_the_callers_trace_with_child_spans_and_name_it_in_pro
 }
 
 #[tokio::test]
+async fn without_export_the_access_log_line_names_route_status_request_and_the_callers_trace() {
+    let dir = tempfile::tempdir().unwrap();
+    let (database, _) = database();
+    // No endpoint: nothing is exported, the trace id comes from the caller.
+    let server = Server::start(&database.url, dir.path(), "", free_port()).await;
+    let trace = "0af7651916cd43dd8448eb211c80319c";
+    let id = uuid::Uuid::new_v4();
+    let refused = reqwest::Client::new()
+        .get(format!("{}/api/v1/me/applications/{id}", server.base))
+        .header("traceparent", format!("00-{trace}-b7ad6b7169203331-01"))
+        .header("x-request-id", "access-log-test-1")
+        .header("user-agent", "log-test/1.0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    let problem: Value = refused.json().await.unwrap();
+    assert_eq!(problem["trace_id"], trace);
+
+    // The line is written by the log's own thread, a moment later.
+    let mut line = None;
+    for _ in 0..50 {
+        let log = std::fs::read_to_string(&server.log).unwrap();
+        line = log
+            .lines()
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .find(|line| {
+                line["message"] == "request finished"
+                    && line["span"]["request_id"] == "access-log-test-1"
+            });
+        if line.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let line = line.expect("the request's access log line");
+    assert_eq!(line["status"], 401, "{line}");
+    assert_eq!(line["route"], "/api/v1/me/applications/{id}", "{line}");
+    assert_eq!(line["span"]["trace_id"], trace, "{line}");
+    assert_eq!(line["span"]["http.request.method"], "GET", "{line}");
+    assert_eq!(
+        line["span"]["url.path"],
+        format!("/api/v1/me/applications/{id}"),
+        "{line}"
+    );
+    assert_eq!(
+        line["span"]["user_agent.original"], "log-test/1.0",
+        "{line}"
+    );
+}
+
+#[tokio::test]
 async fn a_collector_that_is_down_slows_nothing_and_its_spans_are_counted_as_dropped() {
     let dir = tempfile::tempdir().unwrap();
     let metrics_port = free_port();
