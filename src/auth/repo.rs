@@ -35,10 +35,10 @@ pub fn find_signed_in(
     conn: &mut DbConnection,
     key: SessionKey<'_>,
 ) -> Result<Option<SignedInAccount>, AppError> {
-    Ok(accounts::table
+    Ok(crate::db::on_backend!(conn, |conn| accounts::table
         .inner_join(sessions::table)
         .filter(session_is_open(key))
         .select(SignedInAccount::as_select())
         .first(conn)
-        .optional()?)
+        .optional())?)
 }

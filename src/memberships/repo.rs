@@ -47,27 +47,29 @@ pub fn signed_in_with_companies(
     conn: &mut DbConnection,
     key: SessionKey<'_>,
 ) -> Result<Option<(SignedInAccount, Vec<AccountCompany>)>, AppError> {
-    let rows: Vec<(SignedInAccount, Option<AccountCompany>)> = accounts::table
-        .inner_join(sessions::table)
-        .left_join(
-            company_memberships::table.on(company_memberships::account_id
-                .eq(accounts::id.nullable())
-                .and(company_memberships::accepted_at.is_not_null())),
-        )
-        .left_join(companies::table.on(companies::id.eq(company_memberships::company_id)))
-        .filter(session_is_open(key))
-        .order((companies::name.asc(), companies::id.asc()))
-        .select((
-            SignedInAccount::as_select(),
-            (
-                companies::id,
-                companies::name,
-                companies::customer_number,
-                company_memberships::role,
+    // The statement of every `GET /me`: on the backend's own connection.
+    let rows: Vec<(SignedInAccount, Option<AccountCompany>)> =
+        crate::db::on_backend!(conn, |conn| accounts::table
+            .inner_join(sessions::table)
+            .left_join(
+                company_memberships::table.on(company_memberships::account_id
+                    .eq(accounts::id.nullable())
+                    .and(company_memberships::accepted_at.is_not_null())),
             )
-                .nullable(),
-        ))
-        .load(conn)?;
+            .left_join(companies::table.on(companies::id.eq(company_memberships::company_id)))
+            .filter(session_is_open(key))
+            .order((companies::name.asc(), companies::id.asc()))
+            .select((
+                SignedInAccount::as_select(),
+                (
+                    companies::id,
+                    companies::name,
+                    companies::customer_number,
+                    company_memberships::role,
+                )
+                    .nullable(),
+            ))
+            .load(conn))?;
     let mut rows = rows.into_iter();
     let Some((account, first)) = rows.next() else {
         return Ok(None);
