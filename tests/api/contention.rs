@@ -27,6 +27,7 @@ fn assert_only(answers: &[reqwest::Response], allowed: &[u16], what: &str) {
 
 #[tokio::test]
 async fn bursts_of_logins_to_one_account_overlapping_each_other_all_answer_200() {
+    let _bursting = crate::helpers::cores_to_itself().await;
     let app = TestApp::builder()
         .set("RATE_LIMIT_LOGIN_PER_ACCOUNT", "100000")
         .set("RATE_LIMIT_LOGIN_PER_IP", "100000")
@@ -53,6 +54,7 @@ async fn bursts_of_logins_to_one_account_overlapping_each_other_all_answer_200()
 
 #[tokio::test]
 async fn accounts_linking_one_subscription_at_once_get_one_winner_and_no_error() {
+    let _bursting = crate::helpers::cores_to_itself().await;
     // Failures still count under the subscription's key (the row every attempt locks),
     // but do not lock it: with the default of five, five wrong attempts that happened to
     // take the lock before every right one would lock the subscription, rightly, and
@@ -92,6 +94,7 @@ async fn accounts_linking_one_subscription_at_once_get_one_winner_and_no_error()
 
 #[tokio::test]
 async fn code_checks_and_orders_at_once_answer_only_their_documented_statuses() {
+    let _bursting = crate::helpers::cores_to_itself().await;
     let app = TestApp::spawn().await;
     let company = company().insert(&app).await;
     let contract_id = contract(&company).insert(&app).await;
@@ -127,6 +130,7 @@ async fn code_checks_and_orders_at_once_answer_only_their_documented_statuses() 
 
 #[tokio::test]
 async fn approvals_a_staff_list_and_cancellations_under_one_contract_at_once_never_fail() {
+    let _bursting = crate::helpers::cores_to_itself().await;
     let app = TestApp::spawn().await;
     let company = company().insert(&app).await;
     let contract_id = contract(&company).insert(&app).await;

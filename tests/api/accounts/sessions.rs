@@ -151,6 +151,7 @@ fn statuses(answers: &[reqwest::Response]) -> (usize, usize, usize) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_burst_of_logins_checks_no_more_passwords_than_the_account_allows() {
+    let _bursting = crate::helpers::cores_to_itself().await;
     let app = TestApp::builder()
         .set("RATE_LIMIT_LOGIN_PER_ACCOUNT", "10")
         .set("PASSWORD_HASHING_QUEUE", "100")
@@ -197,6 +198,7 @@ async fn a_burst_of_logins_checks_no_more_passwords_than_the_account_allows() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_burst_from_one_client_checks_no_more_passwords_than_the_client_allows() {
+    let _bursting = crate::helpers::cores_to_itself().await;
     let app = TestApp::builder()
         .set("RATE_LIMIT_LOGIN_PER_IP", "10")
         .set("PASSWORD_HASHING_QUEUE", "100")
