@@ -692,11 +692,17 @@ impl LoadBalancer {
         loop {
             let addresses: Vec<_> = backends.lock().unwrap().iter().map(|b| b.address).collect();
             for address in addresses {
-                let ready = client
+                // A check that times out leaves the instance as it was: it is busy (the
+                // suite runs tests side by side on few cores), not gone. A 503 or a
+                // refused connection takes it out at once, as readiness intends.
+                let ready = match client
                     .get(format!("http://{address}/health/ready"))
                     .send()
                     .await
-                    .is_ok_and(|response| response.status() == StatusCode::OK);
+                {
+                    Err(error) if error.is_timeout() => continue,
+                    answer => answer.is_ok_and(|response| response.status() == StatusCode::OK),
+                };
                 if let Some(backend) = backends
                     .lock()
                     .unwrap()

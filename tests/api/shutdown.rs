@@ -29,6 +29,7 @@ struct Outcomes {
 
 #[tokio::test]
 async fn a_rollout_under_steady_load_fails_no_request_and_loses_no_write_mail_or_event() {
+    let _bursting = crate::helpers::cores_to_itself().await;
     let first = instance().spawn().await;
     let second = instance().beside(&first).spawn().await;
     let receiver = Receiver::start().await;
