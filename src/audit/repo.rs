@@ -9,6 +9,7 @@ use diesel::prelude::*;
 
 use crate::audit::types::{AuditEntryView, DELETED_ACCOUNT};
 use crate::db::DbConnection;
+use crate::domain::fold::storable;
 use crate::error::AppError;
 use crate::http::{Paging, Total};
 use crate::schema::{accounts, audit_log};
@@ -51,6 +52,18 @@ pub fn list(
     paging: Paging,
     count_limit: i64,
 ) -> Result<(Vec<AuditEntryView>, Total), AppError> {
+    let actor_text = match &filter.actor {
+        Some(ActorFilter::Account(text) | ActorFilter::Email(text)) => Some(text.as_str()),
+        None => None,
+    };
+    if [actor_text, filter.subject.as_deref()]
+        .into_iter()
+        .flatten()
+        .any(|value| !storable(value))
+    {
+        // No entry names such an actor or subject (and PostgreSQL refuses the value).
+        return Ok((Vec::new(), Total::exact(0)));
+    }
     // An e-mail address names the account that has it now; none, no entries.
     let actor = match &filter.actor {
         Some(ActorFilter::Email(email)) => {

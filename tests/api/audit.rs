@@ -138,6 +138,12 @@ async fn operators_read_the_trail_newest_first_and_filter_it_every_way() {
         actions(&since_the_login),
         ["auth.login_failed", "auth.login_succeeded"]
     );
+    // A NUL character, which no stored text holds (PostgreSQL refuses it), finds nothing.
+    for parameter in ["actor", "subject"] {
+        let nothing = trail(&app, token, &[(parameter, "R\u{bb}\u{0}")]).await;
+        assert_eq!(nothing["total"], 0, "{parameter}");
+        assert_eq!(nothing["items"], json!([]), "{parameter}");
+    }
 }
 
 #[tokio::test]
