@@ -4,6 +4,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use crate::db::DbConnection;
+use crate::domain::fold::storable;
 use crate::domain::{Cents, Percent};
 use crate::error::AppError;
 use crate::http::{Paging, Total};
@@ -53,6 +54,10 @@ pub fn list(
     product_offering: Option<&str>,
     paging: Paging,
 ) -> Result<(Vec<PriceRow>, Total), AppError> {
+    if product_offering.is_some_and(|product| !storable(product)) {
+        // No product is named so (and PostgreSQL refuses the value).
+        return Ok((Vec::new(), Total::exact(0)));
+    }
     let query = || {
         let mut query = prices::table.into_boxed();
         if let Some(product) = product_offering {

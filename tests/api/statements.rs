@@ -272,6 +272,18 @@ async fn prices_are_kept_in_cents_and_the_job_price_rounds_the_discount_half_up(
         .unwrap();
     assert_eq!(list["total"], 1);
     assert_eq!(list["items"][0]["job_price"], "59.85");
+    // A NUL character, which no stored text holds (PostgreSQL refuses it), finds nothing.
+    let nothing: Value = app
+        .get(
+            "/api/v1/admin/prices?product_offering=D-Ticket%00",
+            Some(&setup.operator),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(nothing["total"], 0);
+    assert_eq!(nothing["items"], json!([]));
 
     let again = create(json!({
         "product_offering": PRODUCT,
