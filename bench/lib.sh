@@ -34,3 +34,15 @@ need_tools() {
     command -v "$tool" >/dev/null || { echo "$tool is needed" >&2; exit 1; }
   done
 }
+
+# Where the CPU went during a system-wide recording (`perf record -e cpu-clock -a -g`):
+# perf_split.py's lines (CPU per request by program, the server's costliest functions,
+# its time by library), the server's folded stacks written to FOLDED_OUT.
+perf_split() { # recording requests server_pid folded_out
+  perf script -i "$1" -F comm,pid,tid,period,ip,sym,dso 2>/dev/null |
+    python3 bench/perf_split.py "$2" "$3" "$4" 5
+}
+# One figure of perf_split's lines: split_value program postgres FILE
+split_value() { awk -v key="$1" -v name="$2" '$1 == key && $2 == name { print $3 }' "$3"; }
+# The server's kernel time per request in perf_split's lines.
+split_kernel() { awk '$1 == "dso" && $3 == "[kernel.kallsyms]" { print $2 }' "$1"; }

@@ -56,11 +56,8 @@ wrk -t2 -c32 -d2s -H "Authorization: Bearer $TOKEN" "$BASE/api/v1/me" >/dev/null
 
 # requests in a wrk report
 requests_of() { awk '/ requests in / { print $1 }' "$1"; }
-split() { # recording requests → the perf_split.py lines
-  perf script -i "$1" -F comm,pid,tid,period,ip,sym,dso 2>/dev/null |
-    python3 bench/perf_split.py "$2" "$SERVER_PID" "$OUT/$3.folded" 5
-}
-value() { awk -v key="$1" -v name="$2" '$1 == key && $2 == name { print $3 }' "$3"; }
+split() { perf_split "$1" "$2" "$SERVER_PID" "$OUT/$3.folded"; } # recording requests name
+value() { split_value "$@"; }
 
 perf record -q -e cpu-clock -F 999 -a -g -o "$WORK/me.data" -- \
   wrk -t2 -c32 -d"${SECONDS_PER_RUN}s" -H "Authorization: Bearer $TOKEN" "$BASE/api/v1/me" \
@@ -113,7 +110,7 @@ row "GET /me / floor" "$(calc "100 * $ME_REQUESTS / $SECONDS_PER_RUN * (${ME_PG:
 # What no server code can take away: its kernel time (the client's socket and
 # PostgreSQL's, the wake-ups between them), which pgbench pays for one socket only.
 # Divided by pgbench's rate this is the highest GET /me / pgbench (bench/run.sh) can be.
-ME_KERNEL=$(awk '$1 == "dso" && $3 == "[kernel.kallsyms]" { print $2 }' "$WORK/me.split")
+ME_KERNEL=$(split_kernel "$WORK/me.split")
 CEILING=$(calc "$CORES * 1000000 / (${ME_PG:-1} + ${ME_WRK:-0} + ${ME_KERNEL:-0})")
 row "  the server's kernel time per request" "${ME_KERNEL:-0}" "µs"
 row "ceiling: cores ÷ (PostgreSQL + wrk + the server's kernel time)" "$CEILING" "/s"

@@ -184,6 +184,42 @@ PG_TPS=$(cd "$WORK" && { pgbench -n -M prepared -c 32 -j 2 -T "$SECONDS_PER_RUN"
 read -r PG_P50 PG_P99 < <(cat "$WORK"/pgbench-latency* | awk '{ print $3 / 1000 }' | sort -n \
   | awk '{ v[NR] = $1 } END { printf "%.2f %.2f\n", v[int(NR * 0.5)], v[int(NR * 0.99)] }')
 LIST_SHARE=$(share "$LIST_RPS" "$PG_TPS")
+# The same at a steady load rather than as fast as the machine goes: every one of the 32
+# connections pauses PACE_MS (10) after each answer (bench/paced.lua), and pgbench's 32
+# clients do the same (\sleep at the end of the transaction, taken off its latencies
+# again), so both see the same closed loop at about half the machine's rate.
+PACE=${PACE_MS:-10}
+read -r PACED_RPS PACED_P50 PACED_P99 < <(PACE_MS=$PACE wrk -t2 -c32 -d"${SECONDS_PER_RUN}s" \
+  --latency -s bench/paced.lua -H "Authorization: Bearer $TOKEN" "$BASE/api/v1/me/subscriptions" | summarise)
+{ cat "$WORK/list.sql"; echo "\\sleep $PACE ms"; } >"$WORK/paced.sql"
+PG_PACED_TPS=$(cd "$WORK" && pgbench -n -M prepared -c 32 -j 2 -T "$SECONDS_PER_RUN" \
+  -l --log-prefix=pgbench-paced -D account_id="$ACCOUNT_ID" -D session_id="$SESSION_ID" \
+  -D ended=ended -D today="$TODAY" -D per_page=25 -D zero=0 \
+  -f "$WORK/paced.sql" "$DB_URL" 2>"$WORK/pgbench.err" | awk '/^tps/ {printf "%.1f", $3}')
+read -r PG_PACED_P50 PG_PACED_P99 < <(cat "$WORK"/pgbench-paced* | awk -v pace="$PACE" '{ print $3 / 1000 - pace }' \
+  | sort -n | awk '{ v[NR] = $1 } END { printf "%.2f %.2f\n", v[int(NR * 0.5)], v[int(NR * 0.99)] }')
+# Where the list's CPU goes (with perf): the list and pgbench once more, each recorded
+# system-wide. At a fixed 32 connections a request takes 32 ÷ the rate (Little's law),
+# so were the server's own code free, the list's p99 could come down to pgbench's p99 ×
+# pgbench's rate ÷ the ceiling: the rate the machine has left once PostgreSQL, wrk and
+# the kernel's work on the server's sockets are paid for every request.
+PROFILED=""
+if command -v perf >/dev/null; then
+  mkdir -p bench/out
+  perf record -q -e cpu-clock -F 999 -a -g -o "$WORK/list.data" -- \
+    wrk -t2 -c32 -d"${SECONDS_PER_RUN}s" -H "Authorization: Bearer $TOKEN" \
+    "$BASE/api/v1/me/subscriptions" >"$WORK/list-profiled.txt" 2>/dev/null
+  perf_split "$WORK/list.data" "$(awk '/ requests in / { print $1 }' "$WORK/list-profiled.txt")" \
+    "$SERVER_PID" bench/out/subscriptions-list.folded >"$WORK/list.split"
+  (cd "$WORK" && perf record -q -e cpu-clock -F 999 -a -g -o "$WORK/pg.data" -- \
+    pgbench -n -M prepared -c 32 -j 2 -T "$SECONDS_PER_RUN" \
+    -D account_id="$ACCOUNT_ID" -D session_id="$SESSION_ID" \
+    -D ended=ended -D today="$TODAY" -D per_page=25 -D zero=0 \
+    -f "$WORK/list.sql" "$DB_URL" >"$WORK/pg-profiled.txt" 2>/dev/null)
+  perf_split "$WORK/pg.data" "$(awk '/actually processed/ { print $NF }' "$WORK/pg-profiled.txt")" \
+    "$SERVER_PID" "$WORK/pg.folded" >"$WORK/pg.split"
+  PROFILED=yes
+fi
 # The floor under any committing request: the simplest write transaction (one row
 # updated, one log row inserted, commit), 32 clients each on its own row. Linking
 # commits too, with more statements.
@@ -230,6 +266,28 @@ row "pgbench, the list's 3 statements (32 clients)" "$PG_TPS" tps ""
 row "  p50 / p99 (pgbench's log)" "$PG_P50 / $PG_P99" ms ""
 row "GET /me/subscriptions / pgbench" "$LIST_SHARE" % "≥ 50 %"
 row "  p99 / pgbench's p99" "$(awk -v a="$LIST_P99" -v b="$PG_P99" 'BEGIN { printf "%.2f", a / b }')" × "≤ 1.25"
+if [ -n "$PROFILED" ]; then
+  LIST_SERVER_CPU=$(split_value program server "$WORK/list.split")
+  LIST_PG_CPU=$(split_value program postgres "$WORK/list.split")
+  LIST_WRK_CPU=$(split_value program wrk "$WORK/list.split")
+  LIST_KERNEL_CPU=$(split_kernel "$WORK/list.split")
+  CEILING=$(awk -v c="$CORES" -v p="$LIST_PG_CPU" -v w="$LIST_WRK_CPU" -v k="${LIST_KERNEL_CPU:-0}" \
+    'BEGIN { printf "%.0f", c * 1000000 / (p + w + k) }')
+  row "  CPU per request: server (of it kernel) / PostgreSQL / wrk" \
+    "$LIST_SERVER_CPU ($LIST_KERNEL_CPU) / $LIST_PG_CPU / $LIST_WRK_CPU" µs ""
+  row "  pgbench's CPU per transaction: PostgreSQL / pgbench" \
+    "$(split_value program postgres "$WORK/pg.split") / $(split_value program pgbench "$WORK/pg.split")" µs ""
+  row "  ceiling: cores ÷ (PostgreSQL + wrk + server kernel)" "$CEILING" /s ""
+  row "  lowest p99 / pgbench's p99 at 32 conn. (≈ tps ÷ ceiling)" \
+    "$(awk -v a="$PG_TPS" -v b="$CEILING" 'BEGIN { printf "%.2f", a / b }')" × ""
+  echo "  the server's costliest functions (µs per request, share of its CPU; stacks in bench/out/subscriptions-list.folded):"
+  awk '$1 == "top" { $1 = ""; printf "    %6s µs %5s %%  %s\n", $2, $3, substr($0, index($0, $4)) }' "$WORK/list.split"
+fi
+row "GET /me/subscriptions paced ($PACE ms after each answer)" "$PACED_RPS" /s ""
+row "  p50 / p99" "$PACED_P50 / $PACED_P99" ms ""
+row "pgbench paced the same way" "$PG_PACED_TPS" tps ""
+row "  p50 / p99 (pgbench's log, less the pause)" "$PG_PACED_P50 / $PG_PACED_P99" ms ""
+row "  p99 / pgbench's p99 at the same steady load" "$(awk -v a="$PACED_P99" -v b="$PG_PACED_P99" 'BEGIN { printf "%.2f", a / b }')" × "≤ 1.25"
 row "POST /me/subscriptions/link (32 accounts, 32 conn.)" "$LINK_RPS" /s ""
 row "  p50 / p99" "$LINK_P50 / $LINK_P99" ms "p99 ≤ 15"
 row "  server-side p50 / p99 (access log)" "$LINK_SERVER_P50 / $LINK_SERVER_P99" ms ""
