@@ -273,6 +273,11 @@ pub enum LinkedState {
 }
 
 /// The account's subscriptions in one state, newest `valid_from` first.
+///
+/// A read every Aboverwaltung screen opens: its count and page are typed diesel queries
+/// (one per state, not boxed) run on the backend's own connection, which finds them in
+/// its statement cache by their type instead of rendering their SQL on every request
+/// (`db::on_backend!`).
 pub fn list_of_account(
     conn: &mut DbConnection,
     account_id: &str,
@@ -280,32 +285,41 @@ pub fn list_of_account(
     today: NaiveDate,
     paging: Paging,
 ) -> Result<(Vec<SubscriptionView>, i64), AppError> {
-    let query = || {
-        let query = subscriptions::table
-            .left_join(company_contracts::table.left_join(companies::table))
-            .filter(subscriptions::account_id.eq(account_id.to_string()))
-            .into_boxed();
-        match state {
-            LinkedState::Expired => query.filter(
-                subscriptions::valid_to
-                    .lt(today)
-                    .assume_not_null()
-                    .or(subscriptions::status.eq("ended")),
-            ),
-            LinkedState::Current => query.filter(subscriptions::status.ne("ended")).filter(
-                subscriptions::valid_to
-                    .is_null()
-                    .or(subscriptions::valid_to.ge(today).assume_not_null()),
-            ),
-        }
+    // The count and the page of the account's subscriptions that pass the filters.
+    macro_rules! count_and_page {
+        ($conn:ident, $($state_filter:expr),+) => {{
+            let of_state = || {
+                subscriptions::table
+                    .left_join(company_contracts::table.left_join(companies::table))
+                    .filter(subscriptions::account_id.eq(account_id))
+                    $(.filter($state_filter))+
+            };
+            let total: i64 = of_state().count().get_result($conn)?;
+            let rows = of_state()
+                .order((subscriptions::valid_from.desc(), subscriptions::id.desc()))
+                .limit(paging.limit())
+                .offset(paging.offset())
+                .select((SubscriptionRow::as_select(), contract_summary()))
+                .load::<(SubscriptionRow, Option<(String, Option<String>, String)>)>($conn)?;
+            (rows, total)
+        }};
+    }
+    let (rows, total) = match state {
+        LinkedState::Expired => crate::db::on_backend!(conn, |c| count_and_page!(
+            c,
+            subscriptions::valid_to
+                .lt(today)
+                .assume_not_null()
+                .or(subscriptions::status.eq("ended"))
+        )),
+        LinkedState::Current => crate::db::on_backend!(conn, |c| count_and_page!(
+            c,
+            subscriptions::status.ne("ended"),
+            subscriptions::valid_to
+                .is_null()
+                .or(subscriptions::valid_to.ge(today).assume_not_null())
+        )),
     };
-    let total = query().count().get_result(conn)?;
-    let rows = query()
-        .order((subscriptions::valid_from.desc(), subscriptions::id.desc()))
-        .limit(paging.limit())
-        .offset(paging.offset())
-        .select((SubscriptionRow::as_select(), contract_summary()))
-        .load::<(SubscriptionRow, Option<(String, Option<String>, String)>)>(conn)?;
     Ok((rows.into_iter().map(into_view).collect(), total))
 }
 
