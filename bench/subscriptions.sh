@@ -7,10 +7,11 @@
 # GET /api/v1/me/subscriptions (an account with 3 linked subscriptions) and
 # POST /api/v1/me/subscriptions/link (32 accounts re-linking their own) with wrk at 32
 # connections, and runs pgbench on the list's SQL, and on the simplest committing
-# transaction, at the same concurrency.
+# transaction, at the same concurrency. The list is also profiled (with perf) and
+# compared with pgbench at the same steady load (both paced PACE_MS after each answer).
 #
 #   bench/subscriptions.sh   (BENCH_DATABASE_URL, BENCH_SECONDS, BENCH_PORT,
-#                             BENCH_CUSTOMERS, BENCH_PER_CUSTOMER to override)
+#                             BENCH_CUSTOMERS, BENCH_PER_CUSTOMER, PACE_MS to override)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
@@ -196,6 +197,7 @@ PG_PACED_TPS=$(cd "$WORK" && pgbench -n -M prepared -c 32 -j 2 -T "$SECONDS_PER_
   -l --log-prefix=pgbench-paced -D account_id="$ACCOUNT_ID" -D session_id="$SESSION_ID" \
   -D ended=ended -D today="$TODAY" -D per_page=25 -D zero=0 \
   -f "$WORK/paced.sql" "$DB_URL" 2>"$WORK/pgbench.err" | awk '/^tps/ {printf "%.1f", $3}')
+[ -n "$PG_PACED_TPS" ] || { cat "$WORK/pgbench.err" "$WORK/paced.sql" >&2; exit 1; }
 read -r PG_PACED_P50 PG_PACED_P99 < <(cat "$WORK"/pgbench-paced* | awk -v pace="$PACE" '{ print $3 / 1000 - pace }' \
   | sort -n | awk '{ v[NR] = $1 } END { printf "%.2f %.2f\n", v[int(NR * 0.5)], v[int(NR * 0.99)] }')
 # Where the list's CPU goes (with perf): the list and pgbench once more, each recorded
@@ -215,8 +217,10 @@ if command -v perf >/dev/null; then
     pgbench -n -M prepared -c 32 -j 2 -T "$SECONDS_PER_RUN" \
     -D account_id="$ACCOUNT_ID" -D session_id="$SESSION_ID" \
     -D ended=ended -D today="$TODAY" -D per_page=25 -D zero=0 \
-    -f "$WORK/list.sql" "$DB_URL" >"$WORK/pg-profiled.txt" 2>/dev/null)
-  perf_split "$WORK/pg.data" "$(awk '/actually processed/ { print $NF }' "$WORK/pg-profiled.txt")" \
+    -f "$WORK/list.sql" "$DB_URL" >"$WORK/pg-profiled.txt" 2>"$WORK/pgbench.err" || true)
+  PROFILED_TX=$(awk '/actually processed/ { print $NF }' "$WORK/pg-profiled.txt")
+  [ -n "$PROFILED_TX" ] || { cat "$WORK/pgbench.err" >&2; exit 1; }
+  perf_split "$WORK/pg.data" "$PROFILED_TX" \
     "$SERVER_PID" "$WORK/pg.folded" >"$WORK/pg.split"
   PROFILED=yes
 fi

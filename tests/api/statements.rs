@@ -166,6 +166,18 @@ async fn add_price(
     );
 }
 
+/// The operator's price list of one product (`product_offering`, percent-encoded).
+async fn price_list(app: &TestApp, operator: &str, product_offering: &str) -> Value {
+    let response = app
+        .get(
+            &format!("/api/v1/admin/prices?product_offering={product_offering}"),
+            Some(operator),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.unwrap()
+}
+
 async fn set_share(app: &TestApp, operator: &str, contract_id: &str, share: Value) -> Response {
     app.request(
         Method::PATCH,
@@ -261,27 +273,11 @@ async fn prices_are_kept_in_cents_and_the_job_price_rounds_the_discount_half_up(
     assert_eq!(odd["job_price"], "51.62");
     assert_eq!(odd["valid_from"], "2026-08-01");
 
-    let list: Value = app
-        .get(
-            "/api/v1/admin/prices?product_offering=D-Ticket%20Job%20(Rechnung)",
-            Some(&setup.operator),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list = price_list(&app, &setup.operator, "D-Ticket%20Job%20(Rechnung)").await;
     assert_eq!(list["total"], 1);
     assert_eq!(list["items"][0]["job_price"], "59.85");
     // A NUL character, which no stored text holds (PostgreSQL refuses it), finds nothing.
-    let nothing: Value = app
-        .get(
-            "/api/v1/admin/prices?product_offering=D-Ticket%00",
-            Some(&setup.operator),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let nothing = price_list(&app, &setup.operator, "D-Ticket%00").await;
     assert_eq!(nothing["total"], 0);
     assert_eq!(nothing["items"], json!([]));
 
