@@ -241,81 +241,87 @@ pub fn list_of_contract(
     if folded.as_deref().is_some_and(|q| !storable(q)) {
         return Ok((Vec::new(), Total::exact(0)));
     }
-    let query = || {
-        let mut query = applications::table
-            .filter(applications::contract_id.eq(contract_id.to_string()))
-            .into_boxed();
-        if let Some(status) = filter.status {
-            query = query.filter(applications::status.eq(status.as_ref().to_string()));
-        }
-        if let Some(q) = &folded {
-            query = query.filter(applications::search_text.like(like_pattern(q)).escape('\\'));
-        }
-        query
-    };
-    let total = match &folded {
-        Some(_) => Total::count_up_to(conn, query(), search_count_limit)?,
-        None => Total::exact({
-            let mut counts = application_counts::table
-                .filter(application_counts::contract_id.eq(contract_id.to_string()))
+    // The backend's own boxed queries (`db::on_backend!`): diesel renders each one's SQL
+    // once, where `MultiConnection` renders it again in every pass over the query.
+    crate::db::on_backend!(conn, |conn| {
+        let query = || {
+            let mut query = applications::table
+                .filter(applications::contract_id.eq(contract_id.to_string()))
                 .into_boxed();
             if let Some(status) = filter.status {
-                counts = counts.filter(application_counts::status.eq(status.as_ref().to_string()));
+                query = query.filter(applications::status.eq(status.as_ref().to_string()));
             }
-            counts
-                .select(application_counts::applications)
-                .load::<i64>(conn)?
-                .into_iter()
-                .sum()
-        }),
-    };
-    let (offset, limit) = (paging.offset(), paging.limit());
-    if total.ends_before(offset) {
-        return Ok((Vec::new(), total));
-    }
-    // Only an exact total says where the other end is.
-    let from_the_end = folded.is_none() && total.is_exact() && offset + limit / 2 > total.count / 2;
-    let (order, offset, limit) = match from_the_end {
-        false => (filter.order, offset, limit),
-        true => {
-            let rows = limit.min(total.count - offset);
-            let order = match filter.order {
-                SortOrder::Asc => SortOrder::Desc,
-                SortOrder::Desc => SortOrder::Asc,
-            };
-            (order, total.count - offset - rows, rows)
+            if let Some(q) = &folded {
+                query = query.filter(applications::search_text.like(like_pattern(q)).escape('\\'));
+            }
+            query
+        };
+        let total = match &folded {
+            Some(_) => Total::count_up_to(conn, query(), search_count_limit)?,
+            None => Total::exact({
+                let mut counts = application_counts::table
+                    .filter(application_counts::contract_id.eq(contract_id.to_string()))
+                    .into_boxed();
+                if let Some(status) = filter.status {
+                    counts =
+                        counts.filter(application_counts::status.eq(status.as_ref().to_string()));
+                }
+                counts
+                    .select(application_counts::applications)
+                    .load::<i64>(conn)?
+                    .into_iter()
+                    .sum()
+            }),
+        };
+        let (offset, limit) = (paging.offset(), paging.limit());
+        if total.ends_before(offset) {
+            return Ok((Vec::new(), total));
         }
-    };
-    let query = query();
-    let query = match (filter.sort, order) {
-        (ApplicationSort::CreatedAt, SortOrder::Asc) => {
-            query.order((applications::created_at.asc(), applications::id.asc()))
+        // Only an exact total says where the other end is.
+        let from_the_end =
+            folded.is_none() && total.is_exact() && offset + limit / 2 > total.count / 2;
+        let (order, offset, limit) = match from_the_end {
+            false => (filter.order, offset, limit),
+            true => {
+                let rows = limit.min(total.count - offset);
+                let order = match filter.order {
+                    SortOrder::Asc => SortOrder::Desc,
+                    SortOrder::Desc => SortOrder::Asc,
+                };
+                (order, total.count - offset - rows, rows)
+            }
+        };
+        let query = query();
+        let query = match (filter.sort, order) {
+            (ApplicationSort::CreatedAt, SortOrder::Asc) => {
+                query.order((applications::created_at.asc(), applications::id.asc()))
+            }
+            (ApplicationSort::CreatedAt, SortOrder::Desc) => {
+                query.order((applications::created_at.desc(), applications::id.desc()))
+            }
+            (ApplicationSort::LastName, SortOrder::Asc) => {
+                query.order((applications::last_name.asc(), applications::id.asc()))
+            }
+            (ApplicationSort::LastName, SortOrder::Desc) => {
+                query.order((applications::last_name.desc(), applications::id.desc()))
+            }
+            (ApplicationSort::StartMonth, SortOrder::Asc) => {
+                query.order((applications::start_month.asc(), applications::id.asc()))
+            }
+            (ApplicationSort::StartMonth, SortOrder::Desc) => {
+                query.order((applications::start_month.desc(), applications::id.desc()))
+            }
+        };
+        let mut rows = query
+            .limit(limit)
+            .offset(offset)
+            .select(ApplicationRow::as_select())
+            .load(conn)?;
+        if from_the_end {
+            rows.reverse();
         }
-        (ApplicationSort::CreatedAt, SortOrder::Desc) => {
-            query.order((applications::created_at.desc(), applications::id.desc()))
-        }
-        (ApplicationSort::LastName, SortOrder::Asc) => {
-            query.order((applications::last_name.asc(), applications::id.asc()))
-        }
-        (ApplicationSort::LastName, SortOrder::Desc) => {
-            query.order((applications::last_name.desc(), applications::id.desc()))
-        }
-        (ApplicationSort::StartMonth, SortOrder::Asc) => {
-            query.order((applications::start_month.asc(), applications::id.asc()))
-        }
-        (ApplicationSort::StartMonth, SortOrder::Desc) => {
-            query.order((applications::start_month.desc(), applications::id.desc()))
-        }
-    };
-    let mut rows = query
-        .limit(limit)
-        .offset(offset)
-        .select(ApplicationRow::as_select())
-        .load(conn)?;
-    if from_the_end {
-        rows.reverse();
-    }
-    Ok((rows, total))
+        Ok((rows, total))
+    })
 }
 
 /// Ends a pending application as `status` if it is still pending; whether it was.

@@ -215,94 +215,100 @@ pub fn list_for_portal(
         .as_deref()
         .filter(|folded| sqlite && folded.chars().count() >= 3)
         .map(fts_phrase);
-    // A left join the databases drop when no company column is used, as in the count:
-    // every contract has its company (a foreign key), so it is the inner join's rows.
-    // `through_search_index`: SQLite finds the `q` candidates through its trigram index.
-    let query = |through_search_index: bool| {
-        let mut query = company_contracts::table
-            .left_join(companies::table)
-            .into_boxed();
-        if let Some(visible) = visible {
-            query = query.filter(company_contracts::company_id.eq_any(visible.to_vec()));
-        }
-        if let Some(company_id) = &filter.company_id {
-            query = query.filter(company_contracts::company_id.eq(company_id.clone()));
-        }
-        if let Some(number) = &filter.customer_number {
-            // A subquery, not the joined company's column: the count needs no join.
-            let by_number = diesel::alias!(companies as by_number);
-            query = query.filter(
-                company_contracts::company_id.eq_any(
-                    by_number
-                        .filter(
-                            by_number
-                                .field(companies::customer_number)
-                                .eq(fold_number(number)),
+    // The filtered query, for the backend at hand: used inside `db::on_backend!`, where
+    // diesel renders a boxed query's SQL once instead of in every pass `MultiConnection`
+    // makes over it. A left join the databases drop when no company column is used, as in
+    // the count: every contract has its company (a foreign key), so it is the inner join's
+    // rows. `through_search_index`: SQLite finds the `q` candidates through its trigram
+    // index.
+    macro_rules! filtered {
+        ($through_search_index:expr) => {{
+            let through_search_index: bool = $through_search_index;
+            let mut query = company_contracts::table
+                .left_join(companies::table)
+                .into_boxed();
+            if let Some(visible) = visible {
+                query = query.filter(company_contracts::company_id.eq_any(visible.to_vec()));
+            }
+            if let Some(company_id) = &filter.company_id {
+                query = query.filter(company_contracts::company_id.eq(company_id.clone()));
+            }
+            if let Some(number) = &filter.customer_number {
+                // A subquery, not the joined company's column: the count needs no join.
+                let by_number = diesel::alias!(companies as by_number);
+                query = query.filter(
+                    company_contracts::company_id.eq_any(
+                        by_number
+                            .filter(
+                                by_number
+                                    .field(companies::customer_number)
+                                    .eq(fold_number(number)),
+                            )
+                            .select(by_number.field(companies::id)),
+                    ),
+                );
+            }
+            if let Some(folded) = &folded_q {
+                if let Some(phrase) = search_phrase.as_ref().filter(|_| through_search_index) {
+                    query = query.filter(
+                        sql::<Bool>(
+                            "company_contracts.id IN (SELECT contract_id FROM contract_search \
+                             WHERE contract_search MATCH ",
                         )
-                        .select(by_number.field(companies::id)),
-                ),
-            );
-        }
-        if let Some(folded) = &folded_q {
-            if let Some(phrase) = search_phrase.as_ref().filter(|_| through_search_index) {
+                        .bind::<Text, _>(phrase.clone())
+                        .sql(")"),
+                    );
+                }
+                // The rule itself on both databases; after the index, a cheap recheck.
                 query = query.filter(
-                    sql::<Bool>(
-                        "company_contracts.id IN (SELECT contract_id FROM contract_search \
-                         WHERE contract_search MATCH ",
-                    )
-                    .bind::<Text, _>(phrase.clone())
-                    .sql(")"),
+                    company_contracts::search_text
+                        .like(like_pattern(folded))
+                        .escape('\\'),
                 );
             }
-            // The rule itself on both databases; after the index, a cheap recheck.
-            query = query.filter(
-                company_contracts::search_text
-                    .like(like_pattern(folded))
-                    .escape('\\'),
-            );
-        }
-        match filter.active {
-            Some(true) if sqlite => {
-                // The unary `+` keeps SQLite from reading the status index for most of
-                // the contracts and sorting them all: walking the sort column's index
-                // finds a page of active ones at once.
-                query = query.filter(
-                    sql::<Bool>("+company_contracts.status = ")
-                        .bind::<Text, _>(STATUS_ACTIVE)
-                        .and(company_contracts::valid_from.le(today))
-                        .and(
-                            company_contracts::valid_to
-                                .is_null()
-                                .or(company_contracts::valid_to.ge(today)),
-                        ),
-                );
+            match filter.active {
+                Some(true) if sqlite => {
+                    // The unary `+` keeps SQLite from reading the status index for most of
+                    // the contracts and sorting them all: walking the sort column's index
+                    // finds a page of active ones at once.
+                    query = query.filter(
+                        sql::<Bool>("+company_contracts.status = ")
+                            .bind::<Text, _>(STATUS_ACTIVE)
+                            .and(company_contracts::valid_from.le(today))
+                            .and(
+                                company_contracts::valid_to
+                                    .is_null()
+                                    .or(company_contracts::valid_to.ge(today)),
+                            ),
+                    );
+                }
+                Some(true) => {
+                    query = query.filter(
+                        company_contracts::status
+                            .eq(STATUS_ACTIVE)
+                            .and(company_contracts::valid_from.le(today))
+                            .and(
+                                company_contracts::valid_to
+                                    .is_null()
+                                    .or(company_contracts::valid_to.ge(today)),
+                            ),
+                    );
+                }
+                Some(false) => {
+                    // `valid_to < today` is NULL for an open-ended contract, which the other
+                    // two terms then decide.
+                    query = query.filter(
+                        company_contracts::status
+                            .ne(STATUS_ACTIVE)
+                            .or(company_contracts::valid_from.gt(today))
+                            .or(company_contracts::valid_to.lt(today).assume_not_null()),
+                    );
+                }
+                None => {}
             }
-            Some(true) => {
-                query = query.filter(
-                    company_contracts::status
-                        .eq(STATUS_ACTIVE)
-                        .and(company_contracts::valid_from.le(today))
-                        .and(
-                            company_contracts::valid_to
-                                .is_null()
-                                .or(company_contracts::valid_to.ge(today)),
-                        ),
-                );
-            }
-            Some(false) => {
-                // `valid_to < today` is NULL for an open-ended contract, which the other
-                // two terms then decide.
-                query = query.filter(
-                    company_contracts::status
-                        .ne(STATUS_ACTIVE)
-                        .or(company_contracts::valid_from.gt(today))
-                        .or(company_contracts::valid_to.lt(today).assume_not_null()),
-                );
-            }
-            None => {}
-        }
-        query
-    };
+            query
+        }};
+    }
     let over_all_contracts = visible.is_none()
         && filter.company_id.is_none()
         && filter.customer_number.is_none()
@@ -316,10 +322,16 @@ pub fn list_for_portal(
         // The trigram index's phrase match is the substring rule itself: its count is
         // the total without reading a contract.
         Some(phrase) if only_q => contract_search_count(conn, phrase, search_count_limit)?,
-        _ if folded_q.is_some() => {
-            Total::count_up_to(conn, query(search_phrase.is_some()), search_count_limit)?
-        }
-        _ => Total::exact(query(false).count().get_result(conn)?),
+        _ => crate::db::on_backend!(conn, |conn| match folded_q {
+            Some(_) => {
+                Total::count_up_to_planned(
+                    conn,
+                    filtered!(search_phrase.is_some()),
+                    search_count_limit,
+                )?
+            }
+            None => Total::exact(filtered!(false).count().get_result(conn)?),
+        }),
     };
     let (offset, limit) = (paging.offset(), paging.limit());
     if total.ends_before(offset) {
@@ -350,75 +362,81 @@ pub fn list_for_portal(
         let all = count_all(conn, None, today)?;
         7 * total.count * total.count < 2 * (offset + limit) * all
     };
-    let query = query(through_search_index);
-    let query = match (filter.sort, order) {
-        (ContractSort::ContractNumber, SortOrder::Asc) => {
-            query.order(company_contracts::contract_number.asc())
-        }
-        (ContractSort::ContractNumber, SortOrder::Desc) => {
-            query.order(company_contracts::contract_number.desc())
-        }
-        (ContractSort::CompanyName, SortOrder::Asc) => {
-            query.order(company_contracts::company_name.asc())
-        }
-        (ContractSort::CompanyName, SortOrder::Desc) => {
-            query.order(company_contracts::company_name.desc())
-        }
-        (ContractSort::Street, SortOrder::Asc) => {
-            query.order(company_contracts::company_street.asc())
-        }
-        (ContractSort::Street, SortOrder::Desc) => {
-            query.order(company_contracts::company_street.desc())
-        }
-        (ContractSort::PostalCode, SortOrder::Asc) => {
-            query.order(company_contracts::company_postal_code.asc())
-        }
-        (ContractSort::PostalCode, SortOrder::Desc) => {
-            query.order(company_contracts::company_postal_code.desc())
-        }
-        (ContractSort::City, SortOrder::Asc) => query.order(company_contracts::company_city.asc()),
-        (ContractSort::City, SortOrder::Desc) => {
-            query.order(company_contracts::company_city.desc())
-        }
-        (ContractSort::ProductOffering, SortOrder::Asc) => {
-            query.order(company_contracts::product_offering.asc())
-        }
-        (ContractSort::ProductOffering, SortOrder::Desc) => {
-            query.order(company_contracts::product_offering.desc())
-        }
-        (ContractSort::Status, SortOrder::Asc) => query.order(company_contracts::status.asc()),
-        (ContractSort::Status, SortOrder::Desc) => query.order(company_contracts::status.desc()),
-        (ContractSort::ValidFrom, SortOrder::Asc) => {
-            query.order(company_contracts::valid_from.asc())
-        }
-        (ContractSort::ValidFrom, SortOrder::Desc) => {
-            query.order(company_contracts::valid_from.desc())
-        }
-    };
-    // Equal sort values keep one order on every page: the id decides, in the same
-    // direction.
-    let query = match order {
-        SortOrder::Asc => query.then_order_by(company_contracts::id.asc()),
-        SortOrder::Desc => query.then_order_by(company_contracts::id.desc()),
-    };
-    let mut rows: Vec<ListedContract> = query
-        .select((
-            company_contracts::id,
-            company_contracts::contract_number,
-            company_contracts::company_id,
-            company_contracts::company_name,
-            companies::customer_number.nullable().assume_not_null(),
-            company_contracts::company_street,
-            company_contracts::company_postal_code,
-            company_contracts::company_city,
-            company_contracts::product_offering,
-            company_contracts::status,
-            company_contracts::valid_from,
-            company_contracts::valid_to,
-        ))
-        .limit(limit)
-        .offset(offset)
-        .load(conn)?;
+    let mut rows: Vec<ListedContract> = crate::db::on_backend!(conn, |conn| {
+        let query = filtered!(through_search_index);
+        let query = match (filter.sort, order) {
+            (ContractSort::ContractNumber, SortOrder::Asc) => {
+                query.order(company_contracts::contract_number.asc())
+            }
+            (ContractSort::ContractNumber, SortOrder::Desc) => {
+                query.order(company_contracts::contract_number.desc())
+            }
+            (ContractSort::CompanyName, SortOrder::Asc) => {
+                query.order(company_contracts::company_name.asc())
+            }
+            (ContractSort::CompanyName, SortOrder::Desc) => {
+                query.order(company_contracts::company_name.desc())
+            }
+            (ContractSort::Street, SortOrder::Asc) => {
+                query.order(company_contracts::company_street.asc())
+            }
+            (ContractSort::Street, SortOrder::Desc) => {
+                query.order(company_contracts::company_street.desc())
+            }
+            (ContractSort::PostalCode, SortOrder::Asc) => {
+                query.order(company_contracts::company_postal_code.asc())
+            }
+            (ContractSort::PostalCode, SortOrder::Desc) => {
+                query.order(company_contracts::company_postal_code.desc())
+            }
+            (ContractSort::City, SortOrder::Asc) => {
+                query.order(company_contracts::company_city.asc())
+            }
+            (ContractSort::City, SortOrder::Desc) => {
+                query.order(company_contracts::company_city.desc())
+            }
+            (ContractSort::ProductOffering, SortOrder::Asc) => {
+                query.order(company_contracts::product_offering.asc())
+            }
+            (ContractSort::ProductOffering, SortOrder::Desc) => {
+                query.order(company_contracts::product_offering.desc())
+            }
+            (ContractSort::Status, SortOrder::Asc) => query.order(company_contracts::status.asc()),
+            (ContractSort::Status, SortOrder::Desc) => {
+                query.order(company_contracts::status.desc())
+            }
+            (ContractSort::ValidFrom, SortOrder::Asc) => {
+                query.order(company_contracts::valid_from.asc())
+            }
+            (ContractSort::ValidFrom, SortOrder::Desc) => {
+                query.order(company_contracts::valid_from.desc())
+            }
+        };
+        // Equal sort values keep one order on every page: the id decides, in the same
+        // direction.
+        let query = match order {
+            SortOrder::Asc => query.then_order_by(company_contracts::id.asc()),
+            SortOrder::Desc => query.then_order_by(company_contracts::id.desc()),
+        };
+        query
+            .select((
+                company_contracts::id,
+                company_contracts::contract_number,
+                company_contracts::company_id,
+                company_contracts::company_name,
+                companies::customer_number.nullable().assume_not_null(),
+                company_contracts::company_street,
+                company_contracts::company_postal_code,
+                company_contracts::company_city,
+                company_contracts::product_offering,
+                company_contracts::status,
+                company_contracts::valid_from,
+                company_contracts::valid_to,
+            ))
+            .limit(limit)
+            .offset(offset)
+            .load(conn)?
+    });
     if from_the_end {
         rows.reverse();
     }
@@ -439,7 +457,7 @@ fn contract_search_count(
     .bind::<BigInt, _>(cap.saturating_add(1))
     .get_result::<SearchCount>(conn)?
     .count;
-    Ok(Total::capped(usize::try_from(found).unwrap_or(0), cap))
+    Ok(Total::capped(found, cap))
 }
 
 #[derive(QueryableByName)]

@@ -8,15 +8,18 @@
 //! a walk through the whole list on every page, and nobody reads "von 31.715
 //! Einträgen"; above the limit the page says "mehr als 1.000" (`total_relation: gte`).
 
+use diesel::backend::Backend;
 use diesel::dsl::sql;
 use diesel::expression::SqlLiteral;
+use diesel::expression::{AppearsOnTable, Expression, SelectableExpression, ValidGrouping};
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::query_dsl::methods::{LimitDsl, SelectDsl};
 use diesel::query_dsl::{LoadQuery, RunQueryDsl};
-use diesel::sql_types::Integer;
+use diesel::sql_types::{BigInt, Integer};
+use diesel::{Connection, QueryResult};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::db::DbConnection;
 use crate::error::{AppError, FieldError, FieldErrorCode, FieldErrors};
 
 pub const DEFAULT_PER_PAGE: i64 = 25;
@@ -139,8 +142,7 @@ impl Total {
 
     /// The total of a count that stopped at `cap + 1` rows (`found` of them): exact up to
     /// `cap`, beyond it `cap` as a lower bound.
-    pub fn capped(found: usize, cap: i64) -> Total {
-        let found = i64::try_from(found).unwrap_or(i64::MAX);
+    pub fn capped(found: i64, cap: i64) -> Total {
         if found > cap {
             Total {
                 count: cap,
@@ -152,18 +154,38 @@ impl Total {
     }
 
     /// Counts the rows of `query` (a list's filtered query) up to `cap + 1`: the matches
-    /// of a free-text search, exact up to `cap` and a lower bound beyond it.
-    pub fn count_up_to<Q>(conn: &mut DbConnection, query: Q, cap: i64) -> Result<Total, AppError>
+    /// of a free-text search, exact up to `cap` and a lower bound beyond it. The database
+    /// counts (`SELECT COUNT(*) FROM (… LIMIT cap + 1)`) and answers one row. On either
+    /// connection: [`crate::db::DbConnection`], or a backend's own inside
+    /// `db::on_backend!`. The statement is prepared once per connection, so PostgreSQL
+    /// may settle on one plan for every pattern: right where no index serves the text and
+    /// every pattern is one walk; where one does, see [`Total::count_up_to_planned`].
+    pub fn count_up_to<C, Q>(conn: &mut C, query: Q, cap: i64) -> Result<Total, AppError>
     where
+        C: Connection,
+        Q: SelectDsl<One>,
+        Q::Output: LimitDsl,
+        for<'a> CountOf<<Q::Output as LimitDsl>::Output>: LoadQuery<'a, C, i64>,
+    {
+        let rows = query.select(One).limit(cap.saturating_add(1));
+        Ok(Total::capped(CountOf(rows).get_result(conn)?, cap))
+    }
+
+    /// [`Total::count_up_to`], planned for every pattern anew (diesel never prepares a
+    /// statement with SQL text in it): where an index on the text serves a rare word
+    /// and a walk that stops at the cap a common one, a plan settled on one pattern
+    /// would be slow for the other kind.
+    pub fn count_up_to_planned<C, Q>(conn: &mut C, query: Q, cap: i64) -> Result<Total, AppError>
+    where
+        C: Connection,
         Q: SelectDsl<SqlLiteral<Integer>>,
         Q::Output: LimitDsl,
-        for<'a> <Q::Output as LimitDsl>::Output: LoadQuery<'a, DbConnection, i32>,
+        for<'a> CountOf<<Q::Output as LimitDsl>::Output>: LoadQuery<'a, C, i64>,
     {
-        let found: Vec<i32> = query
+        let rows = query
             .select(sql::<Integer>("1"))
-            .limit(cap.saturating_add(1))
-            .load(conn)?;
-        Ok(Total::capped(found.len(), cap))
+            .limit(cap.saturating_add(1));
+        Ok(Total::capped(CountOf(rows).get_result(conn)?, cap))
     }
 
     pub fn is_exact(self) -> bool {
@@ -299,5 +321,50 @@ mod tests {
             json,
             serde_json::json!({"items": ["a"], "total": 26, "page": 2, "per_page": 25, "total_relation": "eq"})
         );
+    }
+}
+
+/// The constant `1` as a selection. diesel's `sql("1")` would mark every statement it
+/// is in as one never to prepare; this one is as cacheable as a column.
+#[derive(Debug, Clone, Copy, QueryId, ValidGrouping)]
+pub struct One;
+
+impl Expression for One {
+    type SqlType = Integer;
+}
+
+impl<QS> AppearsOnTable<QS> for One {}
+
+impl<QS> SelectableExpression<QS> for One {}
+
+impl<DB: Backend> QueryFragment<DB> for One {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql("1");
+        Ok(())
+    }
+}
+
+/// `SELECT COUNT(*) FROM (query) AS counted`: the number of rows a query gives, counted
+/// by the database (diesel has no subquery in `FROM`; the pattern of its pagination
+/// guide). Prepared whenever the query inside may be.
+#[derive(Debug, Clone, Copy, QueryId)]
+pub struct CountOf<Q>(pub Q);
+
+impl<Q: Query> Query for CountOf<Q> {
+    type SqlType = BigInt;
+}
+
+impl<Q, C: Connection> RunQueryDsl<C> for CountOf<Q> {}
+
+impl<Q, DB> QueryFragment<DB> for CountOf<Q>
+where
+    DB: Backend,
+    Q: QueryFragment<DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql("SELECT COUNT(*) FROM (");
+        self.0.walk_ast(out.reborrow())?;
+        out.push_sql(") AS counted");
+        Ok(())
     }
 }
