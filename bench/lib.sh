@@ -46,3 +46,54 @@ perf_split() { # recording requests server_pid folded_out
 split_value() { awk -v key="$1" -v name="$2" '$1 == key && $2 == name { print $3 }' "$3"; }
 # The server's kernel time per request in perf_split's lines.
 split_kernel() { awk '$1 == "dso" && $3 == "[kernel.kallsyms]" { print $2 }' "$1"; }
+
+# wrk output → "requests/s p50_ms p99_ms", counting only successful answers.
+summarise() {
+  awk '
+    function ms(v) { if (v ~ /us$/) return v/1000; if (v ~ /ms$/) return v+0; if (v ~ /s$/) return v*1000; return v }
+    /^ +50%/ { p50 = ms($2) } /^ +99%/ { p99 = ms($2) }
+    / requests in / { n = $1; secs = $4; sub(/s,?$/, "", secs) }
+    /Non-2xx or 3xx responses/ { bad = $NF }
+    END { printf "%.1f %.2f %.2f\n", (n - bad) / secs, p50, p99 }'
+}
+
+# "transactions/s p50_ms p99_ms" of pgbench's per-transaction logs (-l) in a directory;
+# the third column of each line is the transaction's latency in µs.
+pgbench_log_stats() { # dir prefix seconds
+  cat "$1/$2".* | awk '{ print $3 / 1000 }' | sort -n | awk -v s="$3" '
+    { v[NR] = $1 } END { printf "%.1f %.2f %.2f\n", NR / s, v[int(NR * 0.5)], v[int(NR * 0.99)] }'
+}
+
+# The median of the numbers on stdin, one per line.
+median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+# A list against its floor, taking turns: ROUNDS times (default 3) wrk on the URL, then
+# pgbench of the server's statements for it, both at the same connections for the same
+# seconds, so that a noisy minute on this host hits both. Prints one line per round
+# ("round req/s p99 tps p99 ratio share") and then "median p99 pgb_p99 ratio req/s tps
+# share", the ratio the median of the rounds' p99 ratios.
+#   against_floor URL TOKEN CONNECTIONS SECONDS DB_URL SCRIPT [pgbench -D options…]
+against_floor() {
+  local url=$1 token=$2 connections=$3 seconds=$4 db=$5 script=$6 round wrk_line pg_line
+  shift 6
+  local dir; dir=$(mktemp -d)
+  for round in $(seq 1 "${ROUNDS:-3}"); do
+    wrk_line=$(wrk -t2 -c"$connections" -d"${seconds}s" --latency --timeout 10s \
+      -H "Authorization: Bearer $token" "$url" | summarise)
+    rm -f "$dir"/floor.*
+    (cd "$dir" && pgbench -n -M prepared -c "$connections" -j 2 -T "$seconds" -l \
+      --log-prefix=floor "$@" -f "$script" "$db" >/dev/null 2>"$dir/err") ||
+      { cat "$dir/err" "$script" >&2; return 1; }
+    pg_line=$(pgbench_log_stats "$dir" floor "$seconds")
+    read -r rps _ p99 <<<"$wrk_line"
+    read -r tps _ pp99 <<<"$pg_line"
+    awk -v r="$round" -v a="$rps" -v b="$p99" -v c="$tps" -v d="$pp99" \
+      'BEGIN { printf "round %d %.1f %.2f %.1f %.2f %.2f %.0f\n", r, a, b, c, d, b / d, 100 * a / c }'
+  done >"$dir/rounds"
+  cat "$dir/rounds"
+  printf 'median %s %s %s %s %s %s\n' \
+    "$(awk '{ print $4 }' "$dir/rounds" | median)" "$(awk '{ print $6 }' "$dir/rounds" | median)" \
+    "$(awk '{ print $7 }' "$dir/rounds" | median)" "$(awk '{ print $3 }' "$dir/rounds" | median)" \
+    "$(awk '{ print $5 }' "$dir/rounds" | median)" "$(awk '{ print $8 }' "$dir/rounds" | median)"
+  rm -rf "$dir"
+}

@@ -88,16 +88,8 @@ sleep 6
 IDLE_KB=$(rss_kb)
 python3 bench/memory.py "$SERVER_PID" >"$DATA_DIR/idle-memory.txt"
 
-# wrk output → "requests/s p50_ms p99_ms", counting only successful answers (a 503
-# service_busy or a 429 is no login).
-summarise() {
-  awk '
-    function ms(v) { if (v ~ /us$/) return v/1000; if (v ~ /ms$/) return v+0; if (v ~ /s$/) return v*1000; return v }
-    /^ +50%/ { p50 = ms($2) } /^ +99%/ { p99 = ms($2) }
-    / requests in / { n = $1; secs = $4; sub(/s,?$/, "", secs) }
-    /Non-2xx or 3xx responses/ { bad = $NF }
-    END { printf "%.1f %.2f %.2f\n", (n - bad) / secs, p50, p99 }'
-}
+# `summarise` (bench/lib.sh) counts only successful answers: a 503 service_busy or a 429
+# is no login.
 me_load() { # connections [paced]: as fast as they go (two load threads, as pgbench
   # gets), or paced by bench/paced.lua (one)
   local script=() threads=2

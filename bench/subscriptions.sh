@@ -128,15 +128,6 @@ for i in $(seq 1 32); do
   printf '%s\t%s\n' "$token" "$body" >>"$WORK/link-requests.tsv"
 done
 
-# wrk output → "requests/s p50_ms p99_ms", counting only successful answers.
-summarise() {
-  awk '
-    function ms(v) { if (v ~ /us$/) return v/1000; if (v ~ /ms$/) return v+0; if (v ~ /s$/) return v*1000; return v }
-    /^ +50%/ { p50 = ms($2) } /^ +99%/ { p99 = ms($2) }
-    / requests in / { n = $1; secs = $4; sub(/s,?$/, "", secs) }
-    /Non-2xx or 3xx responses/ { bad = $NF }
-    END { printf "%.1f %.2f %.2f\n", (n - bad) / secs, p50, p99 }'
-}
 now() { date -u +%Y-%m-%dT%H:%M:%S; }
 wrk -t2 -c32 -d5s -H "Authorization: Bearer $TOKEN" "$BASE/api/v1/me/subscriptions" >/dev/null
 LIST_FROM=$(now)
