@@ -9,7 +9,7 @@
 # 10,000 valid codes.
 #
 #   bench/contracts.sh   (BENCH_DATABASE_URL, BENCH_SECONDS, BENCH_PORT,
-#                         BENCH_SMALL, BENCH_LARGE, BENCH_CODES to override)
+#                         BENCH_SMALL, BENCH_LARGE, BENCH_CODES, ROUNDS to override)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
@@ -39,16 +39,6 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-
-# wrk output → "requests/s p50_ms p99_ms", counting only successful answers.
-summarise() {
-  awk '
-    function ms(v) { if (v ~ /us$/) return v/1000; if (v ~ /ms$/) return v+0; if (v ~ /s$/) return v*1000; return v }
-    /^ +50%/ { p50 = ms($2) } /^ +99%/ { p99 = ms($2) }
-    / requests in / { n = $1; secs = $4; sub(/s,?$/, "", secs) }
-    /Non-2xx or 3xx responses/ { bad = $NF }
-    END { printf "%.1f %.2f %.2f\n", (n - bad) / secs, p50, p99 }'
-}
 
 # Loads one database with `contracts` contracts and `codes` customer codes; prints its URL.
 load() { # backend size codes
@@ -137,37 +127,40 @@ measure() { # out size
 }
 
 # The physical floor: pgbench runs straight on the database, at the same 8 connections,
-# without HTTP or JSON, the statements the server sends for a first page: the session
-# lookup, the total (the kept counts; with `q` the matches counted up to
-# SEARCH_COUNT_LIMIT + 1), and the page. Writes "name p50 p99 tps" per case to $2.
+# without HTTP or JSON, the statements the server sends for a first page, as diesel
+# writes them: the session check, the total (the kept counts; with `q` the matches
+# counted up to SEARCH_COUNT_LIMIT + 1) and the page. Prepared as the server prepares
+# them, but for the totals, which the server has planned for each request (a common word
+# walks, a rare one takes the trigram index): pgbench gets them with the pattern written
+# in, planned once for it. The list and pgbench take turns (ROUNDS, bench/lib.sh's
+# against_floor). Writes "name|round and median lines" per case to $2.
 floor() { # url out
-  local name sql session account filter total order
+  local name query session account where total order columns pattern=""
   read -r account session < <(psql "$1" -Atc "SELECT account_id || ' ' || id FROM sessions LIMIT 1")
+  columns=$(printf '"company_contracts"."%s", ' id contract_number company_id company_name)
+  columns+='"companies"."customer_number", '
+  columns+=$(printf '"company_contracts"."%s", ' company_street company_postal_code company_city \
+    product_offering status valid_from)
+  columns+='"company_contracts"."valid_to"'
   : >"$2"
   for name in "first page, sort=company_name" "q=mueller" "q=strasse 1"; do
     case "$name" in
-      first*) filter=""; order="c.company_name ASC, c.id ASC"
-              total="SELECT CAST(COALESCE(SUM(contracts), 0) AS BIGINT) FROM contract_counts" ;;
-      *mueller*) filter="WHERE c.search_text LIKE '%mueller%' ESCAPE '\\'"; order="c.contract_number ASC, c.id ASC"
-              total="SELECT 1 FROM company_contracts c $filter LIMIT 1001" ;;
-      *) filter="WHERE c.search_text LIKE '%strasse 1%' ESCAPE '\\'"; order="c.contract_number ASC, c.id ASC"
-              total="SELECT 1 FROM company_contracts c $filter LIMIT 1001" ;;
+      first*) query="sort=company_name&order=asc"; where=""
+              order='"company_contracts"."company_name" ASC, "company_contracts"."id" ASC'
+              total='SELECT CAST(COALESCE(SUM(contracts), 0) AS BIGINT) FROM "contract_counts"' ;;
+      *) pattern=${name#q=}; query="q=${pattern// /%20}"
+         where='WHERE ("company_contracts"."search_text" LIKE :pattern ESCAPE :escape)'
+         order='"company_contracts"."contract_number" ASC, "company_contracts"."id" ASC'
+         total="SELECT COUNT(*) FROM (SELECT 1 FROM (\"company_contracts\" LEFT OUTER JOIN \"companies\" ON (\"company_contracts\".\"company_id\" = \"companies\".\"id\")) WHERE (\"company_contracts\".\"search_text\" LIKE '%$pattern%' ESCAPE '\\') LIMIT 1001) AS counted" ;;
     esac
-    sql="SELECT a.id, a.email, a.operator FROM accounts a JOIN sessions s ON s.account_id = a.id
-           WHERE a.id = '$account' AND s.id = '$session' AND s.revoked_at IS NULL
-             AND s.expires_at > now() LIMIT 1;
-         $total;
-         SELECT c.id, c.contract_number, c.company_id, c.company_name, co.customer_number,
-                c.company_street, c.company_postal_code, c.company_city, c.product_offering,
-                c.status, c.valid_from, c.valid_to
-           FROM company_contracts c LEFT JOIN companies co ON co.id = c.company_id
-           $filter ORDER BY $order LIMIT 25 OFFSET 0"
-    echo "$sql;" >"$WORK/floor.sql"
-    rm -f "$WORK"/pgbench_log.*
-    (cd "$WORK" && pgbench -n -c "$CONNECTIONS" -j 2 -T "$SECONDS_PER_RUN" -f floor.sql -l "$1" >/dev/null 2>&1)
-    # Per transaction: client, number, latency in µs, …
-    cat "$WORK"/pgbench_log.* | awk '{ print $3 / 1000 }' | sort -n | awk -v name="$name" '
-      { v[NR] = $1 } END { printf "%s|%.2f %.2f %.1f\n", name, v[int(NR * 0.5)], v[int(NR * 0.99)], NR / '"$SECONDS_PER_RUN"' }' >>"$2"
+    cat >"$WORK/floor.sql" <<SQL
+SELECT "accounts"."id", "accounts"."email", "accounts"."first_name", "accounts"."last_name", "accounts"."operator", "accounts"."email_verified_at", "accounts"."tokens_valid_after", "accounts"."created_at" FROM ("accounts" INNER JOIN "sessions" ON ("sessions"."account_id" = "accounts"."id")) WHERE (((("accounts"."id" = :account) AND ("sessions"."id" = :session)) AND ("sessions"."revoked_at" IS NULL)) AND ("sessions"."expires_at" > LOCALTIMESTAMP)) LIMIT :one;
+$total;
+SELECT $columns FROM ("company_contracts" LEFT OUTER JOIN "companies" ON ("company_contracts"."company_id" = "companies"."id")) $where ORDER BY $order LIMIT :per_page OFFSET :zero;
+SQL
+    against_floor "$BASE/api/v1/contracts?$query" "$TOKEN" "$CONNECTIONS" "$SECONDS_PER_RUN" \
+      "$1" "$WORK/floor.sql" -D account="$account" -D session="$session" -D one=1 \
+      -D pattern="%${pattern:-}%" -D escape='\' -D per_page=25 -D zero=0 | sed "s/^/$name|/" >>"$2"
   done
 }
 
@@ -206,25 +199,15 @@ for entry in "${CASES[@]}"; do
     "$(awk -v a="$sl" -v b="$ss" 'BEGIN { printf "%.1f", a / b }')" "$sr"
 done
 echo
-echo "Against the floor on PostgreSQL at $LARGE contracts: pgbench runs the same statements (session, total, page) at the same $CONNECTIONS connections"
+echo "Against the floor on PostgreSQL at $LARGE contracts: pgbench of the server's statements (session, total, page) at the same $CONNECTIONS connections, taking turns"
 echo "(targets: p99 ≤ 1.25 × pgbench's p99, throughput ≥ 50 % of pgbench's)"
-printf '%-32s | %9s %9s %7s | %9s %9s %7s\n' case "p99 ms" "pgb p99" ratio "req/s" "pgb tps" share
-while IFS='|' read -r name figures; do
-  read -r _ fp99 ftps <<<"$figures"
-  case "$name" in
-    first*) wanted="sort=company_name, first page" ;;
-    *mueller*) wanted="q=mueller (folded: Müller)" ;;
-    *) wanted="q=strasse 1" ;;
+printf '%-32s | %9s %9s | %9s %9s | %7s %6s\n' case "req/s" "p99 ms" "pgb tps" "pgb p99" ratio share
+while IFS='|' read -r name line; do
+  read -r what a b c d e f g <<<"$line"
+  case "$what" in
+    round) printf '%-32s | %9s %9s | %9s %9s | %7s %5s%%\n' "$name, round $a" "$b" "$c" "$d" "$e" "$f" "$g" ;;
+    median) printf '%-32s | %9s %9s | %9s %9s | %7s %5s%%\n' "$name, median" "$d" "$a" "$e" "$b" "$c" "$f" ;;
   esac
-  index=0
-  for entry in "${CASES[@]}"; do
-    index=$((index + 1))
-    [ "${entry%%|*}" = "$wanted" ] && break
-  done
-  read -r sp99 srps < <(sed -n "${index}p" "$WORK/result-postgres-$LARGE")
-  printf '%-32s | %9s %9s %7s | %9s %9s %6s%%\n' "$name" "$sp99" "$fp99" \
-    "$(awk -v a="$sp99" -v b="$fp99" 'BEGIN { printf "%.2f", a / b }')" "$srps" "$ftps" \
-    "$(awk -v a="$srps" -v b="$ftps" 'BEGIN { printf "%.0f", 100 * a / b }')"
 done <"$WORK/floor"
 echo
 echo "POST /api/v1/customer-codes/check, $CODES valid codes, $CONNECTIONS connections (req/s p50 p99 ms)"
