@@ -10,7 +10,8 @@
 #   it was read (VmHWM reset before each; target < 64 MB);
 # - GET /api/v1/contracts/{id}/applications over BENCH_APPLICATIONS applications
 #   (default 100,000) under one contract, at 8 connections (target p99 ≤ 25 ms), `q`
-#   counted up to SEARCH_COUNT_LIMIT.
+#   counted up to SEARCH_COUNT_LIMIT; the search on PostgreSQL against pgbench of the
+#   server's own statements, taking turns ROUNDS times (target p99 ≤ 1.25 × pgbench's).
 #
 #   bench/orders.sh   (BENCH_DATABASE_URL, BENCH_SECONDS, BENCH_PORT, BENCH_ROWS,
 #                      BENCH_APPLICATIONS, ROUNDS to override)

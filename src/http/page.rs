@@ -245,6 +245,51 @@ pub struct Page<T> {
     pub total_relation: TotalRelation,
 }
 
+/// The constant `1` as a selection. diesel's `sql("1")` would mark every statement it
+/// is in as one never to prepare; this one is as cacheable as a column.
+#[derive(Debug, Clone, Copy, QueryId, ValidGrouping)]
+pub struct One;
+
+impl Expression for One {
+    type SqlType = Integer;
+}
+
+impl<QS> AppearsOnTable<QS> for One {}
+
+impl<QS> SelectableExpression<QS> for One {}
+
+impl<DB: Backend> QueryFragment<DB> for One {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql("1");
+        Ok(())
+    }
+}
+
+/// `SELECT COUNT(*) FROM (query) AS counted`: the number of rows a query gives, counted
+/// by the database (diesel has no subquery in `FROM`; the pattern of its pagination
+/// guide). Prepared whenever the query inside may be.
+#[derive(Debug, Clone, Copy, QueryId)]
+pub struct CountOf<Q>(pub Q);
+
+impl<Q: Query> Query for CountOf<Q> {
+    type SqlType = BigInt;
+}
+
+impl<Q, C: Connection> RunQueryDsl<C> for CountOf<Q> {}
+
+impl<Q, DB> QueryFragment<DB> for CountOf<Q>
+where
+    DB: Backend,
+    Q: QueryFragment<DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql("SELECT COUNT(*) FROM (");
+        self.0.walk_ast(out.reborrow())?;
+        out.push_sql(") AS counted");
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -321,50 +366,5 @@ mod tests {
             json,
             serde_json::json!({"items": ["a"], "total": 26, "page": 2, "per_page": 25, "total_relation": "eq"})
         );
-    }
-}
-
-/// The constant `1` as a selection. diesel's `sql("1")` would mark every statement it
-/// is in as one never to prepare; this one is as cacheable as a column.
-#[derive(Debug, Clone, Copy, QueryId, ValidGrouping)]
-pub struct One;
-
-impl Expression for One {
-    type SqlType = Integer;
-}
-
-impl<QS> AppearsOnTable<QS> for One {}
-
-impl<QS> SelectableExpression<QS> for One {}
-
-impl<DB: Backend> QueryFragment<DB> for One {
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
-        out.push_sql("1");
-        Ok(())
-    }
-}
-
-/// `SELECT COUNT(*) FROM (query) AS counted`: the number of rows a query gives, counted
-/// by the database (diesel has no subquery in `FROM`; the pattern of its pagination
-/// guide). Prepared whenever the query inside may be.
-#[derive(Debug, Clone, Copy, QueryId)]
-pub struct CountOf<Q>(pub Q);
-
-impl<Q: Query> Query for CountOf<Q> {
-    type SqlType = BigInt;
-}
-
-impl<Q, C: Connection> RunQueryDsl<C> for CountOf<Q> {}
-
-impl<Q, DB> QueryFragment<DB> for CountOf<Q>
-where
-    DB: Backend,
-    Q: QueryFragment<DB>,
-{
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
-        out.push_sql("SELECT COUNT(*) FROM (");
-        self.0.walk_ast(out.reborrow())?;
-        out.push_sql(") AS counted");
-        Ok(())
     }
 }
