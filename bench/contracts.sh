@@ -130,9 +130,9 @@ measure() { # out size
 # without HTTP or JSON, the statements the server sends for a first page, as diesel
 # writes them: the session check, the total (the kept counts; with `q` the matches
 # counted up to SEARCH_COUNT_LIMIT + 1) and the page. Prepared as the server prepares
-# them, but for the totals, which the server has planned for each request (a common word
-# walks, a rare one takes the trigram index): pgbench gets them with the pattern written
-# in, planned once for it. The list and pgbench take turns (ROUNDS, bench/lib.sh's
+# them, but for the search's total, which the server has planned for each request (a
+# common word walks, a rare one takes the trigram index): pgbench gets it with the
+# pattern written in, planned once for it. The list and pgbench take turns (ROUNDS, bench/lib.sh's
 # against_floor). Writes "name|round and median lines" per case to $2.
 floor() { # url out
   local name query session account where total order columns pattern=""
@@ -147,7 +147,7 @@ floor() { # url out
     case "$name" in
       first*) query="sort=company_name&order=asc"; where=""
               order='"company_contracts"."company_name" ASC, "company_contracts"."id" ASC'
-              total='SELECT CAST(COALESCE(SUM(contracts), 0) AS BIGINT) FROM "contract_counts"' ;;
+              total='SELECT CAST(COALESCE(SUM(contracts), 0) AS BIGINT) AS count FROM contract_counts' ;;
       *) pattern=${name#q=}; query="q=${pattern// /%20}"
          where='WHERE ("company_contracts"."search_text" LIKE :pattern ESCAPE :escape)'
          order='"company_contracts"."contract_number" ASC, "company_contracts"."id" ASC'

@@ -7,7 +7,7 @@ use diesel::sql_types::{BigInt, Bool, Text};
 
 use crate::contract_columns::{self, ContractScope};
 use crate::contracts::types::{ContractSort, PortalContractFilter, SortOrder};
-use crate::db::DbConnection;
+use crate::db::{DbConnection, PreparedSql};
 use crate::domain::fold::fold_number;
 use crate::domain::fold::{fold_text, like_pattern, storable};
 use crate::error::AppError;
@@ -449,12 +449,14 @@ fn contract_search_count(
     phrase: &str,
     cap: i64,
 ) -> Result<Total, AppError> {
-    let found = diesel::sql_query(
+    let found = PreparedSql::new(
         "SELECT count(*) AS count FROM \
-         (SELECT 1 FROM contract_search WHERE contract_search MATCH ? LIMIT ?)",
+         (SELECT 1 FROM contract_search WHERE contract_search MATCH ",
     )
-    .bind::<Text, _>(phrase)
-    .bind::<BigInt, _>(cap.saturating_add(1))
+    .text(phrase)
+    .sql(" LIMIT ")
+    .big_integer(cap.saturating_add(1))
+    .sql(")")
     .get_result::<SearchCount>(conn)?
     .count;
     Ok(Total::capped(found, cap))
@@ -479,24 +481,28 @@ fn count_all(
     active: Option<bool>,
     today: NaiveDate,
 ) -> Result<i64, AppError> {
-    use crate::schema::contract_counts as counts;
+    // Hand-written to be prepared (diesel never prepares a statement with `sql()` in it):
+    // every first page of the list asks. PostgreSQL sums BIGINT to NUMERIC; the cast
+    // gives both databases one type.
+    let sum = PreparedSql::new(
+        "SELECT CAST(COALESCE(SUM(contracts), 0) AS BIGINT) AS count FROM contract_counts",
+    );
     // An open end is stored as 9999-12-31, so it is never before today.
-    let is_active = || {
-        counts::status
-            .eq(STATUS_ACTIVE)
-            .and(counts::valid_from.le(today))
-            .and(counts::valid_to.ge(today))
+    let is_active = |statement: PreparedSql<'static>| {
+        statement
+            .sql("status = ")
+            .text(STATUS_ACTIVE)
+            .sql(" AND valid_from <= ")
+            .date(today)
+            .sql(" AND valid_to >= ")
+            .date(today)
     };
-    let query = counts::table.into_boxed();
-    let query = match active {
-        Some(true) => query.filter(is_active()),
-        Some(false) => query.filter(diesel::dsl::not(is_active())),
-        None => query,
+    let statement = match active {
+        Some(true) => is_active(sum.sql(" WHERE ")),
+        Some(false) => is_active(sum.sql(" WHERE NOT (")).sql(")"),
+        None => sum,
     };
-    // PostgreSQL sums BIGINT to NUMERIC; the cast gives both databases one type.
-    Ok(query
-        .select(sql::<BigInt>("CAST(COALESCE(SUM(contracts), 0) AS BIGINT)"))
-        .get_result(conn)?)
+    Ok(statement.get_result::<SearchCount>(conn)?.count)
 }
 
 /// How many subscriptions under the contract are active today: status `active` and
