@@ -64,7 +64,6 @@ me_rps() { # requests/s of successful answers
     /Non-2xx or 3xx responses/ { bad = $NF }
     END { printf "%.1f\n", (n - bad) / secs }'
 }
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 OFF=()
 ON=()

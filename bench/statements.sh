@@ -64,17 +64,6 @@ print(f"{prev:%Y-%m} {t:%Y-%m} {t.year + m // 12}-{m % 12 + 1:02d}")')
 "$STAFF_LIST_BIN" "$WORK" "$EVENTS" "$START" >/dev/null
 
 ms() { python3 -c 'import time; print(int(time.time() * 1000))'; }
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-
-# wrk output → "requests/s p50_ms p99_ms", counting only successful answers.
-summarise() {
-  awk '
-    function ms(v) { if (v ~ /us$/) return v/1000; if (v ~ /ms$/) return v+0; if (v ~ /s$/) return v*1000; return v }
-    /^ +50%/ { p50 = ms($2) } /^ +99%/ { p99 = ms($2) }
-    / requests in / { n = $1; secs = $4; sub(/s,?$/, "", secs) }
-    /Non-2xx or 3xx responses/ { bad = $NF }
-    END { printf "%.1f %.2f %.2f\n", (n - bad) / secs, p50, p99 }'
-}
 
 # CONTRACTS companies with a contract each (a 50 % share), TICKETS tickets under the
 # first contract and two under every other, all running since 2025; the 2025 price.
