@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
 /// Where the service runs; production refuses unsafe defaults.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -372,6 +372,21 @@ impl Config {
             ));
         }
 
+        let database_url = database_url(&get)?;
+        // PostgreSQL's own rule of thumb (cores × 2 + 1) for a database on its own
+        // machine: more connections than that only add context switches and queueing
+        // between them. Where the database runs on the server's cores, its busy backends
+        // preempt request threads that hold the pool's lock, and the waiters spin and
+        // yield: one connection a core and one more. Measured on 2 cores with PostgreSQL
+        // beside the server (bench/orders.sh, the application search at 8 connections):
+        // p99 0.93–1.10 × pgbench's with 3 connections, 1.36–1.71 × with 5, 3–6 × with 8,
+        // at the same throughput.
+        let default_pool_size = if crate::db::shares_the_cores(database_url.expose_secret()) {
+            cores + 1
+        } else {
+            cores * 2 + 1
+        };
+
         Ok(Config {
             app_env,
             log_format: match get("LOG_FORMAT").as_deref() {
@@ -388,12 +403,8 @@ impl Config {
                 swagger_ui: parse_bool(&get, "SWAGGER_UI", true)?,
             },
             database: DatabaseConfig {
-                url: database_url(&get)?,
-                // PostgreSQL's own rule of thumb (cores × 2 + 1): on a busy machine more
-                // connections than that only add context switches and queueing between
-                // them. Measured on 2 cores: 5 connections halve the list's p99 against 10
-                // at the same throughput (bench/subscriptions.sh).
-                pool_size: parse_or(&get, "DATABASE_POOL_SIZE", cores as u32 * 2 + 1)?,
+                url: database_url,
+                pool_size: parse_or(&get, "DATABASE_POOL_SIZE", default_pool_size as u32)?,
                 timeout: millis("DATABASE_TIMEOUT_MS", 1500)?,
             },
             mail: MailConfig {
@@ -551,13 +562,13 @@ fn search_count_limit(get: &impl Fn(&str) -> Option<String>) -> Result<i64, Conf
     Ok(limit)
 }
 
-/// `DATABASE_URL`, refusing a scheme neither backend speaks: a typo such as
-/// `postgress://` must not quietly become a SQLite file of that name.
 /// `DATA_DIR`: the development signing key and e-mail files.
 fn data_dir(get: &impl Fn(&str) -> Option<String>) -> PathBuf {
     get("DATA_DIR").map_or_else(|| PathBuf::from("data"), PathBuf::from)
 }
 
+/// `DATABASE_URL`, refusing a scheme neither backend speaks: a typo such as
+/// `postgress://` must not quietly become a SQLite file of that name.
 fn database_url(get: &impl Fn(&str) -> Option<String>) -> Result<SecretString, ConfigError> {
     let url = get("DATABASE_URL").unwrap_or_else(|| DEFAULT_SQLITE_URL.into());
     if let Some((scheme, _)) = url.split_once("://")
@@ -670,8 +681,8 @@ mod tests {
         );
         assert_eq!(
             config.database.pool_size as usize,
-            std::thread::available_parallelism().unwrap().get() * 2 + 1,
-            "two connections a core and one more"
+            std::thread::available_parallelism().unwrap().get() + 1,
+            "SQLite runs on the server's cores: one connection a core and one more"
         );
         assert_eq!(
             config.retention.audit_log,
@@ -723,6 +734,35 @@ mod tests {
             "{err}"
         );
         assert!(!err.contains("geheim"), "{err}");
+    }
+
+    #[test]
+    fn the_pool_leaves_room_for_a_database_on_the_same_cores() {
+        let cores = std::thread::available_parallelism().unwrap().get() as u32;
+        for (url, pool_size) in [
+            ("postgres://u:p@db.internal:5432/x", cores * 2 + 1),
+            ("postgresql://10.0.0.7/x", cores * 2 + 1),
+            ("postgres://u@[2001:db8::1]:5432/x", cores * 2 + 1),
+            ("postgres://u:p@127.0.0.1:5432/x", cores + 1),
+            ("postgres://u:p@localhost/x", cores + 1),
+            ("postgres://u@[::1]:5432/x", cores + 1),
+            ("postgres:///x", cores + 1),
+            ("postgres://%2Fvar%2Frun%2Fpostgresql/x", cores + 1),
+            (
+                "postgres://u@db.internal/x?host=/var/run/postgresql",
+                cores + 1,
+            ),
+            ("sqlite://data/x.db", cores + 1),
+        ] {
+            let config = Config::from_lookup(lookup(&[("DATABASE_URL", url)])).unwrap();
+            assert_eq!(config.database.pool_size, pool_size, "{url}");
+        }
+        let config = Config::from_lookup(lookup(&[
+            ("DATABASE_URL", "postgres://u:p@127.0.0.1/x"),
+            ("DATABASE_POOL_SIZE", "12"),
+        ]))
+        .unwrap();
+        assert_eq!(config.database.pool_size, 12, "the setting wins");
     }
 
     #[test]

@@ -63,6 +63,34 @@ pub fn backend_of(url: &str) -> Backend {
     }
 }
 
+/// Whether the database runs on this machine and so competes with the server for its
+/// cores: SQLite always (it runs in the server's threads), PostgreSQL at a loopback
+/// address or over a Unix socket (no host, a socket path, `localhost`).
+pub fn shares_the_cores(url: &str) -> bool {
+    if backend_of(url) == Backend::Sqlite {
+        return true;
+    }
+    let Ok(parsed) = url::Url::parse(url) else {
+        return false;
+    };
+    // libpq lets `?host=` name the host (or a socket directory) instead of the authority.
+    let host = parsed
+        .query_pairs()
+        .find(|(key, _)| key == "host")
+        .map(|(_, value)| value.into_owned())
+        .or_else(|| parsed.host_str().map(str::to_owned))
+        .unwrap_or_default();
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.is_empty()
+        || host.starts_with('/')
+        || host.starts_with("%2F")
+        || host.starts_with("%2f")
+        || host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 /// The file path of a SQLite URL.
 pub fn sqlite_path(url: &str) -> &str {
     url.strip_prefix("sqlite://")
