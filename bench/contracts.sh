@@ -5,7 +5,8 @@
 # `customer_number` and `active=true`, and every sort column. Prints each case's p99
 # at both sizes and their ratio (free-text `q` counts its matches up to
 # SEARCH_COUNT_LIMIT), the first page and the two searches against pgbench running the
-# same statements at the same concurrency, then POST /api/v1/customer-codes/check with
+# same statements at the same concurrency (with perf, each with the ceiling the machine
+# leaves it: bench/lib.sh's against_floor), then POST /api/v1/customer-codes/check with
 # 10,000 valid codes.
 #
 #   bench/contracts.sh   (BENCH_DATABASE_URL, BENCH_SECONDS, BENCH_PORT,
@@ -159,7 +160,7 @@ $total;
 SELECT $columns FROM ("company_contracts" LEFT OUTER JOIN "companies" ON ("company_contracts"."company_id" = "companies"."id")) $where ORDER BY $order LIMIT :per_page OFFSET :zero;
 SQL
     against_floor "$BASE/api/v1/contracts?$query" "$TOKEN" "$CONNECTIONS" "$SECONDS_PER_RUN" \
-      "$1" "$WORK/floor.sql" -D account="$account" -D session="$session" -D one=1 \
+      "$1" "$WORK/floor.sql" "$SERVER_PID" -D account="$account" -D session="$session" -D one=1 \
       -D pattern="%${pattern:-}%" -D escape='\' -D per_page=25 -D zero=0 | sed "s/^/$name|/" >>"$2"
   done
 }
@@ -203,10 +204,11 @@ echo "Against the floor on PostgreSQL at $LARGE contracts: pgbench of the server
 echo "(targets: p99 ≤ 1.25 × pgbench's p99, throughput ≥ 50 % of pgbench's)"
 printf '%-32s | %9s %9s | %9s %9s | %7s %6s\n' case "req/s" "p99 ms" "pgb tps" "pgb p99" ratio share
 while IFS='|' read -r name line; do
-  read -r what a b c d e f g <<<"$line"
+  read -r what a b c d e f g h <<<"$line"
   case "$what" in
     round) printf '%-32s | %9s %9s | %9s %9s | %7s %5s%%\n' "$name, round $a" "$b" "$c" "$d" "$e" "$f" "$g" ;;
     median) printf '%-32s | %9s %9s | %9s %9s | %7s %5s%%\n' "$name, median" "$d" "$a" "$e" "$b" "$c" "$f" ;;
+    ceiling) print_ceiling 32 "$name, ceiling" "$a" "$b" "$c" "$d" "$e" "$f" "$g" "$h" ;;
   esac
 done <"$WORK/floor"
 echo

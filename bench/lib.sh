@@ -72,10 +72,18 @@ median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 # seconds, so that a noisy minute on this host hits both. Prints one line per round
 # ("round req/s p99 tps p99 ratio share") and then "median p99 pgb_p99 ratio req/s tps
 # share", the ratio the median of the rounds' p99 ratios.
-#   against_floor URL TOKEN CONNECTIONS SECONDS DB_URL SCRIPT [pgbench -D options…]
+# With perf, one more run of each, recorded system-wide, gives what the machine leaves
+# the list were the server's own code free: "ceiling rps lowest_ratio server kernel
+# postgres wrk pg_per_tx pgbench_per_tx" (CPU in µs a request or transaction). The
+# ceiling is cores ÷ (PostgreSQL + wrk + the kernel's work on the server's sockets, a
+# request); at a fixed number of connections a request takes connections ÷ rate
+# (Little's law), so the list's p99 cannot come below pgbench's × pgbench's rate ÷ the
+# ceiling (lowest_ratio) on this machine, whatever the server's code does.
+#   against_floor URL TOKEN CONNECTIONS SECONDS DB_URL SCRIPT SERVER_PID [pgbench -D …]
 against_floor() {
-  local url=$1 token=$2 connections=$3 seconds=$4 db=$5 script=$6 round wrk_line pg_line
-  shift 6
+  local url=$1 token=$2 connections=$3 seconds=$4 db=$5 script=$6 server_pid=$7 round
+  local wrk_line pg_line
+  shift 7
   local dir; dir=$(mktemp -d)
   for round in $(seq 1 "${ROUNDS:-3}"); do
     wrk_line=$(wrk -t2 -c"$connections" -d"${seconds}s" --latency --timeout 10s \
@@ -91,9 +99,43 @@ against_floor() {
       'BEGIN { printf "round %d %.1f %.2f %.1f %.2f %.2f %.0f\n", r, a, b, c, d, b / d, 100 * a / c }'
   done >"$dir/rounds"
   cat "$dir/rounds"
+  local median_tps
+  median_tps=$(awk '{ print $5 }' "$dir/rounds" | median)
   printf 'median %s %s %s %s %s %s\n' \
     "$(awk '{ print $4 }' "$dir/rounds" | median)" "$(awk '{ print $6 }' "$dir/rounds" | median)" \
     "$(awk '{ print $7 }' "$dir/rounds" | median)" "$(awk '{ print $3 }' "$dir/rounds" | median)" \
-    "$(awk '{ print $5 }' "$dir/rounds" | median)" "$(awk '{ print $8 }' "$dir/rounds" | median)"
+    "$median_tps" "$(awk '{ print $8 }' "$dir/rounds" | median)"
+  if command -v perf >/dev/null; then
+    perf record -q -e cpu-clock -F 999 -a -g -o "$dir/list.data" -- \
+      wrk -t2 -c"$connections" -d"${seconds}s" -H "Authorization: Bearer $token" "$url" \
+      >"$dir/list.txt" 2>/dev/null
+    perf_split "$dir/list.data" "$(awk '/ requests in / { print $1 }' "$dir/list.txt")" \
+      "$server_pid" "$dir/list.folded" >"$dir/list.split"
+    (cd "$dir" && perf record -q -e cpu-clock -F 999 -a -g -o "$dir/pg.data" -- \
+      pgbench -n -M prepared -c "$connections" -j 2 -T "$seconds" "$@" -f "$script" "$db" \
+      >"$dir/pg.txt" 2>"$dir/err") || { cat "$dir/err" >&2; return 1; }
+    perf_split "$dir/pg.data" "$(awk '/actually processed/ { print $NF }' "$dir/pg.txt")" \
+      "$server_pid" "$dir/pg.folded" >"$dir/pg.split"
+    local server kernel postgres wrk
+    server=$(split_value program server "$dir/list.split")
+    kernel=$(split_kernel "$dir/list.split")
+    postgres=$(split_value program postgres "$dir/list.split")
+    wrk=$(split_value program wrk "$dir/list.split")
+    awk -v cores="$(nproc)" -v s="$server" -v k="${kernel:-0}" -v p="$postgres" -v w="$wrk" \
+      -v tps="$median_tps" -v pp="$(split_value program postgres "$dir/pg.split")" \
+      -v pb="$(split_value program pgbench "$dir/pg.split")" 'BEGIN {
+        ceiling = cores * 1000000 / (p + w + k)
+        printf "ceiling %.0f %.2f %s %s %s %s %s %s\n", ceiling, tps / ceiling, s, k, p, w, pp, pb }'
+  fi
   rm -rf "$dir"
+}
+
+# against_floor's ceiling line as a row of the scripts' floor tables (the ceiling in the
+# req/s column, the lowest ratio in the ratio column) and the CPU it rests on.
+#   print_ceiling WIDTH LABEL rps lowest server kernel postgres wrk pg_per_tx pgbench_per_tx
+print_ceiling() {
+  printf '%-*s | %9s %9s | %9s %9s | %7s\n' "$1" "$2" "$3" "" "" "" "$4"
+  echo "  (the most this machine allows: cores ÷ (PostgreSQL $7 + wrk $8 + the server's kernel $6 µs a request)" \
+    "= $3 req/s, so a p99 ≥ pgbench's × its rate ÷ that = $4 × at best; the server in all $5 µs a request," \
+    "pgbench's transaction: PostgreSQL $9, pgbench ${10} µs)"
 }

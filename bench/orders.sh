@@ -11,7 +11,8 @@
 # - GET /api/v1/contracts/{id}/applications over BENCH_APPLICATIONS applications
 #   (default 100,000) under one contract, at 8 connections (target p99 ≤ 25 ms), `q`
 #   counted up to SEARCH_COUNT_LIMIT; the search on PostgreSQL against pgbench of the
-#   server's own statements, taking turns ROUNDS times (target p99 ≤ 1.25 × pgbench's).
+#   server's own statements, taking turns ROUNDS times (target p99 ≤ 1.25 × pgbench's),
+#   and with perf the ceiling the machine leaves it (bench/lib.sh's against_floor).
 #
 #   bench/orders.sh   (BENCH_DATABASE_URL, BENCH_SECONDS, BENCH_PORT, BENCH_ROWS,
 #                      BENCH_APPLICATIONS, ROUNDS to override)
@@ -205,7 +206,7 @@ SELECT COUNT(*) FROM (SELECT 1 FROM "applications" $where LIMIT :cap) AS counted
 SELECT ${columns}"applications"."holder_erased_at" FROM "applications" $where ORDER BY "applications"."created_at" DESC, "applications"."id" DESC LIMIT :per_page OFFSET :zero;
 SQL
     FLOOR=$(against_floor "$BASE/api/v1/contracts/$apps/applications?q=mueller" "$TOKEN" \
-      "$CONNECTIONS" "$SECONDS_PER_RUN" "$url" "$WORK/floor.sql" -D account="$account" \
+      "$CONNECTIONS" "$SECONDS_PER_RUN" "$url" "$WORK/floor.sql" "$SERVER_PID" -D account="$account" \
       -D session="$session" -D contract="$apps" -D pattern=%mueller% -D escape='\' -D one=1 \
       -D cap=1001 -D per_page=25 -D zero=0)
   fi
@@ -249,9 +250,10 @@ echo
 echo "q=mueller on PostgreSQL against pgbench of the server's statements (prepared), taking turns, $CONNECTIONS connections"
 echo "(targets: p99 ≤ 1.25 × pgbench's p99, throughput ≥ 50 % of pgbench's)"
 printf '%-8s | %9s %9s | %9s %9s | %7s %6s\n' "" "req/s" "p99 ms" "pgb tps" "pgb p99" ratio share
-while read -r what a b c d e f g; do
+while read -r what a b c d e f g h; do
   case "$what" in
     round) printf '%-8s | %9s %9s | %9s %9s | %7s %5s%%\n' "round $a" "$b" "$c" "$d" "$e" "$f" "$g" ;;
     median) printf '%-8s | %9s %9s | %9s %9s | %7s %5s%%\n' median "$d" "$a" "$e" "$b" "$c" "$f" ;;
+    ceiling) print_ceiling 8 ceiling "$a" "$b" "$c" "$d" "$e" "$f" "$g" "$h" ;;
   esac
 done <<<"$FLOOR"
