@@ -195,15 +195,14 @@ for backend in sqlite postgres; do
     # check, the contract (an operator sees every company), the matches counted up to
     # SEARCH_COUNT_LIMIT + 1 and the page; the list and pgbench take turns (ROUNDS).
     read -r account session < <(psql "$url" -Atc "SELECT account_id || ' ' || id FROM sessions LIMIT 1")
-    columns=$(printf '"applications"."%s", ' id account_id contract_id status start_month salutation \
-      gender first_name last_name birth_date street postal_code city country phone personnel_number \
-      marketing_consent search_text created_at decided_at decided_by rejection_reason subscription_id)
+    columns=$(printf '"applications"."%s", ' id status start_month first_name last_name \
+      personnel_number created_at decided_at decided_by rejection_reason)
     where='WHERE (("applications"."contract_id" = :contract) AND ("applications"."search_text" LIKE :pattern ESCAPE :escape))'
     cat >"$WORK/floor.sql" <<SQL
 SELECT "accounts"."id", "accounts"."email", "accounts"."first_name", "accounts"."last_name", "accounts"."operator", "accounts"."email_verified_at", "accounts"."tokens_valid_after", "accounts"."created_at" FROM ("accounts" INNER JOIN "sessions" ON ("sessions"."account_id" = "accounts"."id")) WHERE (((("accounts"."id" = :account) AND ("sessions"."id" = :session)) AND ("sessions"."revoked_at" IS NULL)) AND ("sessions"."expires_at" > LOCALTIMESTAMP)) LIMIT :one;
 SELECT "company_contracts"."id", "company_contracts"."contract_number", "company_contracts"."company_id", "company_contracts"."product_offering", "company_contracts"."status", "company_contracts"."valid_from", "company_contracts"."valid_to", "company_contracts"."updated_at", "company_contracts"."created_at", "company_contracts"."employer_share_kind", "company_contracts"."employer_share_value" FROM "company_contracts" WHERE ("company_contracts"."id" = :contract) LIMIT :one;
 SELECT COUNT(*) FROM (SELECT 1 FROM "applications" $where LIMIT :cap) AS counted;
-SELECT ${columns}"applications"."holder_erased_at" FROM "applications" $where ORDER BY "applications"."created_at" DESC, "applications"."id" DESC LIMIT :per_page OFFSET :zero;
+SELECT ${columns}"applications"."subscription_id" FROM "applications" $where ORDER BY "applications"."created_at" DESC, "applications"."id" DESC LIMIT :per_page OFFSET :zero;
 SQL
     FLOOR=$(against_floor "$BASE/api/v1/contracts/$apps/applications?q=mueller" "$TOKEN" \
       "$CONNECTIONS" "$SECONDS_PER_RUN" "$url" "$WORK/floor.sql" "$SERVER_PID" -D account="$account" \

@@ -56,7 +56,7 @@ pub async fn list_contract_applications(
             visible_contract(conn, &subscriber.account, &id)?;
             let (rows, total) =
                 repo::list_of_contract(conn, &id, &filter, paging, search_count_limit)?;
-            let names = repo::decider_names(conn, &rows)?;
+            let names = repo::decider_names(conn, rows.iter().map(|r| r.decided_by.as_deref()))?;
             let items = rows
                 .into_iter()
                 .map(|row| {
@@ -353,9 +353,9 @@ fn employer_view(
     conn: &mut DbConnection,
     row: ApplicationRow,
 ) -> Result<ApplicationListItem, AppError> {
-    let mut names = repo::decider_names(conn, std::slice::from_ref(&row))?;
+    let mut names = repo::decider_names(conn, [row.decided_by.as_deref()])?;
     let decider = row.decided_by.as_ref().and_then(|id| names.remove(id));
-    ApplicationListItem::new(row, decider)
+    ApplicationListItem::new(row.into(), decider)
 }
 
 /// The holder an order carries; `None` once erased.

@@ -46,6 +46,43 @@ pub struct ApplicationRow {
     pub holder_erased_at: Option<NaiveDateTime>,
 }
 
+/// The columns an employer's view of an application shows (the list and its items):
+/// not the holder's address, birth date and phone, nor the search text, so a page of
+/// the list reads and sends only these.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = applications)]
+pub struct ApplicationSummaryRow {
+    pub id: String,
+    pub status: String,
+    pub start_month: NaiveDate,
+    pub first_name: String,
+    pub last_name: String,
+    pub personnel_number: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub decided_at: Option<NaiveDateTime>,
+    pub decided_by: Option<String>,
+    pub rejection_reason: Option<String>,
+    pub subscription_id: Option<String>,
+}
+
+impl From<ApplicationRow> for ApplicationSummaryRow {
+    fn from(row: ApplicationRow) -> Self {
+        ApplicationSummaryRow {
+            id: row.id,
+            status: row.status,
+            start_month: row.start_month,
+            first_name: row.first_name,
+            last_name: row.last_name,
+            personnel_number: row.personnel_number,
+            created_at: row.created_at,
+            decided_at: row.decided_at,
+            decided_by: row.decided_by,
+            rejection_reason: row.rejection_reason,
+            subscription_id: row.subscription_id,
+        }
+    }
+}
+
 /// What an order says of its holder besides the names.
 pub struct HolderFields<'a> {
     pub salutation: &'a str,
@@ -180,15 +217,13 @@ pub fn contract_of(
         .first(conn)?)
 }
 
-/// The names of the accounts that decided these applications, by account id.
-pub fn decider_names(
+/// The names of the accounts that decided applications (their `decided_by`), by
+/// account id.
+pub fn decider_names<'a>(
     conn: &mut DbConnection,
-    rows: &[ApplicationRow],
+    decided_by: impl IntoIterator<Item = Option<&'a str>>,
 ) -> Result<std::collections::HashMap<String, DeciderName>, AppError> {
-    let mut ids: Vec<&str> = rows
-        .iter()
-        .filter_map(|r| r.decided_by.as_deref())
-        .collect();
+    let mut ids: Vec<&str> = decided_by.into_iter().flatten().collect();
     ids.sort_unstable();
     ids.dedup();
     if ids.is_empty() {
@@ -236,7 +271,7 @@ pub fn list_of_contract(
     filter: &ApplicationFilter,
     paging: Paging,
     search_count_limit: i64,
-) -> Result<(Vec<ApplicationRow>, Total), AppError> {
+) -> Result<(Vec<ApplicationSummaryRow>, Total), AppError> {
     let folded = filter.q.as_deref().map(fold_text);
     if folded.as_deref().is_some_and(|q| !storable(q)) {
         return Ok((Vec::new(), Total::exact(0)));
@@ -315,7 +350,7 @@ pub fn list_of_contract(
         let mut rows = query
             .limit(limit)
             .offset(offset)
-            .select(ApplicationRow::as_select())
+            .select(ApplicationSummaryRow::as_select())
             .load(conn)?;
         if from_the_end {
             rows.reverse();

@@ -280,13 +280,13 @@ pub async fn withdraw_application(
 /// The application as its applicant sees it.
 pub fn view(conn: &mut DbConnection, row: ApplicationRow) -> Result<Application, AppError> {
     let contract = repo::contract_of(conn, &row.contract_id)?;
-    let mut names = repo::decider_names(conn, std::slice::from_ref(&row))?;
+    let mut names = repo::decider_names(conn, [row.decided_by.as_deref()])?;
     let decider = row.decided_by.as_ref().and_then(|id| names.remove(id));
     Application::new(row, contract, decider)
 }
 
 fn views(conn: &mut DbConnection, rows: Vec<ApplicationRow>) -> Result<Vec<Application>, AppError> {
-    let names = repo::decider_names(conn, &rows)?;
+    let names = repo::decider_names(conn, rows.iter().map(|r| r.decided_by.as_deref()))?;
     let mut contracts = std::collections::HashMap::new();
     rows.into_iter()
         .map(|row| {

@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 use strum::{AsRefStr, EnumString};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::applications::repo::{ApplicationRow, ContractOfApplication, DeciderName};
+use crate::applications::repo::{
+    ApplicationRow, ApplicationSummaryRow, ContractOfApplication, DeciderName,
+};
 use crate::contracts::types::SortOrder;
 use crate::customers::types::{Gender, Salutation};
 use crate::domain::choice::parse_choice;
@@ -571,9 +573,8 @@ fn stored<E: std::str::FromStr>(value: &str, what: &str) -> Result<E, AppError> 
         .map_err(|_| AppError::Internal(format!("stored {what} {value:?}")))
 }
 
-fn decider(row: &ApplicationRow, name: Option<DeciderName>) -> Option<Decider> {
-    row.decided_by
-        .clone()
+fn decider(decided_by: Option<String>, name: Option<DeciderName>) -> Option<Decider> {
+    decided_by
         .zip(name)
         .map(|(id, (first_name, last_name))| Decider {
             id,
@@ -605,7 +606,7 @@ impl Application {
         decided_by: Option<DeciderName>,
     ) -> Result<Self, AppError> {
         Ok(Application {
-            decided_by: decider(&row, decided_by),
+            decided_by: decider(row.decided_by.clone(), decided_by),
             status: stored(&row.status, "application status")?,
             contract: ApplicationContract {
                 id: row.contract_id.clone(),
@@ -627,9 +628,12 @@ impl Application {
 }
 
 impl ApplicationListItem {
-    pub fn new(row: ApplicationRow, decided_by: Option<DeciderName>) -> Result<Self, AppError> {
+    pub fn new(
+        row: ApplicationSummaryRow,
+        decided_by: Option<DeciderName>,
+    ) -> Result<Self, AppError> {
         Ok(ApplicationListItem {
-            decided_by: decider(&row, decided_by),
+            decided_by: decider(row.decided_by, decided_by),
             status: stored(&row.status, "application status")?,
             start_month: format_month(row.start_month),
             id: row.id,
