@@ -47,6 +47,23 @@ split_value() { awk -v key="$1" -v name="$2" '$1 == key && $2 == name { print $3
 # The server's kernel time per request in perf_split's lines.
 split_kernel() { awk '$1 == "dso" && $3 == "[kernel.kallsyms]" { print $2 }' "$1"; }
 
+# The rate the machine could answer a request at were the server's own code free, from
+# perf_split's lines of a recording under load: cores ÷ (PostgreSQL + the load generator
+# (program wrk) + the server's kernel time, a request). What no server code can take away:
+# its kernel time is its sockets and the wake-ups between them.
+ceiling_of() { # split_file
+  awk -v cores="$(nproc)" '
+    $1 == "program" && $2 == "postgres" { p = $3 } $1 == "program" && $2 == "wrk" { w = $3 }
+    $1 == "dso" && $3 == "[kernel.kallsyms]" { k = $2 }
+    END { printf "%.0f\n", cores * 1000000 / (p + w + k) }' "$1"
+}
+
+# Whether perf can record the whole system here (installed, and allowed: root or
+# kernel.perf_event_paranoid ≤ 0); the benches leave the profile out otherwise.
+perf_usable() {
+  command -v perf >/dev/null && perf record -q -e cpu-clock -a -o /dev/null -- true >/dev/null 2>&1
+}
+
 # wrk output → "requests/s p50_ms p99_ms", counting only successful answers.
 summarise() {
   awk '
@@ -105,7 +122,7 @@ against_floor() {
     "$(awk '{ print $4 }' "$dir/rounds" | median)" "$(awk '{ print $6 }' "$dir/rounds" | median)" \
     "$(awk '{ print $7 }' "$dir/rounds" | median)" "$(awk '{ print $3 }' "$dir/rounds" | median)" \
     "$median_tps" "$(awk '{ print $8 }' "$dir/rounds" | median)"
-  if command -v perf >/dev/null; then
+  if perf_usable; then
     perf record -q -e cpu-clock -F 999 -a -g -o "$dir/list.data" -- \
       wrk -t2 -c"$connections" -d"${seconds}s" -H "Authorization: Bearer $token" "$url" \
       >"$dir/list.txt" 2>/dev/null
@@ -121,11 +138,11 @@ against_floor() {
     kernel=$(split_kernel "$dir/list.split")
     postgres=$(split_value program postgres "$dir/list.split")
     wrk=$(split_value program wrk "$dir/list.split")
-    awk -v cores="$(nproc)" -v s="$server" -v k="${kernel:-0}" -v p="$postgres" -v w="$wrk" \
+    local ceiling; ceiling=$(ceiling_of "$dir/list.split")
+    awk -v c="$ceiling" -v s="$server" -v k="${kernel:-0}" -v p="$postgres" -v w="$wrk" \
       -v tps="$median_tps" -v pp="$(split_value program postgres "$dir/pg.split")" \
-      -v pb="$(split_value program pgbench "$dir/pg.split")" 'BEGIN {
-        ceiling = cores * 1000000 / (p + w + k)
-        printf "ceiling %.0f %.2f %s %s %s %s %s %s\n", ceiling, tps / ceiling, s, k, p, w, pp, pb }'
+      -v pb="$(split_value program pgbench "$dir/pg.split")" \
+      'BEGIN { printf "ceiling %s %.2f %s %s %s %s %s %s\n", c, tps / c, s, k, p, w, pp, pb }'
   fi
   rm -rf "$dir"
 }

@@ -111,7 +111,7 @@ row "GET /me / floor" "$(calc "100 * $ME_REQUESTS / $SECONDS_PER_RUN * (${ME_PG:
 # PostgreSQL's, the wake-ups between them), which pgbench pays for one socket only.
 # Divided by pgbench's rate this is the highest GET /me / pgbench (bench/run.sh) can be.
 ME_KERNEL=$(split_kernel "$WORK/me.split")
-CEILING=$(calc "$CORES * 1000000 / (${ME_PG:-1} + ${ME_WRK:-0} + ${ME_KERNEL:-0})")
+CEILING=$(ceiling_of "$WORK/me.split")
 row "  the server's kernel time per request" "${ME_KERNEL:-0}" "µs"
 row "ceiling: cores ÷ (PostgreSQL + wrk + the server's kernel time)" "$CEILING" "/s"
 row "  ÷ pgbench: the highest GET /me / pgbench can be" "$(calc "100 * $CEILING * $SECONDS_PER_RUN / $PG_TX")" "%"

@@ -204,7 +204,7 @@ ORDER_FOUND=$(python3 - "$RELEASE_BIN" assets/symbol-order.txt <<'PY'
 import subprocess, sys
 defined = set(subprocess.run(["nm", "--defined-only", "--format=just-symbols", sys.argv[1]],
                              capture_output=True, text=True, check=True).stdout.split())
-wanted = [name for name in open(sys.argv[2], encoding="utf-8").read().split()]
+wanted = open(sys.argv[2], encoding="utf-8").read().split()
 print(f"{100 * sum(name in defined for name in wanted) / max(len(wanted), 1):.0f}")
 PY
 )

@@ -197,7 +197,7 @@ read -r PG_PACED_P50 PG_PACED_P99 < <(cat "$WORK"/pgbench-paced* | awk -v pace="
 # pgbench's rate ÷ the ceiling: the rate the machine has left once PostgreSQL, wrk and
 # the kernel's work on the server's sockets are paid for every request.
 PROFILED=""
-if command -v perf >/dev/null; then
+if perf_usable; then
   mkdir -p bench/out
   perf record -q -e cpu-clock -F 999 -a -g -o "$WORK/list.data" -- \
     wrk -t2 -c32 -d"${SECONDS_PER_RUN}s" -H "Authorization: Bearer $TOKEN" \
@@ -266,8 +266,7 @@ if [ -n "$PROFILED" ]; then
   LIST_PG_CPU=$(split_value program postgres "$WORK/list.split")
   LIST_WRK_CPU=$(split_value program wrk "$WORK/list.split")
   LIST_KERNEL_CPU=$(split_kernel "$WORK/list.split")
-  CEILING=$(awk -v c="$CORES" -v p="$LIST_PG_CPU" -v w="$LIST_WRK_CPU" -v k="${LIST_KERNEL_CPU:-0}" \
-    'BEGIN { printf "%.0f", c * 1000000 / (p + w + k) }')
+  CEILING=$(ceiling_of "$WORK/list.split")
   row "  CPU per request: server (of it kernel) / PostgreSQL / wrk" \
     "$LIST_SERVER_CPU ($LIST_KERNEL_CPU) / $LIST_PG_CPU / $LIST_WRK_CPU" µs ""
   row "  pgbench's CPU per transaction: PostgreSQL / pgbench" \
