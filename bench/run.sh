@@ -75,6 +75,20 @@ hashing_ticks() {
   done | awk '{ total += $1 } END { print total + 0 }'
 }
 hwm_kb() { awk '/^VmHWM/ {print $2}' "/proc/$SERVER_PID/status"; }
+# CPU time (clock ticks) of the whole server, and of every PostgreSQL process (the
+# backends, and the WAL writer and checkpointer that a login's writes keep busy).
+server_ticks() { awk '{print $14 + $15}' "/proc/$SERVER_PID/stat"; }
+postgres_ticks() {
+  for pid in $(pgrep -x postgres); do cat "/proc/$pid/stat" 2>/dev/null; done \
+    | awk '{ total += $14 + $15 } END { print total + 0 }'
+}
+# Sets the variable named $1 to the CPU seconds this shell's finished children have used
+# (bash's `times`, which must run in this shell, not in a command substitution).
+children_cpu_s() {
+  times >"$DATA_DIR/times.txt"
+  printf -v "$1" '%s' "$(awk 'NR == 2 { for (i = 1; i <= 2; i++) { split($i, t, /[ms]/); total += t[1] * 60 + t[2] } }
+    END { printf "%.3f", total }' "$DATA_DIR/times.txt")"
+}
 now() { date -u +%Y-%m-%dT%H:%M:%S; }
 mb() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 
@@ -117,8 +131,15 @@ read -r _ SEQ_P50 _ < <(wrk -t1 -c1 -d"${SECONDS_PER_RUN}s" --latency -s bench/l
 IDLE_BEFORE=$(idle_hash_ms)
 ALL_CORES_BEFORE=$(idle_hash_ms "$CORES")
 TICKS_BEFORE=$(hashing_ticks)
-read -r LOGIN_RPS _ _ < <(wrk -t2 -c32 -d"${SECONDS_PER_RUN}s" --latency -s bench/login.lua "$BASE/api/v1/auth/login" | summarise)
+SERVER_TICKS_BEFORE=$(server_ticks)
+PG_TICKS_BEFORE=$(postgres_ticks)
+children_cpu_s WRK_CPU_BEFORE
+wrk -t2 -c32 -d"${SECONDS_PER_RUN}s" --latency -s bench/login.lua "$BASE/api/v1/auth/login" >"$DATA_DIR/login.txt"
+children_cpu_s WRK_CPU_AFTER
 TICKS_AFTER=$(hashing_ticks)
+SERVER_TICKS_AFTER=$(server_ticks)
+PG_TICKS_AFTER=$(postgres_ticks)
+read -r LOGIN_RPS _ _ < <(summarise <"$DATA_DIR/login.txt")
 sleep 2 # let queued logins drain
 IDLE_AFTER=$(idle_hash_ms)
 ALL_CORES_AFTER=$(idle_hash_ms "$CORES")
@@ -129,10 +150,25 @@ IDLE_ALL_CORES=$(mean "$ALL_CORES_BEFORE" "$ALL_CORES_AFTER")
 HASHES=$(awk -v r="$LOGIN_RPS" -v s="$SECONDS_PER_RUN" 'BEGIN { printf "%d", r * s }')
 HASH_MS=$(awk -v t=$((TICKS_AFTER - TICKS_BEFORE)) -v hz="$(getconf CLK_TCK)" -v n="$HASHES" \
   'BEGIN { printf "%.2f", t * 1000 / hz / n }')
+# Where the rest of the run's CPU went, a login: the server's work besides the hash
+# (HTTP, the JWT, its side of the SQL), PostgreSQL's (the attempt counted, the session,
+# audit entry and counters written and committed) and wrk's. A login cannot do without
+# its writes, so the highest throughput the machine allows is the cores ÷ (one hash
+# while every core hashes + PostgreSQL + wrk a login): the ceiling, were the server's
+# own work free. Login / bound cannot come above ceiling / bound.
+per_login_ms() { # ticks
+  awk -v t="$1" -v hz="$(getconf CLK_TCK)" -v n="$HASHES" 'BEGIN { printf "%.2f", t * 1000 / hz / n }'
+}
+SERVER_OTHER_MS=$(per_login_ms $((SERVER_TICKS_AFTER - SERVER_TICKS_BEFORE - (TICKS_AFTER - TICKS_BEFORE))))
+PG_MS=$(per_login_ms $((PG_TICKS_AFTER - PG_TICKS_BEFORE)))
+WRK_MS=$(awk -v a="$WRK_CPU_BEFORE" -v b="$WRK_CPU_AFTER" -v n="$HASHES" 'BEGIN { printf "%.2f", (b - a) * 1000 / n }')
 # The bound: every core hashing, each at the speed of a hash while every core hashes
 # (the cores share the memory bus and caches, so that is the speed they can have).
 BOUND=$(awk -v c="$CORES" -v p="$IDLE_ALL_CORES" 'BEGIN { printf "%.1f", c * 1000 / p }')
 RATIO=$(awk -v a="$LOGIN_RPS" -v b="$BOUND" 'BEGIN { printf "%.0f", 100 * a / b }')
+LOGIN_CEILING=$(awk -v c="$CORES" -v h="$IDLE_ALL_CORES" -v p="$PG_MS" -v w="$WRK_MS" \
+  'BEGIN { printf "%.1f", c * 1000 / (h + p + w) }')
+CEILING_RATIO=$(awk -v a="$LOGIN_CEILING" -v b="$BOUND" 'BEGIN { printf "%.0f", 100 * a / b }')
 
 # GET /me at a steady load (4 paced connections, several hundred requests a second),
 # alone and during a login flood: the latency users see while logins are hammered.
@@ -179,6 +215,10 @@ row "one argon2id hash during the login run (CPU, mean)" "$HASH_MS" ms ""
 row "physical bound (cores ÷ one hash, every core hashing)" "$BOUND" /s ""
 row "login throughput (32 connections)" "$LOGIN_RPS" /s ""
 row "login throughput / physical bound" "$RATIO" % "≥ 90 %"
+row "  CPU a login: hashing / the server's other work" "$HASH_MS / $SERVER_OTHER_MS" ms ""
+row "  CPU a login: PostgreSQL / wrk" "$PG_MS / $WRK_MS" ms ""
+row "  ceiling: cores ÷ (one hash, every core hashing + PostgreSQL + wrk)" "$LOGIN_CEILING" /s ""
+row "  ceiling / physical bound: the highest the ratio can be" "$CEILING_RATIO" % ""
 row "one login alone, p50" "$SEQ_P50" ms ""
 row "GET /me steady load alone" "$STEADY_RPS" /s ""
 row "  p50 / p99" "$STEADY_P50 / $STEADY_P99" ms ""

@@ -247,7 +247,8 @@ fn hashing_thread(queue: &crossbeam_channel::Receiver<Job>) {
 /// was tried and starved hashing outright under such contention (the test suite beside
 /// two CPU hogs: 67 s and a timed-out login, against 21 s at nice 10). Other processes,
 /// such as a database in another container, compete with this process as a group
-/// whatever the nice value, which is why one core is left free of hashing by default.
+/// whatever the nice value: where they must keep a core, `PASSWORD_HASHING_THREADS`
+/// below the number of cores leaves it (every core hashes by default).
 #[cfg(target_os = "linux")]
 #[allow(unsafe_code)]
 fn lower_this_threads_priority() {
