@@ -183,18 +183,36 @@ read -r SERVER_P50 SERVER_P99 _ _ < <(python3 bench/log_stats.py "$DATA_DIR/serv
 sleep 2
 
 # GET /me as fast as 32 connections go, against pgbench running the very statement the
-# bearer check sent (read back from pg_stat_activity) with 32 clients: what the
-# database alone can answer on this machine is the bound of the read path.
+# bearer check sent (read back from pg_stat_activity) at its best number of clients:
+# what the database alone can answer on this machine is the bound of the read path.
 read -r MAX_RPS MAX_P50 MAX_P99 < <(me_load 32)
 ME_SQL=$(psql "$DB_URL" -Atc "SELECT query FROM pg_stat_activity WHERE datname = '$DB' AND query LIKE 'SELECT%FROM%sessions%' AND query NOT LIKE '%pg_stat_activity%' LIMIT 1")
 ACCOUNT_ID=$(psql "$DB_URL" -Atc "SELECT id FROM accounts LIMIT 1")
 SESSION_ID=$(psql "$DB_URL" -Atc "SELECT id FROM sessions WHERE revoked_at IS NULL ORDER BY created_at LIMIT 1")
 echo "${ME_SQL};" | sed -e 's/\$1/:account_id/; s/\$2/:session_id/; s/\$3/:now/; s/\$4/:limit/' >"$DATA_DIR/me.sql"
-PG_TPS=$(pgbench -n -M prepared -c 32 -j 2 -T "$SECONDS_PER_RUN" \
-  -D account_id="$ACCOUNT_ID" -D session_id="$SESSION_ID" \
-  -D now="$(date -u '+%Y-%m-%d %H:%M:%S')" -D limit=1 \
-  -f "$DATA_DIR/me.sql" "$DB_URL" 2>/dev/null | awk '/^tps/ {printf "%.1f", $3}')
-ME_SHARE=$(awk -v a="$MAX_RPS" -v b="$PG_TPS" 'BEGIN { printf "%.0f", 100 * a / b }')
+pgbench_tps() { # clients
+  pgbench -n -M prepared -c "$1" -j "$((${1} < 2 ? 1 : 2))" -T "$SECONDS_PER_RUN" \
+    -D account_id="$ACCOUNT_ID" -D session_id="$SESSION_ID" \
+    -D now="$(date -u '+%Y-%m-%d %H:%M:%S')" -D limit=1 \
+    -f "$DATA_DIR/me.sql" "$DB_URL" 2>/dev/null | awk '/^tps/ {printf "%.1f", $3}'
+}
+# pgbench at 32 clients is not the database's best on a few cores: 32 backends take
+# turns on them, and the switches between them cost (about half the rate at 32 clients
+# against 4 on a 2-core machine). The server reaches PostgreSQL through its pool, a few
+# connections. The floor is therefore pgbench's best over 1, 2 and 4 clients a core and
+# 32: the most the database alone answers on this machine, however it is driven.
+PG_TPS=$(pgbench_tps 32)
+PG_BEST_TPS=$PG_TPS
+PG_BEST_CLIENTS=32
+for clients in "$CORES" $((2 * CORES)) $((4 * CORES)); do
+  tps=$(pgbench_tps "$clients")
+  if awk -v a="$tps" -v b="$PG_BEST_TPS" 'BEGIN { exit !(a > b) }'; then
+    PG_BEST_TPS=$tps
+    PG_BEST_CLIENTS=$clients
+  fi
+done
+ME_SHARE=$(awk -v a="$MAX_RPS" -v b="$PG_BEST_TPS" 'BEGIN { printf "%.0f", 100 * a / b }')
+ME_SHARE_32=$(awk -v a="$MAX_RPS" -v b="$PG_TPS" 'BEGIN { printf "%.0f", 100 * a / b }')
 flood_start
 read -r MAX_FLOOD_RPS MAX_FLOOD_P50 MAX_FLOOD_P99 < <(me_load 4)
 FLOOD_TO=$(now)
@@ -229,8 +247,10 @@ row "  server-side p50 / p99 (access log)" "$SERVER_P50 / $SERVER_P99" ms ""
 row "  logins meanwhile (64 connections)" "$FLOOD_LOGIN_RPS" /s ""
 row "GET /me max throughput (32 connections)" "$MAX_RPS" /s ""
 row "  p50 / p99" "$MAX_P50 / $MAX_P99" ms ""
-row "pgbench, the bearer check's SQL (32 clients)" "$PG_TPS" tps ""
-row "GET /me / pgbench" "$ME_SHARE" % "≥ 60 %"
+row "pgbench, the bearer check's SQL, its best ($PG_BEST_CLIENTS clients)" "$PG_BEST_TPS" tps ""
+row "  at 32 clients" "$PG_TPS" tps ""
+row "GET /me / pgbench's best" "$ME_SHARE" % "≥ 60 %"
+row "  / pgbench at 32 clients" "$ME_SHARE_32" % ""
 row "GET /me max throughput during a flood (4 conn.)" "$MAX_FLOOD_RPS" /s ""
 row "  p50 / p99" "$MAX_FLOOD_P50 / $MAX_FLOOD_P99" ms ""
 row "  server-side p99 (access log)" "$MAX_SERVER_P99" ms ""
