@@ -74,6 +74,28 @@ summarise() {
     END { printf "%.1f %.2f %.2f\n", (n - bad) / secs, p50, p99 }'
 }
 
+# pgbench's best rate for a script, the floor of a read path's throughput: over 1, 2 and
+# 4 clients a core, and 32. 32 backends taking turns on a few cores answer less than a
+# few do (on 2 cores about half: the switches between them cost), while the server
+# reaches PostgreSQL through its pool of a few connections. Prints "best_tps
+# its_clients tps_at_32".
+#   pgbench_best SECONDS SCRIPT DB_URL [pgbench -D …]
+pgbench_best() {
+  local seconds=$1 script=$2 db=$3 cores clients tps at_32="" best=0 best_clients=0
+  shift 3
+  cores=$(nproc)
+  for clients in 32 "$cores" $((2 * cores)) $((4 * cores)); do
+    tps=$(pgbench -n -M prepared -c "$clients" -j "$((clients < 2 ? 1 : 2))" -T "$seconds" "$@" \
+      -f "$script" "$db" 2>/dev/null | awk '/^tps/ { printf "%.1f", $3 }')
+    [ -z "$at_32" ] && at_32=$tps
+    if awk -v a="$tps" -v b="$best" 'BEGIN { exit !(a > b) }'; then
+      best=$tps
+      best_clients=$clients
+    fi
+  done
+  echo "$best $best_clients $at_32"
+}
+
 # "transactions/s p50_ms p99_ms" of pgbench's per-transaction logs (-l) in a directory;
 # the third column of each line is the transaction's latency in µs.
 pgbench_log_stats() { # dir prefix seconds

@@ -85,20 +85,10 @@ perf record -q -e cpu-clock -F 999 -a -g -o "$WORK/pg.data" -- \
   -f "$WORK/me.sql" "$DB_URL" >"$WORK/pg.txt" 2>/dev/null
 PG_TX=$(awk '/number of transactions actually processed/ { print $NF }' "$WORK/pg.txt")
 split "$WORK/pg.data" "$PG_TX" pgbench >"$WORK/pg.split"
-# bench/run.sh's floor: pgbench's best rate over 1, 2 and 4 clients a core and 32 (32
-# backends taking turns on a few cores answer less than a few do).
-PG_BEST_TPS=$(awk -v n="$PG_TX" -v s="$SECONDS_PER_RUN" 'BEGIN { printf "%.1f", n / s }')
-PG_BEST_CLIENTS=32
-for clients in "$CORES" $((2 * CORES)) $((4 * CORES)); do
-  tps=$(pgbench -n -M prepared -c "$clients" -j "$((clients < 2 ? 1 : 2))" -T "$SECONDS_PER_RUN" \
-    -D account_id="$ACCOUNT_ID" -D session_id="$SESSION_ID" \
-    -D now="$(date -u '+%Y-%m-%d %H:%M:%S')" -D limit=1 \
-    -f "$WORK/me.sql" "$DB_URL" 2>/dev/null | awk '/^tps/ {printf "%.1f", $3}')
-  if awk -v a="$tps" -v b="$PG_BEST_TPS" 'BEGIN { exit !(a > b) }'; then
-    PG_BEST_TPS=$tps
-    PG_BEST_CLIENTS=$clients
-  fi
-done
+# bench/run.sh's floor: pgbench's best rate (bench/lib.sh's pgbench_best).
+read -r PG_BEST_TPS PG_BEST_CLIENTS _ < <(pgbench_best "$SECONDS_PER_RUN" "$WORK/me.sql" "$DB_URL" \
+  -D account_id="$ACCOUNT_ID" -D session_id="$SESSION_ID" \
+  -D now="$(date -u '+%Y-%m-%d %H:%M:%S')" -D limit=1)
 
 ME_SERVER=$(value program server "$WORK/me.split")
 ME_PG=$(value program postgres "$WORK/me.split")

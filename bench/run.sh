@@ -190,27 +190,10 @@ ME_SQL=$(psql "$DB_URL" -Atc "SELECT query FROM pg_stat_activity WHERE datname =
 ACCOUNT_ID=$(psql "$DB_URL" -Atc "SELECT id FROM accounts LIMIT 1")
 SESSION_ID=$(psql "$DB_URL" -Atc "SELECT id FROM sessions WHERE revoked_at IS NULL ORDER BY created_at LIMIT 1")
 echo "${ME_SQL};" | sed -e 's/\$1/:account_id/; s/\$2/:session_id/; s/\$3/:now/; s/\$4/:limit/' >"$DATA_DIR/me.sql"
-pgbench_tps() { # clients
-  pgbench -n -M prepared -c "$1" -j "$((${1} < 2 ? 1 : 2))" -T "$SECONDS_PER_RUN" \
-    -D account_id="$ACCOUNT_ID" -D session_id="$SESSION_ID" \
-    -D now="$(date -u '+%Y-%m-%d %H:%M:%S')" -D limit=1 \
-    -f "$DATA_DIR/me.sql" "$DB_URL" 2>/dev/null | awk '/^tps/ {printf "%.1f", $3}'
-}
-# pgbench at 32 clients is not the database's best on a few cores: 32 backends take
-# turns on them, and the switches between them cost (about half the rate at 32 clients
-# against 4 on a 2-core machine). The server reaches PostgreSQL through its pool, a few
-# connections. The floor is therefore pgbench's best over 1, 2 and 4 clients a core and
-# 32: the most the database alone answers on this machine, however it is driven.
-PG_TPS=$(pgbench_tps 32)
-PG_BEST_TPS=$PG_TPS
-PG_BEST_CLIENTS=32
-for clients in "$CORES" $((2 * CORES)) $((4 * CORES)); do
-  tps=$(pgbench_tps "$clients")
-  if awk -v a="$tps" -v b="$PG_BEST_TPS" 'BEGIN { exit !(a > b) }'; then
-    PG_BEST_TPS=$tps
-    PG_BEST_CLIENTS=$clients
-  fi
-done
+# pgbench's best over its number of clients (bench/lib.sh's pgbench_best), and at 32.
+read -r PG_BEST_TPS PG_BEST_CLIENTS PG_TPS < <(pgbench_best "$SECONDS_PER_RUN" "$DATA_DIR/me.sql" "$DB_URL" \
+  -D account_id="$ACCOUNT_ID" -D session_id="$SESSION_ID" \
+  -D now="$(date -u '+%Y-%m-%d %H:%M:%S')" -D limit=1)
 ME_SHARE=$(awk -v a="$MAX_RPS" -v b="$PG_BEST_TPS" 'BEGIN { printf "%.0f", 100 * a / b }')
 ME_SHARE_32=$(awk -v a="$MAX_RPS" -v b="$PG_TPS" 'BEGIN { printf "%.0f", 100 * a / b }')
 flood_start
