@@ -36,11 +36,15 @@ async fn bursts_of_logins_to_one_account_overlapping_each_other_all_answer_200()
         .await;
     let user = account().insert(&app).await;
     let body = json!({ "email": user.email, "password": PASSWORD });
-    // Four bursts of 60, each released while the one before is still opening its
-    // sessions: logins counting their attempts meet logins settling theirs.
+    // Four bursts of 30, each released while the one before is still opening its
+    // sessions (30 hashes on 2 threads take 0.2–0.5 s, the bursts come 150 ms apart):
+    // logins counting their attempts meet logins settling theirs. Not more: the hashing
+    // threads run at nice 10 beside the other tests' request threads of this process,
+    // and on a 2-core machine with 30 ms hashes 4 × 60 logins kept the last waiting past
+    // the client's 30 s timeout.
     let mut bursts = Vec::new();
     for _ in 0..4 {
-        let requests: Vec<_> = (0..60)
+        let requests: Vec<_> = (0..30)
             .map(|_| app.post_later("/api/v1/auth/login", None, body.clone()))
             .collect();
         bursts.push(tokio::spawn(futures_util::future::join_all(requests)));
