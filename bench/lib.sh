@@ -78,7 +78,7 @@ summarise() {
 # 4 clients a core, and 32. 32 backends taking turns on a few cores answer less than a
 # few do (on 2 cores about half: the switches between them cost), while the server
 # reaches PostgreSQL through its pool of a few connections. Prints "best_tps
-# its_clients tps_at_32".
+# its_clients tps_at_32"; a run that fails counts 0 and says so on stderr.
 #   pgbench_best SECONDS SCRIPT DB_URL [pgbench -D …]
 pgbench_best() {
   local seconds=$1 script=$2 db=$3 cores clients tps at_32="" best=0 best_clients=0
@@ -87,6 +87,10 @@ pgbench_best() {
   for clients in 32 "$cores" $((2 * cores)) $((4 * cores)); do
     tps=$(pgbench -n -M prepared -c "$clients" -j "$((clients < 2 ? 1 : 2))" -T "$seconds" "$@" \
       -f "$script" "$db" 2>/dev/null | awk '/^tps/ { printf "%.1f", $3 }')
+    if [ -z "$tps" ]; then
+      echo "pgbench_best: pgbench at $clients clients failed ($script)" >&2
+      tps=0
+    fi
     [ -z "$at_32" ] && at_32=$tps
     if awk -v a="$tps" -v b="$best" 'BEGIN { exit !(a > b) }'; then
       best=$tps
@@ -95,6 +99,9 @@ pgbench_best() {
   done
   echo "$best $best_clients $at_32"
 }
+
+# 100 × A ÷ B, rounded; "—" where B is 0 (a floor that failed to measure).
+percent() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "—"; else printf "%.0f\n", 100 * a / b }'; }
 
 # "transactions/s p50_ms p99_ms" of pgbench's per-transaction logs (-l) in a directory;
 # the third column of each line is the transaction's latency in µs.

@@ -119,7 +119,7 @@ CEILING=$(ceiling_of "$WORK/me.split")
 row "  the server's kernel time per request" "${ME_KERNEL:-0}" "µs"
 row "ceiling: cores ÷ (PostgreSQL + wrk + the server's kernel time)" "$CEILING" "/s"
 row "pgbench's best (bench/run.sh's floor; $PG_BEST_CLIENTS clients)" "$PG_BEST_TPS" "tps"
-row "  ceiling ÷ that: the highest GET /me / pgbench's best can be" "$(calc "100 * $CEILING / $PG_BEST_TPS")" "%"
+row "  ceiling ÷ that: the highest GET /me / pgbench's best can be" "$(percent "$CEILING" "$PG_BEST_TPS")" "%"
 echo
 echo "The server's five costliest functions (self time; µs per request, share of the server's CPU)"
 awk '$1 == "top" { $1 = ""; printf "  %6s µs %5s %%  %s\n", $2, $3, substr($0, index($0, $4)) }' "$WORK/me.split"

@@ -194,8 +194,8 @@ echo "${ME_SQL};" | sed -e 's/\$1/:account_id/; s/\$2/:session_id/; s/\$3/:now/;
 read -r PG_BEST_TPS PG_BEST_CLIENTS PG_TPS < <(pgbench_best "$SECONDS_PER_RUN" "$DATA_DIR/me.sql" "$DB_URL" \
   -D account_id="$ACCOUNT_ID" -D session_id="$SESSION_ID" \
   -D now="$(date -u '+%Y-%m-%d %H:%M:%S')" -D limit=1)
-ME_SHARE=$(awk -v a="$MAX_RPS" -v b="$PG_BEST_TPS" 'BEGIN { printf "%.0f", 100 * a / b }')
-ME_SHARE_32=$(awk -v a="$MAX_RPS" -v b="$PG_TPS" 'BEGIN { printf "%.0f", 100 * a / b }')
+ME_SHARE=$(percent "$MAX_RPS" "$PG_BEST_TPS")
+ME_SHARE_32=$(percent "$MAX_RPS" "$PG_TPS")
 flood_start
 read -r MAX_FLOOD_RPS MAX_FLOOD_P50 MAX_FLOOD_P99 < <(me_load 4)
 FLOOD_TO=$(now)
