@@ -102,7 +102,13 @@ pub async fn request_context(
         }
     }
     if let Some(metrics) = &metrics {
-        count(metrics, &method, &response, started.elapsed().as_secs_f64());
+        count(
+            metrics,
+            &method,
+            route.as_deref(),
+            &response,
+            started.elapsed().as_secs_f64(),
+        );
     }
     if shutdown.is_some_and(|shutdown| shutdown.is_requested()) {
         // Draining: the client's next request should open a connection to another
@@ -145,15 +151,17 @@ fn user_agent(req: &ServiceRequest) -> &str {
 }
 
 /// The request's duration under its route template (never its raw path), and a refusal
-/// by a rate limit under the limit's name.
-fn count(metrics: &Metrics, method: &Method, response: &ServiceResponse<BoxBody>, elapsed: f64) {
+/// by a rate limit under the limit's name. The template is looked up once per request by
+/// the caller: each `match_pattern` walks the whole route table again.
+fn count(
+    metrics: &Metrics,
+    method: &Method,
+    route: Option<&str>,
+    response: &ServiceResponse<BoxBody>,
+    elapsed: f64,
+) {
     let status = response.status();
-    metrics.observe_request(
-        method.as_str(),
-        response.request().match_pattern().as_deref(),
-        status.as_u16(),
-        elapsed,
-    );
+    metrics.observe_request(method.as_str(), route, status.as_u16(), elapsed);
     if status == StatusCode::TOO_MANY_REQUESTS
         && let Some(limit) = response
             .response()

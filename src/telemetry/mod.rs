@@ -103,7 +103,10 @@ pub fn init(format: LogFormat, stream: LogStream) -> LogGuard {
         .with_ansi(terminal && !no_color)
         .with_writer(writer);
     let fmt = match format {
-        LogFormat::Json => fmt.json().flatten_event(true).boxed(),
+        // The request's fields once, under `span`: the list of all spans (`spans`) would
+        // repeat them, and the formatter parses and re-escapes a span's stored fields for
+        // each.
+        LogFormat::Json => fmt.json().flatten_event(true).with_span_list(false).boxed(),
         LogFormat::Pretty => fmt.boxed(),
     };
     let installed = tracing_subscriber::registry()

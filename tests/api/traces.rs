@@ -390,6 +390,8 @@ async fn without_export_the_access_log_line_names_route_status_request_and_the_c
         line["span"]["user_agent.original"], "log-test/1.0",
         "{line}"
     );
+    // The request's fields once: no list of spans repeating them.
+    assert!(line.get("spans").is_none(), "{line}");
 }
 
 #[tokio::test]
