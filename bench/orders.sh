@@ -64,7 +64,6 @@ timed() { # command…: prints the seconds it took
   awk -v a="$from" -v b="$to" 'BEGIN { printf "%.2f", b - a }'
 }
 per_second() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", n / s }'; }
-share() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", 100 * a / b }'; }
 
 # APPLICATIONS applications under FV-APPS from 1,000 accounts (each with one pending, the
 # others decided), four last names, created a second apart.
@@ -222,7 +221,7 @@ for what in import_customers import_subscriptions upload_csv upload_xlsx; do
     s=${RESULT[$backend,$what]}
     rps=$(per_second "$ROWS" "$s")
     base=$(per_second "$ROWS" "${RESULT[$backend,import_subscriptions]}")
-    line+=$(printf ' | %8s %8s %5s%%' "$s" "$rps" "$(share "$rps" "$base")")
+    line+=$(printf ' | %8s %8s %5s%%' "$s" "$rps" "$(percent "$rps" "$base")")
   done
   echo "$line"
 done

@@ -165,10 +165,10 @@ WRK_MS=$(awk -v a="$WRK_CPU_BEFORE" -v b="$WRK_CPU_AFTER" -v n="$HASHES" 'BEGIN 
 # The bound: every core hashing, each at the speed of a hash while every core hashes
 # (the cores share the memory bus and caches, so that is the speed they can have).
 BOUND=$(awk -v c="$CORES" -v p="$IDLE_ALL_CORES" 'BEGIN { printf "%.1f", c * 1000 / p }')
-RATIO=$(awk -v a="$LOGIN_RPS" -v b="$BOUND" 'BEGIN { printf "%.0f", 100 * a / b }')
+RATIO=$(percent "$LOGIN_RPS" "$BOUND")
 LOGIN_CEILING=$(awk -v c="$CORES" -v h="$IDLE_ALL_CORES" -v p="$PG_MS" -v w="$WRK_MS" \
   'BEGIN { printf "%.1f", c * 1000 / (h + p + w) }')
-CEILING_RATIO=$(awk -v a="$LOGIN_CEILING" -v b="$BOUND" 'BEGIN { printf "%.0f", 100 * a / b }')
+CEILING_RATIO=$(percent "$LOGIN_CEILING" "$BOUND")
 
 # GET /me at a steady load (4 paced connections, several hundred requests a second),
 # alone and during a login flood: the latency users see while logins are hammered.

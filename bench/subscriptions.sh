@@ -55,7 +55,6 @@ timed() { # command…: prints the seconds it took
   awk -v a="$from" -v b="$to" 'BEGIN { printf "%.2f", b - a }'
 }
 per_second() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", n / s }'; }
-share() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", 100 * a / b }'; }
 
 CUSTOMERS_S=$(timed "$BIN" import customers "$WORK/customers.csv")
 SUBS_S=$(timed "$BIN" import subscriptions "$WORK/subscriptions.csv")
@@ -175,7 +174,7 @@ PG_TPS=$(cd "$WORK" && { pgbench -n -M prepared -c 32 -j 2 -T "$SECONDS_PER_RUN"
 # the database alone gives at the same concurrency on the same cores.
 read -r PG_P50 PG_P99 < <(cat "$WORK"/pgbench-latency* | awk '{ print $3 / 1000 }' | sort -n \
   | awk '{ v[NR] = $1 } END { printf "%.2f %.2f\n", v[int(NR * 0.5)], v[int(NR * 0.99)] }')
-LIST_SHARE=$(share "$LIST_RPS" "$PG_TPS")
+LIST_SHARE=$(percent "$LIST_RPS" "$PG_TPS")
 # The same at a steady load rather than as fast as the machine goes: every one of the 32
 # connections pauses PACE_MS (10) after each answer (bench/paced.lua), and pgbench's 32
 # clients do the same (\sleep at the end of the transaction, taken off its latencies
@@ -245,13 +244,13 @@ row "import subscriptions ($SUBSCRIPTIONS rows, $STORED stored)" "$SUBS_S" s ""
 row "  rows/s" "$IMPORT_RPS" /s ""
 row "psql \\copy of the same file into a bare table" "$COPY_SUBS_S" s ""
 row "  rows/s" "$COPY_RPS" /s ""
-row "import / \\copy (subscriptions)" "$(share "$IMPORT_RPS" "$COPY_RPS")" % ""
+row "import / \\copy (subscriptions)" "$(percent "$IMPORT_RPS" "$COPY_RPS")" % ""
 row "psql \\copy into a table with the same 7 indexes" "$COPY_INDEXED_S" s ""
 row "  rows/s" "$COPY_INDEXED_RPS" /s ""
-row "import / \\copy with indexes" "$(share "$IMPORT_RPS" "$COPY_INDEXED_RPS")" % ""
+row "import / \\copy with indexes" "$(percent "$IMPORT_RPS" "$COPY_INDEXED_RPS")" % ""
 row "psql \\copy into subscriptions (its indexes, FKs)" "$COPY_REAL_S" s ""
 row "  rows/s" "$COPY_REAL_RPS" /s ""
-row "import / \\copy into subscriptions itself" "$(share "$IMPORT_RPS" "$COPY_REAL_RPS")" % "≥ 70 %"
+row "import / \\copy into subscriptions itself" "$(percent "$IMPORT_RPS" "$COPY_REAL_RPS")" % "≥ 70 %"
 row "import of the same file again (nothing changes)" "$AGAIN_S" s ""
 row "  rows/s" "$AGAIN_RPS" /s ""
 row "GET /me/subscriptions ($LISTED linked, 32 conn.)" "$LIST_RPS" /s ""
