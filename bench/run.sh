@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Load benchmark: release build on a fresh PostgreSQL database, driven by wrk.
-# Prints login throughput against the physical bound (cores ÷ the time of one hash on
-# an idle machine), GET /api/v1/me throughput against pgbench of the very SQL the
+# Prints login throughput against the physical bound (cores ÷ the time of one hash while
+# every core hashes), GET /api/v1/me throughput against pgbench of the very SQL the
 # bearer check runs, /me latency alone and during a login flood, and server memory.
 #
 #   bench/run.sh            (BENCH_DATABASE_URL, BENCH_SECONDS, BENCH_PORT and
@@ -122,7 +122,7 @@ flood_start() { # a login flood for the next run; sets FLOOD and FLOOD_FROM
 read -r _ SEQ_P50 _ < <(wrk -t1 -c1 -d"${SECONDS_PER_RUN}s" --latency -s bench/login.lua "$BASE/api/v1/auth/login" | summarise)
 
 # Login throughput against the physical bound: every core computing one hash after
-# the other at the speed of a hash on the idle machine. A default that leaves cores idle,
+# the other at the speed of a hash while every core hashes. A default that leaves cores idle,
 # or work around the hash that costs more than the hash, shows up as a shortfall. The
 # time of the hashes in the same run is printed beside it.
 # The machine's speed drifts by several per cent within minutes (the time of two hashes
@@ -163,10 +163,19 @@ SERVER_OTHER_MS=$(per_login_ms $((SERVER_TICKS_AFTER - SERVER_TICKS_BEFORE - (TI
 PG_MS=$(per_login_ms $((PG_TICKS_AFTER - PG_TICKS_BEFORE)))
 WRK_MS=$(awk -v a="$WRK_CPU_BEFORE" -v b="$WRK_CPU_AFTER" -v n="$HASHES" 'BEGIN { printf "%.2f", (b - a) * 1000 / n }')
 # The bound: every core hashing, each at the speed of a hash while every core hashes
-# (the cores share the memory bus and caches, so that is the speed they can have).
-BOUND=$(awk -v c="$CORES" -v p="$IDLE_ALL_CORES" 'BEGIN { printf "%.1f", c * 1000 / p }')
+# (the cores share the memory bus and caches, so that is the speed they can have). Two
+# measures of that speed: hashes started together on the idle machine (wall time), and
+# the CPU the server's hashing threads spent a hash during the login run. The faster
+# one is the bound. On some hosts the run's hashes are the faster: there the other
+# cores do lighter work (HTTP, SQL) part of the time, and a hash beside that runs
+# quicker than beside another hash. A bound from the idle figure alone could then be
+# beaten, and would be no bound; one from the run's own CPU a hash cannot be, since
+# logins × that CPU cannot exceed the cores.
+read -r BOUND_HASH_MS BOUND_FROM < <(awk -v idle="$IDLE_ALL_CORES" -v run="$HASH_MS" \
+  'BEGIN { if (run > 0 && run < idle) print run, "login run"; else print idle, "idle" }')
+BOUND=$(awk -v c="$CORES" -v p="$BOUND_HASH_MS" 'BEGIN { printf "%.1f", c * 1000 / p }')
 RATIO=$(percent "$LOGIN_RPS" "$BOUND")
-LOGIN_CEILING=$(awk -v c="$CORES" -v h="$IDLE_ALL_CORES" -v p="$PG_MS" -v w="$WRK_MS" \
+LOGIN_CEILING=$(awk -v c="$CORES" -v h="$BOUND_HASH_MS" -v p="$PG_MS" -v w="$WRK_MS" \
   'BEGIN { printf "%.1f", c * 1000 / (h + p + w) }')
 CEILING_RATIO=$(percent "$LOGIN_CEILING" "$BOUND")
 
@@ -214,6 +223,7 @@ row "one argon2id hash, $CORES at once, idle machine" "$IDLE_ALL_CORES" ms ""
 row "  before / after the login run" "$ALL_CORES_BEFORE / $ALL_CORES_AFTER" ms ""
 row "one argon2id hash during the login run (CPU, mean)" "$HASH_MS" ms ""
 row "physical bound (cores ÷ one hash, every core hashing)" "$BOUND" /s ""
+row "  its hash: the faster, idle (2 at once) or login run" "$BOUND_FROM" "" ""
 row "login throughput (32 connections)" "$LOGIN_RPS" /s ""
 row "login throughput / physical bound" "$RATIO" % "≥ 90 %"
 row "  CPU a login: hashing / the server's other work" "$HASH_MS / $SERVER_OTHER_MS" ms ""
