@@ -25,7 +25,8 @@ need_tools psql pgbench python3 curl
 cargo build --release --quiet
 ARGON2_BIN=$(bench_bin argon2_hash)
 # One argon2id hash with the service's hasher on the otherwise idle machine (the server
-# is up but idle): the physical bound of logins is every core hashing at this speed.
+# is up but idle), alone or with every core hashing at once: the latter is one of the
+# two speeds the physical bound of logins may take (see below).
 idle_hash_ms() { # [threads]: one hash alone, or as many at once
   ARGON2_BENCH_THREADS="${1:-1}" "$ARGON2_BIN" 2>/dev/null \
     | sed -nE 's/^median_ms=([0-9.]+).*/\1/p'
@@ -123,11 +124,10 @@ read -r _ SEQ_P50 _ < <(wrk -t1 -c1 -d"${SECONDS_PER_RUN}s" --latency -s bench/l
 
 # Login throughput against the physical bound: every core computing one hash after
 # the other at the speed of a hash while every core hashes. A default that leaves cores idle,
-# or work around the hash that costs more than the hash, shows up as a shortfall. The
-# time of the hashes in the same run is printed beside it.
+# or work around the hash that costs more than the hash, shows up as a shortfall.
 # The machine's speed drifts by several per cent within minutes (the time of two hashes
-# at once by up to a quarter): both are timed right before and right after the login run,
-# and the bound takes the means.
+# at once by up to a quarter): the idle hashes are timed right before and right after
+# the login run, and their means taken.
 IDLE_BEFORE=$(idle_hash_ms)
 ALL_CORES_BEFORE=$(idle_hash_ms "$CORES")
 TICKS_BEFORE=$(hashing_ticks)
