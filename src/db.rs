@@ -484,6 +484,18 @@ where
     }
 }
 
+/// A PostgreSQL `WITH` entry that lets the one statement it is part of commit without
+/// waiting for its WAL to reach the disk (asynchronous commit, for this transaction
+/// only): for writes whose loss in a database crash costs less than a disk flush each
+/// (a login's session and attempt counters: the user logs in again). A crash can lose
+/// the last few hundred milliseconds of such commits, whole and in order, never one
+/// that a later synchronous commit follows (the WAL is flushed in order), and nothing
+/// becomes visible to others any later. The statement must read `async_commit` (an
+/// entry nobody reads is never run) and be a transaction of its own: inside a larger
+/// one, all of it would commit asynchronously.
+pub const ASYNC_COMMIT: &str =
+    "async_commit AS (SELECT set_config('synchronous_commit', 'off', true))";
+
 /// A hand-written statement the database keeps prepared. diesel's `sql_query` marks
 /// itself unsafe to cache, so PostgreSQL parses and plans it on every execution; this
 /// one is cached by its SQL text like any query built with diesel's DSL. Built piece by

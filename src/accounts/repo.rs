@@ -9,7 +9,7 @@ use diesel::sql_types::Text;
 use crate::audit::AuditEntry;
 use crate::clock;
 use crate::config::RateLimit;
-use crate::db::{DbConnection, PreparedSql};
+use crate::db::{ASYNC_COMMIT, DbConnection, PreparedSql};
 use crate::error::AppError;
 use crate::i18n::Lang;
 use crate::rate_limit::{self, Permit};
@@ -128,7 +128,9 @@ struct CountedLogin {
 
 /// Counts a login's attempts under `limits` (see `rate_limit::acquire_all`) and reads
 /// the account of the address. On PostgreSQL one statement does both: under a login
-/// flood every round trip to the database is taken from the cores that hash.
+/// flood every round trip to the database is taken from the cores that hash. It commits
+/// asynchronously ([`ASYNC_COMMIT`]): a crash that lost the count would hand back a few
+/// attempts, not worth a disk flush a login.
 pub fn begin_login(
     conn: &mut DbConnection,
     limits: &[(String, RateLimit)],
@@ -144,12 +146,14 @@ pub fn begin_login(
         return Ok((permits, account));
     };
     let now = clock::now();
-    let rows: Vec<CountedLogin> = PreparedSql::new("WITH counted AS (")
+    let rows: Vec<CountedLogin> = PreparedSql::new("WITH ")
+        .sql(ASYNC_COMMIT)
+        .sql(", counted AS (")
         .nest(rate_limit::acquire_statement(limits, now))
         .sql(
             ") SELECT counted.key AS counted_key, counted.window_start AS counted_window, \
              accounts.id, accounts.password_hash, accounts.email_verified_at \
-             FROM counted LEFT JOIN accounts ON accounts.email = ",
+             FROM counted CROSS JOIN async_commit LEFT JOIN accounts ON accounts.email = ",
         )
         .text(email)
         .load(pg)?;
@@ -458,7 +462,9 @@ struct Written {
 /// (under a login flood the database's share of the cores is the logins' shortfall).
 /// The account row is locked (`FOR UPDATE`) and compared with the hash that was
 /// verified; a reset that committed in between changed it, and nothing is written. The
-/// rate-limit update is `rate_limit::settle`'s, inlined.
+/// rate-limit update is `rate_limit::settle`'s, inlined. It commits asynchronously
+/// ([`ASYNC_COMMIT`]): a crash that lost the session, its audit entry and the counters'
+/// settling with it would only make the user log in again.
 pub fn open_session(conn: &mut DbConnection, opening: &SessionOpening) -> Result<bool, AppError> {
     let now = clock::now();
     let expires_at = now + clock::duration(opening.ttl);
@@ -479,7 +485,9 @@ pub fn open_session(conn: &mut DbConnection, opening: &SessionOpening) -> Result
     let audit = opening.audit;
     let refresh_id = uuid::Uuid::new_v4().to_string();
     let written: Option<Written> =
-        PreparedSql::new("WITH current AS (SELECT id FROM accounts WHERE id = ")
+        PreparedSql::new("WITH ")
+            .sql(ASYNC_COMMIT)
+            .sql(", current AS (SELECT id FROM accounts WHERE id = ")
             .text(opening.account_id)
             .sql(" AND password_hash = ")
             .text(opening.verified_hash)
@@ -547,7 +555,7 @@ pub fn open_session(conn: &mut DbConnection, opening: &SessionOpening) -> Result
             .optional_text(audit.request_id.as_deref())
             .sql(", ")
             .optional_text(audit.details.as_deref())
-            .sql(" FROM session RETURNING id")
+            .sql(" FROM session CROSS JOIN async_commit RETURNING id")
             .get_result(pg)
             .optional()?;
     Ok(written.is_some())

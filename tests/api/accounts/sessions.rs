@@ -289,6 +289,50 @@ async fn a_login_in_flight_fails_when_the_password_is_reset_meanwhile() {
     );
 }
 
+/// A login's two statements commit asynchronously on PostgreSQL (`db::ASYNC_COMMIT`: a
+/// database crash may lose the newest sessions, whose holders log in again). The setting
+/// must end with each statement: were it left on the pooled connection, every later
+/// write there (an order, a deletion) would commit asynchronously too.
+#[tokio::test]
+async fn a_login_leaves_its_database_connection_committing_durably() {
+    // One connection: the one the login's statements ran on is the one asked below.
+    let app = TestApp::builder()
+        .set("DATABASE_POOL_SIZE", "1")
+        .spawn()
+        .await;
+    if !app.database.is_postgres() {
+        // SQLite has no asynchronous commit; its login writes in one transaction.
+        return;
+    }
+    let email = unique_email();
+    let tokens = app.signed_up_user(&email).await;
+    let wrong = app.login(&email, "Falsches-Passwort-2026").await;
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+
+    #[derive(diesel::QueryableByName)]
+    struct Setting {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        synchronous_commit: String,
+    }
+    let setting = app
+        .state
+        .db
+        .run(|conn| {
+            let firmenportal::db::DbConnection::Postgres(pg) = conn else {
+                unreachable!("checked above")
+            };
+            Ok(diesel::RunQueryDsl::get_result::<Setting>(
+                diesel::sql_query("SHOW synchronous_commit"),
+                pg,
+            )?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(setting.synchronous_commit, "on");
+    // The session it opened works.
+    assert_eq!(app.me(&tokens.access).await["email"], email.as_str());
+}
+
 #[tokio::test]
 async fn overlong_passwords_are_field_errors_and_cost_no_hash() {
     let app = TestApp::spawn().await;
