@@ -488,8 +488,9 @@ where
 /// waiting for its WAL to reach the disk (asynchronous commit, for this transaction
 /// only): for writes whose loss in a database crash costs less than a disk flush each
 /// (a login's session and attempt counters: the user logs in again). A crash can lose
-/// the last few hundred milliseconds of such commits, whole and in order, never one
-/// that a later synchronous commit follows (the WAL is flushed in order), and nothing
+/// the last few hundred milliseconds of such commits, a failover those the standby had
+/// not received (they do not wait for it either), whole and in order, never one that a
+/// later synchronous commit follows (the WAL is flushed in order), and nothing
 /// becomes visible to others any later. The statement must read `async_commit` (an
 /// entry nobody reads is never run) and be a transaction of its own: inside a larger
 /// one, all of it would commit asynchronously.
